@@ -1,0 +1,64 @@
+"""The computed deadline: what every output (CLI, API, feed, page, reminder) shows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+
+class DeadlineKind(StrEnum):
+    NOTICE_DEADLINE = "notice_deadline"
+    NOTICE_WINDOW_OPENS = "notice_window_opens"
+    EXPIRY = "expiry"
+    TERMINATION = "termination"
+    EARLIEST_NOTICE = "earliest_notice"
+    WITHDRAWAL_EFFECTIVE = "withdrawal_effective"
+    SURVIVAL_ENDS = "survival_ends"
+    RECURRING = "recurring"
+    MILESTONE = "milestone"
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """One dated consequence of an agreement's rules and events (SPEC 2.4).
+
+    ``days_left`` is counted from the ``as_of`` day the deadline was computed for (negative
+    when past). ``explanation`` is one sentence with the arithmetic that produced ``date``;
+    ``explain`` output reads it and never recomputes. ``rule`` is the index of the rule that
+    produced it (for ``explain``), ``notes`` carries extra findings such as a late notice.
+    """
+
+    agreement: str
+    title: str
+    kind: DeadlineKind
+    date: date
+    days_left: int
+    explanation: str
+    party: str | None = None
+    label: str | None = None
+    source: str | None = None
+    weekday_note: str | None = None
+    rule: int | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def key(self) -> tuple[str, str, date, str]:
+        """Identity of a deadline across recomputations: (agreement, kind, date, party)."""
+        return (self.agreement, self.kind.value, self.date, self.party or "")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object of SPEC 2.4 (dates as ISO strings)."""
+        return {
+            "agreement": self.agreement,
+            "title": self.title,
+            "kind": self.kind.value,
+            "date": self.date.isoformat(),
+            "party": self.party,
+            "label": self.label,
+            "days_left": self.days_left,
+            "explanation": self.explanation,
+            "source": self.source,
+            "weekday_note": self.weekday_note,
+        }

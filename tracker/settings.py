@@ -1,0 +1,272 @@
+"""Configuration (SPEC section 6): a YAML file plus ``TRACKER_<KEY>`` environment variables.
+
+Precedence, highest first: ``TRACKER_<KEY>``, ``TRACKER_<KEY>_FILE`` (the file's content, for
+secrets), the YAML file, the embedded defaults. ``${VAR}`` in the file is replaced from the
+environment (``${VAR:-default}`` gives a default; ``${VAR:?message}`` makes it required).
+Structured keys (``channels``, ``smtp``, ``retry``, ``reminders``...) are given in the
+environment as JSON or YAML, e.g. ``TRACKER_REMINDERS='[30 days, 1 day]'``.
+
+There is no module-level instance: call :func:`get_settings` at an entry point and pass the
+result down.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from datetime import time
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from tracker.domain.durations import ConfigDurationField, Duration, DurationField, parse_duration
+from tracker.errors import ConfigError, ValidationFailed
+
+DEFAULT_CONFIG_PATH = Path("config/tracker.yaml")
+ENV_PREFIX = "TRACKER_"
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:-|:\?)([^}]*))?\}")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WebhookChannel(_Strict):
+    type: Literal["webhook"]
+    url: SecretStr = Field(description="Receiver URL; credentials in it are never logged.")
+    secret: SecretStr = Field(description="Standard Webhooks secret, 'whsec_' + base64.")
+    # During rotation both secrets sign, so receivers can switch at their own pace.
+    previous_secret: SecretStr | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    timeout_seconds: float = Field(default=15.0, gt=0, le=300)
+
+    @field_validator("secret", "previous_secret")
+    @classmethod
+    def _check_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().strip():
+            raise ValueError("a webhook secret must not be empty")
+        return value
+
+
+class EmailChannel(_Strict):
+    type: Literal["email"]
+    to: list[str] = Field(min_length=1)
+    cc: list[str] = Field(default_factory=list)
+
+
+class LogChannel(_Strict):
+    type: Literal["log"]
+
+
+ChannelConfig = Annotated[WebhookChannel | EmailChannel | LogChannel, Field(discriminator="type")]
+
+
+class SmtpSettings(_Strict):
+    host: str = "localhost"
+    port: int = Field(default=25, ge=1, le=65535)
+    security: Literal["none", "starttls", "tls"] = "none"
+    username: str | None = None
+    password: SecretStr | None = None
+    sender: str = "tracker@localhost"
+    timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+
+
+class RetrySettings(_Strict):
+    initial_delay: ConfigDurationField = Field(default_factory=lambda: parse_duration("30 seconds", allow_time=True))
+    max_delay: ConfigDurationField = Field(default_factory=lambda: parse_duration("6 hours", allow_time=True))
+    max_attempts: int = Field(default=10, ge=1, le=100)
+
+
+def _default_offsets() -> list[Duration]:
+    return [parse_duration(t) for t in ("90 days", "30 days", "7 days", "1 day", "0 days")]
+
+
+class Settings(_Strict):
+    """All configuration keys of SPEC section 6, with their embedded defaults."""
+
+    database_url: str = "sqlite:///tracker.db"
+    agreements_dir: Path | None = Path("seeds")
+    timezone: str = "UTC"
+    reminders: list[DurationField] = Field(default_factory=_default_offsets)
+    reminder_kinds: Literal["all"] | list[str] = "all"
+    send_time: time = time(9, 0)
+    default_channels: list[str] = Field(default_factory=lambda: ["log"])
+    channels: dict[str, ChannelConfig] = Field(default_factory=dict)
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    tick_seconds: float = Field(default=30, gt=0, le=3600)
+    retry: RetrySettings = Field(default_factory=RetrySettings)
+    planning_horizon: DurationField = Field(default_factory=lambda: parse_duration("400 days"))
+    lease: ConfigDurationField = Field(
+        default_factory=lambda: parse_duration("5 minutes", allow_time=True)
+    )
+    max_concurrent_deliveries: int = Field(default=16, ge=1, le=256)
+    api_token: SecretStr | None = None
+    read_requires_token: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    log_level: str = "INFO"
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone (e.g. 'Europe/Berlin')") from None
+        return value
+
+    @field_validator("reminder_kinds")
+    @classmethod
+    def _check_kinds(cls, value: Any) -> Any:
+        from tracker.domain.deadline import DeadlineKind
+
+        if isinstance(value, list):
+            known = {k.value for k in DeadlineKind}
+            bad = [k for k in value if k not in known]
+            if bad:
+                raise ValueError(f"unknown deadline kind(s) {bad}; known: {sorted(known)}")
+        return value
+
+    def all_channels(self) -> dict[str, ChannelConfig]:
+        """Configured channels plus the built-in ``log`` channel."""
+        return {"log": LogChannel(type="log"), **self.channels}
+
+    def reminder_kind_allowed(self, kind: str) -> bool:
+        return self.reminder_kinds == "all" or kind in self.reminder_kinds
+
+
+def substitute_env(text: str, env: Mapping[str, str], *, file: str) -> str:
+    """Replace ``${VAR}``, ``${VAR:-default}`` and ``${VAR:?message}`` from ``env``."""
+
+    def replace(match: re.Match[str]) -> str:
+        name, op, arg = match.group(1), match.group(2), match.group(3)
+        if name in env and (env[name] != "" or op is None):
+            return env[name]
+        if op == ":-":
+            return arg or ""
+        if op == ":?":
+            raise ConfigError(f"${{{name}}} is required: {arg or 'set it in the environment'}", file=file)
+        if name in env:
+            return env[name]
+        raise ConfigError(f"${{{name}}} is not set in the environment", file=file)
+
+    return _VAR.sub(replace, text)
+
+
+def _substitute_tree(value: Any, env: Mapping[str, str], *, file: str) -> Any:
+    # Substituting after parsing keeps comments inert and a value with quotes or colons
+    # from breaking the YAML around it.
+    if isinstance(value, str):
+        return substitute_env(value, env, file=file)
+    if isinstance(value, list):
+        return [_substitute_tree(v, env, file=file) for v in value]
+    if isinstance(value, dict):
+        return {k: _substitute_tree(v, env, file=file) for k, v in value.items()}
+    return value
+
+
+def _env_overrides(env: Mapping[str, str]) -> dict[str, Any]:
+    overrides: dict[str, Any] = {}
+    for key in Settings.model_fields:
+        name = ENV_PREFIX + key.upper()
+        if name in env:
+            overrides[key] = _parse_env_value(env[name])
+        elif name + "_FILE" in env:
+            try:
+                overrides[key] = Path(env[name + "_FILE"]).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(f"cannot read {name}_FILE: {exc.strerror}", file=env[name + "_FILE"]) from None
+    return overrides
+
+
+def _parse_env_value(raw: str) -> Any:
+    # Structured values (lists, mappings) come as YAML/JSON; scalars stay strings so that a
+    # token like "0123" is not turned into a number.
+    stripped = raw.strip()
+    if stripped[:1] in ("[", "{"):
+        try:
+            return yaml.safe_load(stripped)
+        except yaml.YAMLError:
+            return raw
+    return raw
+
+
+def get_settings(
+    config_path: str | Path | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Read the configuration: ``config_path``, else ``TRACKER_CONFIG``, else
+    ``config/tracker.yaml`` if it exists, else embedded defaults; then environment variables;
+    then ``overrides`` (command-line options). Raises :class:`ValidationFailed` naming the file
+    and key of every problem.
+    """
+    env = os.environ if env is None else env
+    explicit = config_path or env.get("TRACKER_CONFIG")
+    path = Path(explicit) if explicit else DEFAULT_CONFIG_PATH
+    data: dict[str, Any] = {}
+    if path.exists():
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ValidationFailed([ConfigError(f"cannot read: {exc.strerror}", file=str(path))]) from None
+        try:
+            loaded = _substitute_tree(yaml.safe_load(text), env, file=str(path))
+        except ConfigError as exc:
+            raise ValidationFailed([exc]) from None
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            raise ValidationFailed([ConfigError(
+                f"not valid YAML: {getattr(exc, 'problem', exc)}", file=str(path),
+                line=mark.line + 1 if mark else None, column=mark.column + 1 if mark else None,
+            )]) from None
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise ValidationFailed([ConfigError("expected a mapping of keys", file=str(path))])
+        data.update(loaded)
+    elif explicit:
+        raise ValidationFailed([ConfigError("configuration file not found", file=str(path))])
+    try:
+        data.update(_env_overrides(env))
+    except ConfigError as exc:
+        raise ValidationFailed([exc]) from None
+    data.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ValidationFailed([
+            ConfigError(
+                _plain_message(err), file=str(path),
+                path=".".join(str(p) for p in err["loc"]) or None,
+            )
+            for err in exc.errors()
+        ]) from None
+    _check_channel_names(settings, str(path))
+    return settings
+
+
+def _plain_message(err: Any) -> str:
+    msg = str(err["msg"])
+    return msg.removeprefix("Value error, ")
+
+
+def _check_channel_names(settings: Settings, file: str) -> None:
+    known = settings.all_channels()
+    problems = [
+        ConfigError(f"channel {name!r} is not configured (known: {sorted(known)})", file=file,
+                    path="default_channels")
+        for name in settings.default_channels if name not in known
+    ]
+    needs_smtp = any(c.type == "email" for c in settings.channels.values())
+    if needs_smtp and not settings.smtp.host:
+        problems.append(ConfigError("email channels need smtp.host", file=file, path="smtp.host"))
+    if problems:
+        raise ValidationFailed(problems)

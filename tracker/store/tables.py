@@ -1,0 +1,171 @@
+"""SQLModel tables. Every instant is stored as UTC and read back as an aware UTC datetime.
+
+``party`` columns hold ``""`` rather than NULL for "no party" because NULLs are distinct in
+unique constraints on both SQLite and PostgreSQL, and the reminder key must be unique.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, Index, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlmodel import Column, Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite (naive storage) and PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column; pass an aware datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def utc_column(*, nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class AgreementRow(SQLModel, table=True):
+    """A validated agreement and where it came from (a file, or the API)."""
+
+    __tablename__ = "agreements"
+
+    id: str = Field(primary_key=True, max_length=100)
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    # The validated document as JSON (Agreement.model_dump(mode="json")).
+    document: str = Field(sa_column=Column(Text, nullable=False))
+    # The text as written (YAML), for export and for error messages.
+    source_text: str = Field(sa_column=Column(Text, nullable=False))
+    origin: str = Field(max_length=10)  # "file" | "api"
+    path: str | None = Field(default=None, max_length=1000)
+    sha256: str = Field(max_length=64)
+    tags: str = Field(default="", max_length=2000)  # ",tag1,tag2," for LIKE filters
+    revision: int = Field(default=1)
+    updated_at: datetime | None = utc_column(nullable=False)
+
+
+class EventRow(SQLModel, table=True):
+    """Recorded events, mirrored from the document for querying."""
+
+    __tablename__ = "events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    agreement_id: str = Field(foreign_key="agreements.id", index=True, ondelete="CASCADE")
+    date: date
+    type: str = Field(max_length=30)
+    party: str = Field(default="", max_length=100)
+    note: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class DeadlineRow(SQLModel, table=True):
+    """Deadlines materialised over the planning horizon as of the last planning run.
+
+    Queries for "as of today" read this table through indexes; a query with another
+    ``as_of`` recomputes from the documents, since events after that day must be ignored.
+    """
+
+    __tablename__ = "deadlines"
+    __table_args__ = (
+        UniqueConstraint("agreement_id", "kind", "date", "party", name="uq_deadline_key"),
+        Index("ix_deadlines_date_kind", "date", "kind"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    agreement_id: str = Field(foreign_key="agreements.id", index=True, ondelete="CASCADE")
+    kind: str = Field(max_length=30)
+    date: date
+    party: str = Field(default="", max_length=100)
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    label: str | None = Field(default=None, sa_column=Column(Text))
+    explanation: str = Field(sa_column=Column(Text, nullable=False))
+    source: str | None = Field(default=None, sa_column=Column(Text))
+    weekday_note: str | None = Field(default=None, sa_column=Column(Text))
+    tags: str = Field(default="", max_length=2000)
+
+
+class ReminderRow(SQLModel, table=True):
+    """The outbox: one row per (agreement, kind, date, party, offset, channel).
+
+    A dispatcher claims a due row by setting ``status='sending'``, ``claimed_by`` and
+    ``lease_until`` in one transaction; a row whose lease expired is claimable again, so a
+    process that dies mid-send loses nothing. ``webhook_id`` is derived from the key and is
+    therefore stable across retries and restarts.
+    """
+
+    __tablename__ = "reminders"
+    __table_args__ = (
+        UniqueConstraint(
+            "agreement_id", "deadline_kind", "deadline_date", "party", "offset", "channel",
+            name="uq_reminder_key",
+        ),
+        Index("ix_reminders_claim", "status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    agreement_id: str = Field(max_length=100, index=True)
+    deadline_kind: str = Field(max_length=30)
+    deadline_date: date
+    party: str = Field(default="", max_length=100)
+    offset: str = Field(max_length=40)  # canonical duration text, e.g. "30 days"
+    channel: str = Field(max_length=100)
+    webhook_id: str = Field(max_length=64, unique=True)
+    due_at: datetime | None = utc_column(nullable=False, index=True)
+    status: str = Field(default="pending", max_length=20)
+    reason: str | None = Field(default=None, max_length=200)
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime | None = utc_column(nullable=False)
+    lease_until: datetime | None = utc_column()
+    claimed_by: str | None = Field(default=None, max_length=200)
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    last_status_code: int | None = None
+    sent_at: datetime | None = utc_column()
+    acknowledged_at: datetime | None = utc_column()
+    acknowledged_by: str | None = Field(default=None, max_length=200)
+    # Snapshot of the deadline object (SPEC 2.4) at planning time: the payload to send.
+    deadline_json: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime | None = utc_column(nullable=False)
+    updated_at: datetime | None = utc_column(nullable=False)
+
+
+class DeliveryAttemptRow(SQLModel, table=True):
+    """One try to deliver one reminder, whatever its outcome."""
+
+    __tablename__ = "delivery_attempts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    reminder_id: int = Field(foreign_key="reminders.id", index=True, ondelete="CASCADE")
+    attempt: int
+    channel: str = Field(max_length=100)
+    started_at: datetime | None = utc_column(nullable=False)
+    duration_ms: float = 0.0
+    outcome: str = Field(max_length=20)  # sent | retrying | dead | disabled
+    status_code: int | None = None
+    detail: str | None = Field(default=None, sa_column=Column(Text))  # SMTP reply, response
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    worker: str | None = Field(default=None, max_length=200)
+
+
+class ChannelStateRow(SQLModel, table=True):
+    """A channel disabled by a permanent signal (HTTP 410), shared by all replicas."""
+
+    __tablename__ = "channel_state"
+
+    name: str = Field(primary_key=True, max_length=100)
+    disabled: bool = False
+    disabled_at: datetime | None = utc_column()
+    reason: str | None = Field(default=None, sa_column=Column(Text))
