@@ -1,0 +1,75 @@
+"""iCalendar output for deadlines: the ``/calendar.ics`` feed, ``--format ics`` and the
+attachment of reminder emails all come from here, so a deadline has one UID everywhere.
+
+Output is deterministic: the same deadlines give byte-identical calendars (no "now" stamp
+unless one is passed; ``DTSTAMP`` is derived from the deadline itself), so clients and caches
+see no change when nothing changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
+
+from icalendar import Calendar, Event, vDuration
+
+from tracker.domain.deadline import Deadline
+
+PRODID = "-//treaty-tracker//deadlines//EN"
+UID_DOMAIN = "treaty-tracker"
+#: How often a subscribed client should poll the feed.
+REFRESH_INTERVAL = timedelta(hours=6)
+
+
+def deadline_uid(agreement: str, kind: str, day: date, party: str | None) -> str:
+    """Stable UID of one deadline: the same deadline keeps it across recomputations."""
+    return f"{agreement}.{kind}.{day.isoformat()}.{party or 'all'}@{UID_DOMAIN}"
+
+
+def _summary(d: Deadline) -> str:
+    what = d.label or d.kind.value.replace("_", " ")
+    party = f" ({d.party})" if d.party else ""
+    return f"{what}{party}: {d.title}"
+
+
+def deadline_event(d: Deadline) -> Event:
+    """One all-day ``VEVENT`` for a deadline, its explanation and source in the description."""
+    event = Event()
+    event.add("uid", deadline_uid(d.agreement, d.kind.value, d.date, d.party))
+    # DTSTAMP must be present; deriving it from the date keeps the output reproducible.
+    event.add("dtstamp", datetime(d.date.year, d.date.month, d.date.day, tzinfo=UTC))
+    event.add("dtstart", d.date)
+    event.add("dtend", d.date + timedelta(days=1))
+    event.add("summary", _summary(d))
+    lines = [d.explanation]
+    if d.source:
+        lines.append(f"Source: {d.source}")
+    if d.weekday_note:
+        lines.append(d.weekday_note)
+    event.add("description", "\n".join(lines))
+    event.add("categories", [d.kind.value])
+    event.add("transp", "TRANSPARENT")
+    return event
+
+
+def build_calendar(
+    deadlines: Iterable[Deadline], *, name: str = "Treaty deadlines", method: str | None = None
+) -> bytes:
+    """A ``VCALENDAR`` with one all-day event per deadline, sorted by date then UID.
+
+    ``method`` is ``PUBLISH`` for email attachments; the subscription feed omits it.
+    """
+    cal = Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    if method:
+        cal.add("method", method)
+    cal.add("x-wr-calname", name)
+    cal.add("refresh-interval", vDuration(REFRESH_INTERVAL), parameters={"VALUE": "DURATION"})
+    cal.add("x-published-ttl", vDuration(REFRESH_INTERVAL))
+    events = [deadline_event(d) for d in deadlines]
+    events.sort(key=lambda e: (e.decoded("dtstart"), str(e["uid"])))
+    for event in events:
+        cal.add_component(event)
+    return bytes(cal.to_ical())
