@@ -48,6 +48,22 @@ class Deadline:
         """Identity of a deadline across recomputations: (agreement, kind, date, party)."""
         return (self.agreement, self.kind.value, self.date, self.party or "")
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Deadline:
+        """Inverse of :meth:`to_dict` (``days_left`` is kept as given)."""
+        return cls(
+            agreement=data["agreement"],
+            title=data["title"],
+            kind=DeadlineKind(data["kind"]),
+            date=date.fromisoformat(data["date"]),
+            days_left=int(data["days_left"]),
+            explanation=data["explanation"],
+            party=data.get("party"),
+            label=data.get("label"),
+            source=data.get("source"),
+            weekday_note=data.get("weekday_note"),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of SPEC 2.4 (dates as ISO strings)."""
         return {
