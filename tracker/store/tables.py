@@ -169,3 +169,18 @@ class ChannelStateRow(SQLModel, table=True):
     disabled: bool = False
     disabled_at: datetime | None = utc_column()
     reason: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class DeadlineHorizonRow(SQLModel, table=True):
+    """What ``deadlines`` holds for one agreement: computed as of ``as_of`` for
+    ``start``..``end``. A query reads ``deadlines`` only when this covers it; an agreement
+    that changed has no horizon row until it is materialised again."""
+
+    __tablename__ = "deadline_horizons"
+
+    agreement_id: str = Field(
+        primary_key=True, max_length=100, foreign_key="agreements.id", ondelete="CASCADE"
+    )
+    as_of: date
+    start: date
+    end: date
