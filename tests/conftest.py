@@ -71,3 +71,22 @@ def seeds_copy(tmp_path: Path) -> Path:
     target = tmp_path / "seeds"
     shutil.copytree(SEEDS_DIR, target)
     return target
+
+
+# CI sets TRACKER_NO_SKIPS=1: there, a skipped test means a missing service or package (the
+# PostgreSQL URL, Chromium, remind), which must fail the run instead of passing silently.
+_skipped: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        _skipped.append(f"{report.nodeid}: {reason}")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if os.environ.get("TRACKER_NO_SKIPS") == "1" and _skipped:
+        print("\nTRACKER_NO_SKIPS=1 but these tests were skipped:")
+        for line in _skipped:
+            print(f"  {line}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
