@@ -1,0 +1,722 @@
+"""The deadline rule engine: an agreement's rules and events → dated deadlines (SPEC 2.2–2.4).
+
+Everything here is a pure function of the agreement and the ``as_of`` day. Events dated after
+``as_of`` are ignored (time travel); ``days_left`` counts from ``as_of``. Each deadline carries
+the sentence with the arithmetic that produced it, the rule's (or event's) source citation and
+a working-day note; ``explain`` reads the same :class:`Evaluation` and never recomputes.
+
+Rule kinds (all date arithmetic through :func:`~tracker.domain.durations.shift`, so months and
+years clamp to the month's last day and every series is computed from its anchor):
+
+``auto_renewal``
+    Anchor ``E_0`` = ``first_expiry``, or ``start + term`` (the anniversary). Term ``k`` expires
+    ``E_k = E_0 + k × renewal_term`` (never chained: 2024-01-31 + 1, 2, 3 months = 02-29, 03-31,
+    04-30; a 29 February anchor gives 28 February in common years and 29 February again in leap
+    years). Per term: ``expiry`` E_k, ``notice_deadline`` E_k − notice and, with a
+    ``notice_window``, ``notice_window_opens`` E_k − notice_window. With ``max_renewals`` m only
+    terms 0..m exist: E_m is the final expiry, it yields ``expiry`` and no notice dates (there is
+    no renewal left to prevent), and the agreement ends there. The term index for a date is
+    computed directly from the anchor (agreements anchored in 1950 cost the same as new ones).
+``fixed_term``
+    ``expiry`` on ``expires`` (or ``start + term``) and, with ``notice``, a decision deadline
+    ``notice_deadline`` = expiry − notice. The agreement ends at the expiry.
+``withdrawal``
+    ``earliest_notice`` (a date, or ``in_force`` + duration) yields one deadline. Each notice by a
+    party P yields ``withdrawal_effective`` for P: ``same_day`` N + notice; ``day_after``
+    N + notice + 1 day; ``first_of_next_month`` the 1st of the month after N + notice (also when
+    N + notice is itself a 1st: the text says "the month following"); ``end_of_following_year``
+    31 December of the year after N (after N + notice when a notice period is also given).
+    Multilateral: the others stay bound. When fewer than two parties would remain (a bilateral
+    agreement, or all but one party withdrew) the agreement ends on that withdrawal date.
+``recurring``
+    ``first + k × every`` for k ≥ 0 up to ``until`` (inclusive), none after the agreement ended.
+``milestone``
+    ``date``, or ``in_force + after``.
+``survival``
+    ``survival_ends`` = the agreement's end + period, and per party that withdrew, that party's
+    ``withdrawal_effective`` + period (Energy Charter Treaty Art. 47(3)).
+
+Events (only those dated on or before ``as_of`` count):
+
+``notice_given`` by P on N
+    Under ``auto_renewal``: the term current at N is the first with E_k ≥ N. A notice on or
+    before its deadline is *timely* (the deadline day itself counts) and ends the agreement at
+    E_k: a ``termination`` deadline replaces that expiry and nothing follows except
+    ``survival_ends``. A notice after the deadline is *late*: it applies to the next term whose
+    deadline it meets, and the termination carries a note saying so. A notice before the notice
+    window of the term it would apply to opens is *premature* and has no effect (the treaty says
+    it may not be given yet); a notice for the final term under ``max_renewals`` changes nothing.
+    Under ``withdrawal``: as described above; a notice before ``earliest_notice`` is premature and
+    has no effect. When an agreement has both rules, a notice is read as a withdrawal (that rule
+    says when notice takes effect, which is the more specific statement); the renewal series
+    continues for the parties that stay bound and stops when the agreement ends as above.
+    A second notice by a party whose notice is already pending is redundant and ignored.
+``notice_suspended`` / ``notice_withdrawn`` by P on S
+    Stops P's pending notice if S is on or before the day the notice would take effect (GSOMIA:
+    suspended on the expiry day 2019-11-22, so the agreement renewed). Later, the notice had
+    already taken effect and the event changes nothing. A withdrawn (retracted) notice is gone
+    for good; a suspended one may be resumed. Without a party, the event applies to every
+    pending notice.
+``notice_resumed`` by P on R
+    Reactivates P's suspended notice *as if given on R*: its timeliness and effect are judged
+    from R, because the other side could rely on the suspension until then.
+``extended`` with ``until`` U, on X
+    The expiry of the term current at X moves to U. ``fixed_term``: expiry U and deadline
+    U − notice. ``auto_renewal``: the series is re-anchored at U (later terms are U + k × term);
+    renewals already used still count against ``max_renewals``.
+``terminated`` on T
+    ``termination`` on T; nothing after T except ``survival_ends`` (T + period).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from tracker.domain.agreement import (
+    Agreement,
+    AutoRenewal,
+    Effective,
+    Event,
+    EventType,
+    FixedTerm,
+    Milestone,
+    Recurring,
+    Survival,
+    Withdrawal,
+)
+from tracker.domain.deadline import Deadline, DeadlineKind
+from tracker.domain.durations import Duration, shift
+from tracker.domain.workdays import weekday_note
+
+K = DeadlineKind
+_ONE_DAY = timedelta(days=1)
+
+__all__ = ["Evaluation", "compute_all", "compute_deadlines", "evaluate"]
+
+
+@dataclass
+class Evaluation:
+    """Everything the engine concluded about one agreement as of one day.
+
+    ``findings`` maps an event's index in ``agreement.events`` to what it did ("timely notice
+    for the term expiring ..."); events after ``as_of`` have no entry. ``end`` is the day the
+    agreement ends (None while it runs on), ``end_reason`` says why.
+    """
+
+    deadlines: list[Deadline]
+    findings: dict[int, str] = field(default_factory=dict)
+    end: date | None = None
+    end_reason: str = ""
+    withdrawn: dict[str, date] = field(default_factory=dict)
+
+
+def _lead_days(duration: Duration | None) -> int:
+    """An upper bound on the days in ``duration`` (months counted as 31 days)."""
+    return 0 if duration is None else duration.months * 31 + duration.days
+
+
+# --------------------------------------------------------------------------- notices
+
+
+@dataclass
+class _Episode:
+    """One spell of a party's notice: given (or resumed) on ``since``, perhaps stopped."""
+
+    party: str | None
+    index: int  # the notice_given event
+    given: date
+    since: date  # date the notice counts from (the resume date for a resumed notice)
+    resumed_by: int | None = None
+    stop: date | None = None
+    stop_index: int | None = None
+    stop_kind: str = ""  # "suspended" or "withdrawn"
+
+
+def _episodes(counted: list[tuple[int, Event]], findings: dict[int, str]) -> list[_Episode]:
+    """Walk the counted notice events in date order into notice episodes per party."""
+    episodes: list[_Episode] = []
+    for i, ev in counted:
+        kind = ev.type
+        if kind is EventType.NOTICE_GIVEN:
+            pending = [e for e in episodes if e.party == ev.party and e.stop is None]
+            if pending:
+                findings[i] = (
+                    f"redundant: {ev.party or 'a party'} already gave notice on "
+                    f"{pending[0].since.isoformat()}; ignored"
+                )
+                continue
+            episodes.append(_Episode(ev.party, i, ev.date, ev.date))
+        elif kind in (EventType.NOTICE_SUSPENDED, EventType.NOTICE_WITHDRAWN):
+            word = "suspended" if kind is EventType.NOTICE_SUSPENDED else "withdrawn"
+            hit = [
+                e for e in episodes
+                if (ev.party is None or e.party == ev.party)
+                and (e.stop is None or (word == "withdrawn" and e.stop_kind == "suspended"))
+            ]
+            if not hit:
+                findings[i] = f"no pending notice by {ev.party or 'any party'} to be {word}"
+                continue
+            for e in hit:
+                if e.stop is None:
+                    e.stop, e.stop_index, e.stop_kind = ev.date, i, word
+                else:  # withdrawing a suspended notice makes the suspension permanent
+                    e.stop_kind = "withdrawn"
+            findings[i] = f"notice {word}"
+        elif kind is EventType.NOTICE_RESUMED:
+            hit = [
+                e for e in episodes
+                if (ev.party is None or e.party == ev.party) and e.stop_kind == "suspended"
+                and not any(o.resumed_by is not None and o.index == e.index and o.stop is None
+                            for o in episodes)
+            ]
+            if not hit:
+                findings[i] = f"no suspended notice by {ev.party or 'any party'} to resume"
+                continue
+            for e in hit:
+                episodes.append(_Episode(e.party, e.index, e.given, ev.date, resumed_by=i))
+            findings[i] = f"notice resumed; it counts as given on {ev.date.isoformat()}"
+    return episodes
+
+
+def _who(party: str | None) -> str:
+    return f" by {party}" if party else ""
+
+
+# --------------------------------------------------------------------------- renewal series
+
+
+@dataclass
+class _Segment:
+    anchor: date
+    base: int  # global term index of local term 0
+    last: int | None  # last local index (inclusive); None when unbounded
+    origin: str  # how the anchor came about, for explanations
+
+
+class _Series:
+    """The expiries of an ``auto_renewal`` rule, possibly re-anchored by extensions."""
+
+    def __init__(self, rule: AutoRenewal) -> None:
+        self.step = rule.step
+        self.step_days = max(rule.step.approx_days(), 1.0)
+        if rule.first_expiry is not None:
+            anchor = rule.first_expiry
+            origin = "first expiry"
+        else:
+            assert rule.start is not None and rule.term is not None  # model validator
+            anchor = shift(rule.start, rule.term)
+            origin = f"start {rule.start.isoformat()} + {rule.term} = first expiry"
+        self.max = rule.max_renewals
+        self.segments = [_Segment(anchor, 0, self.max, origin)]
+
+    def expiry(self, seg: int, k: int) -> date:
+        return shift(self.segments[seg].anchor, self.step, times=k)
+
+    def is_final(self, seg: int, k: int) -> bool:
+        s = self.segments[seg]
+        return seg == len(self.segments) - 1 and s.last is not None and k == s.last
+
+    def _first_k(self, anchor: date, day: date) -> int:
+        """Smallest k ≥ 0 with anchor + k × step ≥ day, from an estimate adjusted by ±1."""
+        if day <= anchor:
+            return 0
+        k = int((day - anchor).days / self.step_days)
+        step = self.step
+        while k > 0 and shift(anchor, step, times=k - 1) >= day:
+            k -= 1
+        while shift(anchor, step, times=k) < day:
+            k += 1
+        return k
+
+    def first_at_or_after(self, day: date) -> tuple[int, int] | None:
+        """The first term (segment, local index) expiring on or after ``day``, or None."""
+        for i, s in enumerate(self.segments):
+            k = self._first_k(s.anchor, day)
+            if s.last is None or k <= s.last:
+                return i, k
+        return None
+
+    def after(self, seg: int, k: int) -> tuple[int, int] | None:
+        s = self.segments[seg]
+        if s.last is None or k < s.last:
+            return seg, k + 1
+        return (seg + 1, 0) if seg + 1 < len(self.segments) else None
+
+    def final(self) -> tuple[int, int] | None:
+        s = self.segments[-1]
+        return None if s.last is None else (len(self.segments) - 1, s.last)
+
+    def extend(self, on: date, until: date) -> str:
+        """Move the expiry of the term current ``on`` to ``until``; returns a finding."""
+        cur = self.first_at_or_after(on)
+        if cur is None:
+            return "after the final expiry; ignored"
+        seg, k = cur
+        old = self.expiry(seg, k)
+        used = self.segments[seg].base + k
+        del self.segments[seg + 1 :]
+        if k == 0:
+            del self.segments[seg]
+        else:
+            self.segments[seg].last = k - 1
+        last = None if self.max is None else max(self.max - used, 0)
+        origin = f"expiry extended on {on.isoformat()} to"
+        self.segments.append(_Segment(until, used, last, origin))
+        return f"the expiry {old.isoformat()} moves to {until.isoformat()}"
+
+    def explain_expiry(self, seg: int, k: int, day: date) -> str:
+        s = self.segments[seg]
+        if k == 0:
+            return f"{s.origin} {day.isoformat()}"
+        name = "first expiry" if s.origin.endswith("first expiry") else "extended expiry"
+        return f"{name} {s.anchor.isoformat()} + {k} × {self.step} = {day.isoformat()}"
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+class _Out:
+    """Collects deadlines inside [start, end] with the shared fields filled in once."""
+
+    __slots__ = ("agreement", "as_of_ord", "deadlines", "hi", "lo", "parties", "title")
+
+    def __init__(self, agreement: Agreement, as_of: date, start: date, end: date) -> None:
+        self.agreement = agreement.id
+        self.title = agreement.title
+        self.parties = agreement.parties
+        self.as_of_ord = as_of.toordinal()
+        self.lo = start
+        self.hi = end
+        self.deadlines: list[Deadline] = []
+
+    def add(
+        self,
+        kind: DeadlineKind,
+        day: date,
+        explanation: str,
+        *,
+        rule: int | None,
+        label: str | None,
+        source: str | None,
+        party: str | None = None,
+        notes: tuple[str, ...] = (),
+    ) -> None:
+        if self.lo <= day <= self.hi:
+            self.deadlines.append(
+                Deadline(
+                    self.agreement, self.title, kind, day, day.toordinal() - self.as_of_ord,
+                    explanation, party, label, source, weekday_note(day, self.parties), rule,
+                    notes,
+                )
+            )
+
+
+def _withdrawal_date(rule: Withdrawal, given: date) -> tuple[date, str]:
+    """When a notice given on ``given`` takes effect, and the arithmetic as a phrase."""
+    notice = rule.notice
+    base = shift(given, notice) if notice is not None else given
+    plus = f" + {notice}" if notice is not None else ""
+    eff = rule.effective
+    if eff is Effective.SAME_DAY:
+        return base, f"{plus} = {base.isoformat()}"
+    if eff is Effective.DAY_AFTER:
+        day = base + _ONE_DAY
+        return day, f"{plus}, effective the day after = {day.isoformat()}"
+    if eff is Effective.FIRST_OF_NEXT_MONTH:
+        day = date(base.year + 1, 1, 1) if base.month == 12 else date(base.year, base.month + 1, 1)
+        return day, (
+            f"{plus} = {base.isoformat()}, effective the first day of the next month"
+            f" = {day.isoformat()}"
+        )
+    day = date(base.year + 1, 12, 31)
+    where = f" = {base.isoformat()}" if notice is not None else ""
+    return day, f"{plus}{where}, effective 31 December of the following year = {day.isoformat()}"
+
+
+def evaluate(agreement: Agreement, *, as_of: date, start: date, end: date) -> Evaluation:
+    """Evaluate every rule and counted event of ``agreement``; deadlines in [start, end].
+
+    The returned deadlines are sorted by (date, kind, party). See the module docstring for
+    the semantics; this is the one computation behind :func:`compute_deadlines` and ``explain``.
+    """
+    out = _Out(agreement, as_of, start, end)
+    findings: dict[int, str] = {}
+    rules = agreement.rules
+    cite = agreement.source_cite
+
+    counted: list[tuple[int, Event]] = []
+    if agreement.events:
+        counted = sorted(
+            ((i, e) for i, e in enumerate(agreement.events) if e.date <= as_of),
+            key=lambda pair: pair[1].date,
+        )
+    episodes = _episodes(counted, findings) if counted else []
+
+    def event_cite(index: int, fallback: str | None) -> str | None:
+        return cite(agreement.events[index].source) or fallback
+
+    # Candidate ends of the whole agreement: (date, reason, kind of deadline that marks it).
+    ends: list[tuple[date, str]] = []
+    has_withdrawal = any(isinstance(r, Withdrawal) for r in rules)
+
+    # ----- terminated events
+    for i, ev in counted:
+        if ev.type is EventType.TERMINATED:
+            findings[i] = f"the agreement ends on {ev.date.isoformat()}"
+            ends.append((ev.date, f"terminated on {ev.date.isoformat()}"))
+            note = (ev.note,) if ev.note else ()
+            out.add(
+                K.TERMINATION, ev.date, f"terminated on {ev.date.isoformat()}{_who(ev.party)}",
+                rule=None, label=None, source=cite(ev.source), party=None, notes=note,
+            )
+
+    withdrawn: dict[str, date] = {}
+    withdrawal_rows: list[tuple[date, str | None]] = []
+
+    for r_index, rule in enumerate(rules):
+        source = cite(rule.source)
+        label = rule.label
+        if isinstance(rule, AutoRenewal):
+            _auto_renewal(
+                rule, r_index, source, counted, episodes, findings, ends, out,
+                read_notices=not has_withdrawal, event_cite=event_cite,
+            )
+        elif isinstance(rule, FixedTerm):
+            expiry = rule.expires if rule.expires is not None else None
+            if expiry is None:
+                assert rule.start is not None and rule.term is not None  # model validator
+                expiry = shift(rule.start, rule.term)
+                how = f"start {rule.start.isoformat()} + {rule.term} = {expiry.isoformat()}"
+            else:
+                how = f"expires {expiry.isoformat()}"
+            for i, ev in counted:
+                if ev.type is EventType.EXTENDED and ev.until is not None:
+                    findings[i] = f"the expiry {expiry.isoformat()} moves to {ev.until.isoformat()}"
+                    how = (
+                        f"expiry {expiry.isoformat()} extended on {ev.date.isoformat()} to "
+                        f"{ev.until.isoformat()}"
+                    )
+                    expiry = ev.until
+                    source = event_cite(i, source)
+            out.add(K.EXPIRY, expiry, how, rule=r_index, label=label, source=source)
+            if rule.notice is not None:
+                day = shift(expiry, rule.notice, times=-1)
+                out.add(
+                    K.NOTICE_DEADLINE, day,
+                    f"expiry {expiry.isoformat()} − {rule.notice} = {day.isoformat()}",
+                    rule=r_index, label=label, source=source,
+                )
+            ends.append((expiry, f"expires {expiry.isoformat()}"))
+        elif isinstance(rule, Withdrawal):
+            earliest: date | None = None
+            if isinstance(rule.earliest_notice, date):
+                earliest = rule.earliest_notice
+                out.add(
+                    K.EARLIEST_NOTICE, earliest, f"notice possible from {earliest.isoformat()}",
+                    rule=r_index, label=label, source=source,
+                )
+            elif rule.earliest_notice is not None:
+                if agreement.in_force is None:  # the model validator requires it
+                    raise AssertionError("earliest_notice after in_force without in_force")
+                earliest = shift(agreement.in_force, rule.earliest_notice)
+                out.add(
+                    K.EARLIEST_NOTICE, earliest,
+                    f"in force {agreement.in_force.isoformat()} + {rule.earliest_notice}"
+                    f" = {earliest.isoformat()}",
+                    rule=r_index, label=label, source=source,
+                )
+            for ep in episodes:
+                given = agreement.events[ep.index]
+                if earliest is not None and ep.since < earliest:
+                    findings[ep.index] = (
+                        f"premature: notice {ep.since.isoformat()}{_who(ep.party)} came before "
+                        f"the earliest notice date {earliest.isoformat()}; no effect"
+                    )
+                    continue
+                day, arithmetic = _withdrawal_date(rule, ep.since)
+                what = "notice resumed" if ep.resumed_by is not None else "notice given"
+                if ep.stop is not None and ep.stop <= day:
+                    prior = findings.get(ep.index, "")
+                    findings[ep.index] = (
+                        (prior + "; " if prior else "")
+                        + f"withdrawal{_who(ep.party)} would take effect {day.isoformat()}; "
+                        f"{ep.stop_kind} on {ep.stop.isoformat()} before it took effect"
+                    )
+                    continue
+                if ep.stop is not None and ep.stop_index is not None:
+                    findings[ep.stop_index] = (
+                        f"came after the withdrawal took effect on {day.isoformat()}; no effect"
+                    )
+                key = ep.party or ""
+                if key in withdrawn and withdrawn[key] <= day:
+                    continue
+                withdrawn[key] = day
+                findings[ep.resumed_by if ep.resumed_by is not None else ep.index] = (
+                    f"withdrawal{_who(ep.party)} effective {day.isoformat()}"
+                )
+                out.add(
+                    K.WITHDRAWAL_EFFECTIVE, day,
+                    f"{what} {ep.since.isoformat()}{_who(ep.party)}{arithmetic}",
+                    rule=r_index, label=label, source=cite(given.source) or source,
+                    party=ep.party,
+                )
+                withdrawal_rows.append((day, ep.party))
+        elif isinstance(rule, Milestone):
+            if rule.date is not None:
+                out.add(
+                    K.MILESTONE, rule.date, f"{rule.label} on {rule.date.isoformat()}",
+                    rule=r_index, label=label, source=source,
+                )
+            else:
+                assert rule.after is not None and agreement.in_force is not None
+                day = shift(agreement.in_force, rule.after)
+                out.add(
+                    K.MILESTONE, day,
+                    f"in force {agreement.in_force.isoformat()} + {rule.after} = {day.isoformat()}",
+                    rule=r_index, label=label, source=source,
+                )
+
+    # ----- the agreement ends when fewer than two parties would remain bound
+    if withdrawal_rows:
+        need = max(1, len(agreement.parties) - 1)
+        by_party: dict[str | None, date] = {}
+        for day, party in sorted(withdrawal_rows, key=lambda row: row[0]):
+            by_party.setdefault(party, day)
+            if len(by_party) >= need:
+                ends.append((day, f"withdrawal{_who(party)} effective {day.isoformat()}"))
+                break
+
+    end_day: date | None = None
+    end_reason = ""
+    if ends:
+        end_day, end_reason = min(ends, key=lambda pair: pair[0])
+
+    # ----- recurring occurrences up to the end
+    for r_index, rule in enumerate(rules):
+        if not isinstance(rule, Recurring):
+            continue
+        last = min(d for d in (rule.until, end_day, end) if d is not None)
+        every = rule.every
+        k = 0
+        if start > rule.first:
+            k = int((start - rule.first).days / max(every.approx_days(), 1.0))
+            while k > 0 and shift(rule.first, every, times=k - 1) >= start:
+                k -= 1
+            while shift(rule.first, every, times=k) < start:
+                k += 1
+        source = cite(rule.source)
+        while True:
+            day = shift(rule.first, every, times=k)
+            if day > last:
+                break
+            text = (
+                f"first {day.isoformat()}" if k == 0
+                else f"first {rule.first.isoformat()} + {k} × {every} = {day.isoformat()}"
+            )
+            out.add(K.RECURRING, day, text, rule=r_index, label=rule.label, source=source)
+            k += 1
+
+    # ----- nothing after the end except survival_ends
+    deadlines = out.deadlines
+    if end_day is not None:
+        deadlines = [d for d in deadlines if d.date <= end_day]
+        out.deadlines = deadlines
+    for r_index, rule in enumerate(rules):
+        if not isinstance(rule, Survival):
+            continue
+        source = cite(rule.source)
+        ended_by_withdrawal = end_reason.startswith("withdrawal")
+        if end_day is not None and not ended_by_withdrawal:
+            day = shift(end_day, rule.period)
+            out.add(
+                K.SURVIVAL_ENDS, day,
+                f"agreement ends {end_day.isoformat()} + {rule.period} = {day.isoformat()}",
+                rule=r_index, label=rule.label, source=source,
+            )
+        for party_key, left in withdrawn.items():
+            if end_day is not None and left > end_day:
+                continue
+            party = party_key or None
+            day = shift(left, rule.period)
+            out.add(
+                K.SURVIVAL_ENDS, day,
+                f"withdrawal{_who(party)} effective {left.isoformat()} + {rule.period}"
+                f" = {day.isoformat()}",
+                rule=r_index, label=rule.label, source=source, party=party,
+            )
+
+    out.deadlines.sort(key=_SORT_KEY)
+    return Evaluation(out.deadlines, findings, end_day, end_reason, withdrawn)
+
+
+def _sort_key(d: Deadline) -> tuple[date, str, str]:
+    return (d.date, d.kind.value, d.party or "")
+
+
+_SORT_KEY = _sort_key
+
+
+def _auto_renewal(
+    rule: AutoRenewal,
+    r_index: int,
+    source: str | None,
+    counted: list[tuple[int, Event]],
+    episodes: list[_Episode],
+    findings: dict[int, str],
+    ends: list[tuple[date, str]],
+    out: _Out,
+    *,
+    read_notices: bool,
+    event_cite: Callable[[int, str | None], str | None],
+) -> None:
+    series = _Series(rule)
+    notice = rule.notice
+    window = rule.notice_window
+    label = rule.label
+    for i, ev in counted:
+        if ev.type is EventType.EXTENDED and ev.until is not None:
+            findings[i] = series.extend(ev.date, ev.until)
+
+    # Which term does each pending notice end?  (term, explanation, notes)
+    stop_term: tuple[int, int] | None = None
+    stop_text = ""
+    stop_notes: tuple[str, ...] = ()
+    stop_source: str | None = None
+    for ep in episodes if read_notices else ():
+        n = ep.since
+        what = "notice resumed" if ep.resumed_by is not None else "notice given"
+        cur = series.first_at_or_after(n)
+        if cur is None:
+            fin = series.final()
+            assert fin is not None
+            findings[ep.index] = (
+                f"after the final expiry {series.expiry(*fin).isoformat()}; no effect"
+            )
+            continue
+        term = cur
+        expiry = series.expiry(*term)
+        deadline = shift(expiry, notice, times=-1)
+        late_note = ""
+        while deadline < n:
+            if not late_note:
+                late_note = (
+                    f"late: {what} {n.isoformat()}{_who(ep.party)} came after the deadline "
+                    f"{deadline.isoformat()} for the term expiring {expiry.isoformat()}"
+                )
+            nxt = series.after(*term)
+            if nxt is None:
+                break
+            term = nxt
+            expiry = series.expiry(*term)
+            deadline = shift(expiry, notice, times=-1)
+        if deadline < n or series.is_final(*term):
+            findings[ep.index] = (late_note + "; " if late_note else "") + (
+                f"the agreement ends at its final expiry {expiry.isoformat()} anyway; no effect"
+            )
+            continue
+        if window is not None:
+            opens = shift(expiry, window, times=-1)
+            if n < opens:
+                findings[ep.index] = (late_note + "; " if late_note else "") + (
+                    f"premature: {what} {n.isoformat()}{_who(ep.party)} came before the notice "
+                    f"window for the term expiring {expiry.isoformat()} opened on "
+                    f"{opens.isoformat()}; no effect"
+                )
+                continue
+        if late_note:
+            finding = f"{late_note}; it applies to the term expiring {expiry.isoformat()}"
+        else:
+            finding = (
+                f"timely notice for the term expiring {expiry.isoformat()} "
+                f"(deadline {deadline.isoformat()})"
+            )
+        if ep.stop is not None and ep.stop <= expiry:
+            findings[ep.index] = (
+                f"{finding}; {ep.stop_kind} on {ep.stop.isoformat()} before it took effect"
+            )
+            continue
+        if ep.stop_index is not None:
+            findings[ep.stop_index] = (
+                f"came after the notice took effect on {expiry.isoformat()}; no effect"
+            )
+        findings[ep.resumed_by if ep.resumed_by is not None else ep.index] = finding
+        if stop_term is None or expiry < series.expiry(*stop_term):
+            stop_term = term
+            stop_text = (
+                f"{what} {n.isoformat()}{_who(ep.party)} (deadline {deadline.isoformat()}) "
+                f"ends the term expiring {expiry.isoformat()}"
+            )
+            stop_notes = (late_note,) if late_note else ()
+            stop_source = event_cite(ep.index, source)
+
+    if stop_term is not None:
+        ends.append((series.expiry(*stop_term), "notice of termination"))
+    final = series.final()
+    if final is not None:
+        ends.append((series.expiry(*final), f"final expiry after {rule.max_renewals} renewals"))
+
+    # ----- the terms whose dates can fall inside [start, end]
+    lead = max(_lead_days(notice), _lead_days(window))
+    horizon = out.hi + timedelta(days=lead)
+    term_opt = series.first_at_or_after(out.lo)
+    while term_opt is not None:
+        expiry = series.expiry(*term_opt)
+        if expiry > horizon:
+            break
+        if term_opt == stop_term:
+            out.add(K.TERMINATION, expiry, stop_text, rule=r_index, label=label,
+                    source=stop_source, notes=stop_notes)
+        elif series.is_final(*term_opt):
+            out.add(
+                K.EXPIRY, expiry,
+                f"{series.explain_expiry(*term_opt, expiry)} (final term: at most "
+                f"{rule.max_renewals} renewals)",
+                rule=r_index, label=label, source=source,
+            )
+            break
+        else:
+            out.add(K.EXPIRY, expiry, series.explain_expiry(*term_opt, expiry),
+                    rule=r_index, label=label, source=source)
+        if not series.is_final(*term_opt):
+            e_text = expiry.isoformat()
+            day = shift(expiry, notice, times=-1)
+            out.add(K.NOTICE_DEADLINE, day, f"expiry {e_text} − {notice} = {day.isoformat()}",
+                    rule=r_index, label=label, source=source)
+            if window is not None:
+                day = shift(expiry, window, times=-1)
+                out.add(K.NOTICE_WINDOW_OPENS, day,
+                        f"expiry {e_text} − {window} = {day.isoformat()}",
+                        rule=r_index, label=label, source=source)
+        if term_opt == stop_term:
+            break
+        term_opt = series.after(*term_opt)
+
+
+def compute_deadlines(agreement: Agreement, *, as_of: date, start: date, end: date) -> list[Deadline]:
+    """Every deadline of ``agreement`` with ``start <= date <= end`` (inclusive), as of ``as_of``.
+
+    Sorted by (date, kind, party); ``days_left = (date − as_of).days``; events dated after
+    ``as_of`` are ignored. The semantics are specified in this module's docstring.
+    """
+    return evaluate(agreement, as_of=as_of, start=start, end=end).deadlines
+
+
+def compute_all(
+    agreements: Iterable[Agreement], *, as_of: date, start: date, end: date
+) -> list[Deadline]:
+    """The deadlines of all ``agreements`` in [start, end], sorted by (date, agreement, kind,
+    party)."""
+    result: list[Deadline] = []
+    for agreement in agreements:
+        result.extend(evaluate(agreement, as_of=as_of, start=start, end=end).deadlines)
+    result.sort(key=_ALL_KEY)
+    return result
+
+
+def _all_key(d: Deadline) -> tuple[date, str, str, str]:
+    return (d.date, d.agreement, d.kind.value, d.party or "")
+
+
+_ALL_KEY = _all_key

@@ -1,0 +1,96 @@
+"""Working days: is a deadline day a weekend or a public holiday of one of the parties?
+
+A deadline that falls on a day when ministries are closed is still the deadline (treaty texts
+count calendar days), but a desk officer needs to know to act earlier. :func:`weekday_note`
+says so in one sentence and names the last working day before it.
+
+A *working day* is Monday to Friday and not a public holiday of any party that is an ISO 3166-1
+alpha-2 code known to the ``holidays`` package. Organisation parties (``EU``, ``UNESCO``,
+``Euratom``) have no national calendar and are ignored. Holiday names are in English.
+
+Holiday calendars are built once per (country, year) and notes are memoised per
+(day, countries), because the engine asks for a note for every deadline it computes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, timedelta
+from functools import cache, lru_cache
+
+import holidays
+
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_ONE_DAY = timedelta(days=1)
+#: A calendar that cannot be built (a year outside the package's range) counts as no holidays.
+_EMPTY: dict[date, str] = {}
+
+
+@lru_cache(maxsize=1)
+def _supported() -> frozenset[str]:
+    return frozenset(code for code in holidays.list_supported_countries() if len(code) == 2)
+
+
+@lru_cache(maxsize=4096)
+def _countries(parties: tuple[str, ...]) -> tuple[str, ...]:
+    """The parties that have a national holiday calendar, in the order given."""
+    supported = _supported()
+    return tuple(p for p in parties if p in supported)
+
+
+@cache
+def _calendar(country: str, year: int) -> dict[date, str]:
+    """Public holidays of ``country`` in ``year`` (date → English name), built once."""
+    try:
+        table = holidays.country_holidays(country, years=year, language="en_US")
+    except (NotImplementedError, KeyError, ValueError):
+        return _EMPTY
+    # A plain dict: HolidayBase.__contains__ parses and may lazily add years, which is slow.
+    return {day: str(name) for day, name in table.items() if day.year == year}
+
+
+def _holiday(day: date, countries: tuple[str, ...]) -> tuple[str, str] | None:
+    """(name, country) of the first party holiday on ``day``, or None."""
+    for country in countries:
+        name = _calendar(country, day.year).get(day)
+        if name is not None:
+            return name, country
+    return None
+
+
+def is_working_day(day: date, parties: Sequence[str]) -> bool:
+    """True on Monday to Friday when no party with a national calendar has a public holiday."""
+    return day.weekday() < 5 and _holiday(day, _countries(tuple(parties))) is None
+
+
+@lru_cache(maxsize=65536)
+def _note(day: date, countries: tuple[str, ...]) -> str | None:
+    weekday = day.weekday()
+    if weekday >= 5:
+        reason = _WEEKDAYS[weekday]
+    else:
+        found = _holiday(day, countries)
+        if found is None:
+            return None
+        name, country = found
+        reason = f"{name} ({country} public holiday)"
+    before = day - _ONE_DAY
+    # Bounded: no calendar has more than a few consecutive non-working days.
+    while before.weekday() >= 5 or _holiday(before, countries) is not None:
+        before -= _ONE_DAY
+    weekday = _WEEKDAYS[before.weekday()]
+    return f"{reason}; last working day before is {weekday} {before.isoformat()}"
+
+
+def weekday_note(day: date, parties: Sequence[str]) -> str | None:
+    """A note when ``day`` is not a working day for the parties, else None.
+
+    ``"Saturday; last working day before is Friday 2019-08-23"`` for a weekend;
+    ``"Chuseok (KR public holiday); last working day before is Wednesday 2019-09-11"`` for a
+    public holiday of a party (2019-09-12, the day before Chuseok, was a holiday too) (the weekend wins when a holiday falls on a Saturday or Sunday).
+    The "last working day before" skips weekends and every party's holidays.
+    """
+    countries = _countries(tuple(parties))
+    if not countries and day.weekday() < 5:
+        return None
+    return _note(day, countries)
