@@ -35,8 +35,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from yaml.cyaml import CParser  # libyaml; PyYAML without it is not supported (too slow)
 from pydantic import ValidationError
+from yaml.cyaml import CParser  # type: ignore[attr-defined]  # libyaml; PyYAML without it is not supported (too slow)
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from tracker.domain.agreement import (
@@ -88,7 +88,8 @@ class _CoreResolver(yaml.resolver.Resolver):
     """Implicit scalar types of YAML 1.2's core schema: null, bool, int, float; no timestamps,
     no yes/no/on/off booleans, no sexagesimal or octal-by-leading-zero integers, no ``<<``."""
 
-    yaml_implicit_resolvers: dict[Any, Any] = {}
+    # PyYAML keeps its registry in this class attribute; an own empty dict starts afresh.
+    yaml_implicit_resolvers: dict[Any, Any] = {}  # noqa: RUF012
 
 
 _CoreResolver.add_implicit_resolver(
@@ -108,7 +109,7 @@ _CoreResolver.add_implicit_resolver(
 )
 
 
-class _ComposeLoader(CParser, _CoreResolver):  # type: ignore[misc]
+class _ComposeLoader(CParser, _CoreResolver):
     """libyaml parser and composer with the core resolver; it never constructs objects."""
 
     def __init__(self, stream: str) -> None:
@@ -117,7 +118,7 @@ class _ComposeLoader(CParser, _CoreResolver):  # type: ignore[misc]
 
 
 def _pretty_tag(tag: str) -> str:
-    return "!!" + tag[len(_TAG_PREFIX):] if tag.startswith(_TAG_PREFIX) else tag
+    return "!!" + tag[len(_TAG_PREFIX) :] if tag.startswith(_TAG_PREFIX) else tag
 
 
 class _Builder:
@@ -165,7 +166,12 @@ class _Builder:
         result: dict[Any, Any] = {}
         first_line: dict[str, int] = {}
         for key_node, value_node in node.value:
-            if not isinstance(key_node, ScalarNode) or key_node.tag not in (_STR, _INT, _BOOL, _NULL):
+            if not isinstance(key_node, ScalarNode) or key_node.tag not in (
+                _STR,
+                _INT,
+                _BOOL,
+                _NULL,
+            ):
                 self.error(key_node, path, "a key must be plain text")
                 continue
             key = key_node.value
@@ -181,12 +187,17 @@ class _Builder:
         return result
 
 
-def _first_alias(text: str) -> yaml.Event | None:
+def _first_alias(text: str) -> yaml.AliasEvent | None:
     """The first alias event of ``text``, or None; stops there, before any expansion."""
-    for event in yaml.parse(text, Loader=_ComposeLoader):
-        if isinstance(event, yaml.AliasEvent):
-            return event
-    return None
+    loader = _ComposeLoader(text)
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, yaml.AliasEvent):
+                return event
+        return None
+    finally:
+        loader.dispose()
 
 
 def _syntax_error(exc: yaml.YAMLError, file: str, what: str) -> ConfigError:
@@ -194,15 +205,18 @@ def _syntax_error(exc: yaml.YAMLError, file: str, what: str) -> ConfigError:
     problem = getattr(exc, "problem", None) or str(exc)
     if isinstance(exc, yaml.composer.ComposerError) and "single document" in (exc.context or ""):
         problem = "only one agreement per file; found a second document (remove the '---')"
-        return ConfigError(problem, file, mark.line + 1 if mark else None,
-                           mark.column + 1 if mark else None)
+        return ConfigError(
+            problem, file, mark.line + 1 if mark else None, mark.column + 1 if mark else None
+        )
     context = getattr(exc, "context", None)
     context_mark = getattr(exc, "context_mark", None)
     message = f"{what} syntax error: {problem}"
     if context:
         message += f" ({context}"
         if context_mark is not None and mark is not None and context_mark.line != mark.line:
-            message += f" that starts at line {context_mark.line + 1}, column {context_mark.column + 1}"
+            message += (
+                f" that starts at line {context_mark.line + 1}, column {context_mark.column + 1}"
+            )
         message += ")"
     if mark is None:
         return ConfigError(message, file)
@@ -216,16 +230,21 @@ def _compose(text: str, file: str) -> Node | None:
             alias = _first_alias(text)
             if alias is not None:
                 mark = alias.start_mark
-                raise ValidationFailed([
-                    ConfigError(
-                        f"alias '*{alias.anchor}' is not allowed: agreement files may not use "
-                        "anchors and aliases (write the value out)",
-                        file, mark.line + 1, mark.column + 1,
-                    )
-                ])
+                assert mark is not None  # libyaml always sets marks
+                raise ValidationFailed(
+                    [
+                        ConfigError(
+                            f"alias '*{alias.anchor}' is not allowed: agreement files may not use "
+                            "anchors and aliases (write the value out)",
+                            file,
+                            mark.line + 1,
+                            mark.column + 1,
+                        )
+                    ]
+                )
         loader = _ComposeLoader(text)
         try:
-            return loader.get_single_node()  # type: ignore[no-any-return]
+            return loader.get_single_node()
         finally:
             loader.dispose()
     except yaml.YAMLError as exc:
@@ -267,7 +286,9 @@ def _kind_of(node: MappingNode) -> str | None:
     return None
 
 
-def _locate(root: Node, loc: tuple[str | int, ...]) -> tuple[Node, tuple[str | int, ...], Node | None]:
+def _locate(
+    root: Node, loc: tuple[str | int, ...]
+) -> tuple[Node, tuple[str | int, ...], Node | None]:
     """Walk ``loc`` down the node tree.
 
     Returns the node to point at (for a mapping member: its key, as the SPEC example does),
@@ -292,7 +313,11 @@ def _locate(root: Node, loc: tuple[str | int, ...]) -> tuple[Node, tuple[str | i
                 if not is_tag and last:
                     path.append(element)  # a missing key: point at the mapping that lacks it
             continue
-        if isinstance(node, SequenceNode) and isinstance(element, int) and element < len(node.value):
+        if (
+            isinstance(node, SequenceNode)
+            and isinstance(element, int)
+            and element < len(node.value)
+        ):
             path.append(element)
             where = node = node.value[element]
             continue
@@ -311,7 +336,7 @@ def _allowed_keys(loc: tuple[str | int, ...]) -> list[str]:
     return list(model.model_fields)
 
 
-def _plain_message(err: dict[str, Any], path: tuple[str | int, ...]) -> str:
+def _plain_message(err: Any, path: tuple[str | int, ...]) -> str:
     """pydantic's wording -> what a YAML author needs to read."""
     kind, ctx, value = err["type"], err.get("ctx") or {}, err.get("input")
     field = next((p for p in reversed(path) if isinstance(p, str)), "")
@@ -328,8 +353,10 @@ def _plain_message(err: dict[str, Any], path: tuple[str | int, ...]) -> str:
         noun = _ENUM_NOUNS.get(field, "value")
         return f"{value!r} is not a known {noun} (expected one of: {expected})"
     if kind == "string_pattern_mismatch" and field == "id":
-        return (f"{value!r} is not a valid id (lowercase letters, digits and '-', starting and "
-                "ending with a letter or digit, e.g. 'kr-jp-gsomia')")
+        return (
+            f"{value!r} is not a valid id (lowercase letters, digits and '-', starting and "
+            "ending with a letter or digit, e.g. 'kr-jp-gsomia')"
+        )
     if kind == "string_type":
         return f"expected text, got {_describe(value)}"
     if kind in ("int_type", "int_parsing", "int_from_float"):
@@ -387,7 +414,11 @@ def _errors_from_validation(
                     for name, index in _REF_ELEMENT.findall(match.group(1))
                 )
                 where, ref_path, _ = _locate(root, ref)
-                key = (where.start_mark.line + 1, where.start_mark.column + 1, format_path(ref_path))
+                key = (
+                    where.start_mark.line + 1,
+                    where.start_mark.column + 1,
+                    format_path(ref_path),
+                )
                 found.setdefault(key, []).append(match.group(2))
             else:
                 found.setdefault((line, column, format_path(path)), []).append(part)
@@ -409,22 +440,28 @@ def _decode(data: bytes, file: str) -> str:
         before = data[: exc.start]
         line = before.count(b"\n") + 1
         column = exc.start - (before.rfind(b"\n") + 1) + 1
-        raise ValidationFailed([
-            ConfigError(
-                f"not valid UTF-8 (byte 0x{data[exc.start]:02x}); save the file as UTF-8",
-                file, line, column,
-            )
-        ]) from None
+        raise ValidationFailed(
+            [
+                ConfigError(
+                    f"not valid UTF-8 (byte 0x{data[exc.start]:02x}); save the file as UTF-8",
+                    file,
+                    line,
+                    column,
+                )
+            ]
+        ) from None
 
 
 def _too_large(size: int, file: str) -> ValidationFailed:
-    return ValidationFailed([
-        ConfigError(
-            f"the file is {size:,} bytes, over the limit of {MAX_FILE_BYTES:,} bytes; "
-            "an agreement file is a few kilobytes (is this the right file?)",
-            file,
-        )
-    ])
+    return ValidationFailed(
+        [
+            ConfigError(
+                f"the file is {size:,} bytes, over the limit of {MAX_FILE_BYTES:,} bytes; "
+                "an agreement file is a few kilobytes (is this the right file?)",
+                file,
+            )
+        ]
+    )
 
 
 def _validate(data: Any, root: Node | None, file: str, structural: _Builder | None) -> Agreement:
@@ -435,15 +472,17 @@ def _validate(data: Any, root: Node | None, file: str, structural: _Builder | No
     if not isinstance(data, dict):
         what = "a list" if isinstance(data, list) else f"the value {data!r}"
         mark = root.start_mark if root is not None else None
-        raise ValidationFailed([
-            ConfigError(
-                f"an agreement file must be a mapping of keys to values (version, id, title, "
-                f"parties, rules, ...), not {what}",
-                file,
-                mark.line + 1 if mark else None,
-                mark.column + 1 if mark else None,
-            )
-        ])
+        raise ValidationFailed(
+            [
+                ConfigError(
+                    f"an agreement file must be a mapping of keys to values (version, id, title, "
+                    f"parties, rules, ...), not {what}",
+                    file,
+                    mark.line + 1 if mark else None,
+                    mark.column + 1 if mark else None,
+                )
+            ]
+        )
     try:
         agreement = Agreement.model_validate(data)
     except ValidationError as exc:
@@ -458,12 +497,14 @@ def _validate(data: Any, root: Node | None, file: str, structural: _Builder | No
 def _load_yaml(text: str, file: str) -> Agreement:
     root = _compose(text, file)
     if root is None:
-        raise ValidationFailed([
-            ConfigError(
-                "the file is empty (expected an agreement: version, id, title, parties, rules)",
-                file,
-            )
-        ])
+        raise ValidationFailed(
+            [
+                ConfigError(
+                    "the file is empty (expected an agreement: version, id, title, parties, rules)",
+                    file,
+                )
+            ]
+        )
     builder = _Builder(file)
     data = builder.build(root)
     return _validate(data, root, file, builder)
@@ -483,9 +524,9 @@ def _load_json(text: str, file: str) -> Agreement:
     try:
         data = json.loads(text, object_pairs_hook=pairs)
     except json.JSONDecodeError as exc:
-        raise ValidationFailed([
-            ConfigError(f"JSON syntax error: {exc.msg}", file, exc.lineno, exc.colno)
-        ]) from None
+        raise ValidationFailed(
+            [ConfigError(f"JSON syntax error: {exc.msg}", file, exc.lineno, exc.colno)]
+        ) from None
     if duplicates:
         # Rare: locate them through the YAML composer, which reads JSON too.
         return _load_yaml(text, file)
@@ -502,7 +543,9 @@ def _load_json(text: str, file: str) -> Agreement:
         return _validate(data, root, file, None)
 
 
-def _loaded(data: bytes, path: str | None, name: str, *, json_body: bool = False) -> LoadedAgreement:
+def _loaded(
+    data: bytes, path: str | None, name: str, *, json_body: bool = False
+) -> LoadedAgreement:
     if len(data) > MAX_FILE_BYTES:
         raise _too_large(len(data), name)
     text = _decode(data, name)
@@ -526,7 +569,9 @@ def load_file(path: str | Path) -> LoadedAgreement:
     except IsADirectoryError:
         raise ValidationFailed([ConfigError("is a folder, not a file", name)]) from None
     except OSError as exc:
-        raise ValidationFailed([ConfigError(f"cannot read the file: {exc.strerror}", name)]) from None
+        raise ValidationFailed(
+            [ConfigError(f"cannot read the file: {exc.strerror}", name)]
+        ) from None
     if len(data) > MAX_FILE_BYTES:
         size = Path(path).stat().st_size
         raise _too_large(size, name)
@@ -538,8 +583,10 @@ def _expand(paths: Iterable[str | Path]) -> Iterator[Path | ConfigError]:
         path = Path(given)
         if path.is_dir():
             found = sorted(
-                p for p in path.rglob("*")
-                if p.suffix in AGREEMENT_SUFFIXES and p.is_file()
+                p
+                for p in path.rglob("*")
+                if p.suffix in AGREEMENT_SUFFIXES
+                and p.is_file()
                 # hidden folders (.git, editor backups) never hold agreements
                 and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
@@ -596,7 +643,10 @@ def _duplicate_id(result: LoadedAgreement, other: LoadedAgreement) -> ConfigErro
     return ConfigError(
         f"duplicate agreement id {result.agreement.id!r}: also the id of {other.path}; "
         "ids must be unique",
-        name, line, column, "id",
+        name,
+        line,
+        column,
+        "id",
     )
 
 
