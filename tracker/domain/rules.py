@@ -694,7 +694,9 @@ def _auto_renewal(
         term_opt = series.after(*term_opt)
 
 
-def compute_deadlines(agreement: Agreement, *, as_of: date, start: date, end: date) -> list[Deadline]:
+def compute_deadlines(
+    agreement: Agreement, *, as_of: date, start: date, end: date
+) -> list[Deadline]:
     """Every deadline of ``agreement`` with ``start <= date <= end`` (inclusive), as of ``as_of``.
 
     Sorted by (date, kind, party); ``days_left = (date − as_of).days``; events dated after

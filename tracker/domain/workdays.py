@@ -78,8 +78,8 @@ def _note(day: date, countries: tuple[str, ...]) -> str | None:
     # Bounded: no calendar has more than a few consecutive non-working days.
     while before.weekday() >= 5 or _holiday(before, countries) is not None:
         before -= _ONE_DAY
-    weekday = _WEEKDAYS[before.weekday()]
-    return f"{reason}; last working day before is {weekday} {before.isoformat()}"
+    day_name = _WEEKDAYS[before.weekday()]
+    return f"{reason}; last working day before is {day_name} {before.isoformat()}"
 
 
 def weekday_note(day: date, parties: Sequence[str]) -> str | None:
@@ -87,8 +87,9 @@ def weekday_note(day: date, parties: Sequence[str]) -> str | None:
 
     ``"Saturday; last working day before is Friday 2019-08-23"`` for a weekend;
     ``"Chuseok (KR public holiday); last working day before is Wednesday 2019-09-11"`` for a
-    public holiday of a party (2019-09-12, the day before Chuseok, was a holiday too) (the weekend wins when a holiday falls on a Saturday or Sunday).
-    The "last working day before" skips weekends and every party's holidays.
+    public holiday of a party (2019-09-12, the day before Chuseok, was a holiday too). The
+    weekend wins when a holiday falls on a Saturday or Sunday. The "last working day before"
+    skips weekends and every party's holidays.
     """
     countries = _countries(tuple(parties))
     if not countries and day.weekday() < 5:
