@@ -1,0 +1,355 @@
+"""Named queries and writes for agreements.
+
+Where an agreement comes from decides who may change it (``AgreementRow.origin``):
+
+* ``file``: synced from the watched ``agreements_dir``; read-only over the API (edit the file);
+  only :func:`tracker.store.sync.sync_directory` adds, changes or removes these rows.
+* ``import``: loaded once by ``tracker import``; editable, like ``api`` rows. A file of the
+  same id in the watched folder takes such a row over, since it came from a file too.
+* ``api``: written through the HTTP API; never touched by syncing.
+
+Every write that changes agreements runs in one transaction under :func:`lock_agreement_writes`,
+so replicas and threads writing at once are serialised instead of racing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import yaml
+from sqlalchemy import delete, func, or_, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from tracker.domain.agreement import Agreement
+from tracker.domain.reminder import ReminderStatus
+from tracker.errors import ConflictError, NotFoundError
+from tracker.store.engine import session_scope
+from tracker.store.tables import AgreementRow, DeadlineHorizonRow, DeadlineRow, EventRow, ReminderRow
+
+if TYPE_CHECKING:
+    from tracker.loader import LoadedAgreement
+
+ORIGIN_FILE = "file"
+ORIGIN_IMPORT = "import"
+ORIGIN_API = "api"
+ORIGINS = (ORIGIN_FILE, ORIGIN_IMPORT, ORIGIN_API)
+
+# Fixed key of the PostgreSQL advisory lock that serialises agreement writers ("agreemnt").
+AGREEMENT_LOCK_KEY = 0x61677265656D6E74
+# Reminders not yet final and not in a sender's hands; these are cancelled with their agreement.
+CANCELLABLE_STATUSES = (ReminderStatus.PENDING.value, ReminderStatus.RETRYING.value)
+
+
+@dataclass
+class ImportReport:
+    """What an import did, by agreement id."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return len(self.added) + len(self.updated) + len(self.unchanged)
+
+
+# --- reading ---------------------------------------------------------------------------
+
+
+def tags_column(tags: Iterable[str]) -> str:
+    """Tags as stored: ``,a,b,`` so that ``LIKE '%,a,%'`` matches a whole tag."""
+    tags = list(tags)
+    return "," + ",".join(tags) + "," if tags else ""
+
+
+def tag_condition(column: Any, tags: Sequence[str]) -> Any:
+    """SQL condition: the ``,a,b,`` column holds any of ``tags``."""
+    return or_(*(column.like(f"%,{tag},%") for tag in tags))
+
+
+def agreement_from_row(row: AgreementRow) -> Agreement:
+    return Agreement.model_validate_json(row.document)
+
+
+def list_agreement_rows(
+    session: Session, *, tag: str | None = None, limit: int | None = None, offset: int = 0
+) -> list[AgreementRow]:
+    """Agreement rows ordered by id, optionally only those carrying ``tag``."""
+    query = select(AgreementRow).order_by(AgreementRow.id)  # type: ignore[arg-type]
+    if tag is not None:
+        query = query.where(tag_condition(AgreementRow.tags, [tag]))
+    if offset:
+        query = query.offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.scalars(query))
+
+
+def count_agreement_rows(session: Session, *, tag: str | None = None) -> int:
+    query = select(func.count()).select_from(AgreementRow)
+    if tag is not None:
+        query = query.where(tag_condition(AgreementRow.tags, [tag]))
+    return int(session.scalar(query) or 0)
+
+
+def list_agreements(engine: Engine, *, tag: str | None = None) -> list[Agreement]:
+    with session_scope(engine) as session:
+        return [agreement_from_row(row) for row in list_agreement_rows(session, tag=tag)]
+
+
+def get_agreement_row(session: Session, agreement_id: str) -> AgreementRow:
+    row = session.get(AgreementRow, agreement_id)
+    if row is None:
+        raise NotFoundError(f"no agreement '{agreement_id}'")
+    return row
+
+
+def get_agreement(engine: Engine, agreement_id: str) -> Agreement:
+    with session_scope(engine) as session:
+        return agreement_from_row(get_agreement_row(session, agreement_id))
+
+
+def rows_by_id(session: Session, ids: Iterable[str] | None = None) -> dict[str, AgreementRow]:
+    """Agreement rows keyed by id (all of them when ``ids`` is None)."""
+    query = select(AgreementRow)
+    if ids is not None:
+        query = query.where(AgreementRow.id.in_(list(ids)))  # type: ignore[attr-defined]
+    return {row.id: row for row in session.scalars(query)}
+
+
+# --- writing ---------------------------------------------------------------------------
+
+
+def lock_agreement_writes(session: Session) -> None:
+    """Serialise agreement writers for the rest of this transaction.
+
+    PostgreSQL: a transaction-level advisory lock, released by commit or rollback. SQLite: a
+    write that matches nothing, which takes the database's write lock now (waiting up to the
+    busy timeout) rather than at the first real write, where a reader that lost the race
+    would fail with "database is locked" instead of waiting.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AGREEMENT_LOCK_KEY})
+    else:
+        session.execute(update(AgreementRow).where(AgreementRow.id.is_(None)).values(revision=0))  # type: ignore[union-attr]
+
+
+def read_only_error(row: AgreementRow) -> ConflictError:
+    return ConflictError(
+        f"agreement '{row.id}' is read-only: it comes from file {row.path}; edit the file instead"
+    )
+
+
+def agreement_values(
+    loaded: LoadedAgreement, *, origin: str, now: datetime, revision: int
+) -> dict[str, Any]:
+    agreement = loaded.agreement
+    return {
+        "id": agreement.id,
+        "title": agreement.title,
+        "document": agreement.model_dump_json(),
+        "source_text": loaded.text,
+        "origin": origin,
+        "path": loaded.path if origin != ORIGIN_API else None,
+        "sha256": loaded.sha256,
+        "tags": tags_column(agreement.tags),
+        "revision": revision,
+        "updated_at": now,
+    }
+
+
+def upsert_agreement(
+    session: Session, values: dict[str, Any], *, keep_origins: Sequence[str] = ()
+) -> bool:
+    """Insert or update one agreement row; rows whose origin is in ``keep_origins`` are left
+    alone even if another writer inserted one a moment ago. Returns whether a row was written.
+
+    ``INSERT ... ON CONFLICT DO UPDATE`` tolerates a concurrent insert of the same id, which a
+    read-then-insert would turn into an IntegrityError.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(AgreementRow).values(**values)
+    changes = {k: statement.excluded[k] for k in values if k != "id"}
+    changes["revision"] = AgreementRow.revision + 1  # type: ignore[assignment]
+    where = AgreementRow.origin.not_in(list(keep_origins)) if keep_origins else None  # type: ignore[attr-defined]
+    statement = statement.on_conflict_do_update(
+        index_elements=["id"], set_=changes, where=where
+    )
+    result = session.execute(statement)
+    return bool(getattr(result, "rowcount", 1))
+
+
+def replace_events(session: Session, agreement: Agreement) -> None:
+    """Mirror the document's events into ``events`` (delete and re-insert)."""
+    session.execute(delete(EventRow).where(EventRow.agreement_id == agreement.id))  # type: ignore[arg-type]
+    session.add_all(
+        EventRow(
+            agreement_id=agreement.id, date=event.date, type=event.type.value,
+            party=event.party or "", note=event.note,
+        )
+        for event in agreement.events
+    )
+
+
+def forget_deadlines(session: Session, agreement_ids: Sequence[str]) -> None:
+    """Drop materialised deadlines of changed agreements; queries recompute from the
+    documents until the planner materialises them again."""
+    if not agreement_ids:
+        return
+    ids = list(agreement_ids)
+    session.execute(delete(DeadlineRow).where(DeadlineRow.agreement_id.in_(ids)))  # type: ignore[attr-defined]
+    session.execute(delete(DeadlineHorizonRow).where(DeadlineHorizonRow.agreement_id.in_(ids)))  # type: ignore[attr-defined]
+
+
+def cancel_pending_reminders(
+    session: Session, agreement_ids: Sequence[str], *, now: datetime, reason: str
+) -> int:
+    """Mark reminders of removed agreements ``cancelled`` (kept, so the log stays complete)."""
+    if not agreement_ids:
+        return 0
+    result = session.execute(
+        update(ReminderRow)
+        .where(ReminderRow.agreement_id.in_(list(agreement_ids)))  # type: ignore[attr-defined]
+        .where(ReminderRow.status.in_(CANCELLABLE_STATUSES))  # type: ignore[attr-defined]
+        .values(status=ReminderStatus.CANCELLED.value, reason=reason, updated_at=now)
+    )
+    return int(getattr(result, "rowcount", 0))
+
+
+def remove_agreements(
+    session: Session, agreement_ids: Sequence[str], *, now: datetime, reason: str
+) -> None:
+    """Delete agreements with their events and deadlines; cancel their pending reminders."""
+    if not agreement_ids:
+        return
+    ids = list(agreement_ids)
+    cancel_pending_reminders(session, ids, now=now, reason=reason)
+    forget_deadlines(session, ids)
+    session.execute(delete(EventRow).where(EventRow.agreement_id.in_(ids)))  # type: ignore[attr-defined]
+    session.execute(delete(AgreementRow).where(AgreementRow.id.in_(ids)))  # type: ignore[attr-defined]
+
+
+def write_agreement(
+    session: Session, loaded: LoadedAgreement, *, origin: str, now: datetime,
+    existing: AgreementRow | None, keep_origins: Sequence[str] = (),
+) -> bool:
+    """Upsert one agreement with its events; returns whether it was written."""
+    revision = existing.revision + 1 if existing is not None else 1
+    written = upsert_agreement(
+        session, agreement_values(loaded, origin=origin, now=now, revision=revision),
+        keep_origins=keep_origins,
+    )
+    if written:
+        replace_events(session, loaded.agreement)
+        forget_deadlines(session, [loaded.agreement.id])
+    return written
+
+
+def save_api_agreement(
+    engine: Engine, loaded: LoadedAgreement, *, now: datetime, replace: bool
+) -> AgreementRow:
+    """Create (``replace=False``) or replace an agreement from the API.
+
+    Raises ConflictError when creating an id that exists or writing a file-owned agreement,
+    NotFoundError when replacing one that does not exist.
+    """
+    agreement_id = loaded.agreement.id
+    with session_scope(engine) as session:
+        lock_agreement_writes(session)
+        existing = session.get(AgreementRow, agreement_id)
+        if existing is not None and existing.origin == ORIGIN_FILE:
+            raise read_only_error(existing)
+        if existing is not None and not replace:
+            raise ConflictError(f"agreement '{agreement_id}' already exists")
+        if existing is None and replace:
+            raise NotFoundError(f"no agreement '{agreement_id}'")
+        write_agreement(
+            session, loaded, origin=ORIGIN_API, now=now, existing=existing,
+            keep_origins=(ORIGIN_FILE,),
+        )
+        session.expire_all()
+        return get_agreement_row(session, agreement_id)
+
+
+def delete_api_agreement(engine: Engine, agreement_id: str, *, now: datetime | None = None) -> None:
+    """Delete an agreement that is not file-owned, with its events and deadlines; its
+    pending reminders become ``cancelled``."""
+    with session_scope(engine) as session:
+        lock_agreement_writes(session)
+        row = get_agreement_row(session, agreement_id)
+        if row.origin == ORIGIN_FILE:
+            raise read_only_error(row)
+        # The interface callers code against has no ``now``; the API passes one when it can.
+        stamp = now if now is not None else datetime.now(UTC)
+        remove_agreements(session, [agreement_id], now=stamp, reason="agreement deleted")
+
+
+def import_agreements(
+    engine: Engine, loaded: Sequence[LoadedAgreement], *, origin: str, now: datetime
+) -> ImportReport:
+    """Upsert ``loaded`` by id in ONE transaction: all of them or, on any error, none.
+
+    An agreement whose stored text has the same sha256 and origin is left as it is. With
+    ``origin='import'`` a file-owned id is refused (ConflictError) unless identical.
+    """
+    if origin not in ORIGINS:
+        raise ValueError(f"unknown origin {origin!r}; expected one of {ORIGINS}")
+    report = ImportReport()
+    with session_scope(engine) as session:
+        lock_agreement_writes(session)
+        existing = rows_by_id(session, [item.agreement.id for item in loaded])
+        for item in loaded:
+            agreement_id = item.agreement.id
+            row = existing.get(agreement_id)
+            if row is not None and row.sha256 == item.sha256 and (
+                row.origin == origin or row.origin == ORIGIN_FILE
+            ):
+                report.unchanged.append(agreement_id)
+                continue
+            if row is not None and row.origin == ORIGIN_FILE and origin != ORIGIN_FILE:
+                raise read_only_error(row)
+            write_agreement(session, item, origin=origin, now=now, existing=row)
+            (report.updated if row is not None else report.added).append(agreement_id)
+    return report
+
+
+# --- export ----------------------------------------------------------------------------
+
+
+def _is_json_document(source_text: str) -> bool:
+    try:
+        return isinstance(json.loads(source_text), dict)
+    except ValueError:
+        return False
+
+
+def export_text(row: AgreementRow) -> str:
+    """YAML for one agreement: the text as written, or for a JSON body a YAML dump of it."""
+    if not _is_json_document(row.source_text):
+        return row.source_text
+    document = agreement_from_row(row).model_dump(mode="json", exclude_none=True)
+    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+
+
+def export_agreements(engine: Engine, ids: Sequence[str] | None = None) -> list[tuple[str, str]]:
+    """``(id, YAML text)`` for ``ids`` in the order given (all, by id, when None).
+    Raises NotFoundError naming every unknown id."""
+    with session_scope(engine) as session:
+        if ids is None:
+            rows = list_agreement_rows(session)
+        else:
+            found = rows_by_id(session, ids)
+            missing = [i for i in ids if i not in found]
+            if missing:
+                raise NotFoundError(
+                    "no agreement " + ", ".join(f"'{agreement_id}'" for agreement_id in missing)
+                )
+            rows = [found[i] for i in ids]
+        return [(row.id, export_text(row)) for row in rows]
