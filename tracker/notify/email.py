@@ -1,0 +1,354 @@
+"""The email channel: one message per reminder over SMTP (``none``, ``starttls`` or ``tls``).
+
+A message is ``multipart/mixed``: a ``multipart/alternative`` (plain text, then HTML, both from
+the jinja2 templates beside this module) and the deadline as ``deadline.ics``
+(``METHOD:PUBLISH``, the same UID as the calendar feed). ``Message-ID`` and ``Date`` come from
+the reminder, so every retry of one reminder is the same message and receivers can deduplicate.
+
+SMTP replies map to outcomes as the dispatcher expects: 5xx is permanent (with the reply code in
+``status``), 4xx, timeouts and connection errors are retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+import re
+import smtplib
+import socket
+import ssl
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import httpx
+import jinja2
+
+from tracker.domain.deadline import Deadline
+from tracker.errors import DeliveryError
+from tracker.feed import build_calendar
+from tracker.notify.base import Delivery, Notification
+from tracker.redact import redact
+from tracker.settings import EmailChannel, Settings, SmtpSettings
+
+MESSAGE_ID_DOMAIN = "treaty-tracker"
+#: Agreement titles longer than this are shortened in the subject.
+SUBJECT_TITLE_CHARS = 50
+ICS_FILENAME = "deadline.ics"
+
+# A trailing "(GSOMIA)", "(New START)", "(ECT)": the short name people actually use.
+_TRAILING_SHORT_NAME = re.compile(r"\(([A-Z][A-Za-z0-9&.' /–-]{1,24})\)\s*$")
+_MSG_ID_UNSAFE = re.compile(r"[^A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]")
+_LABELLED_KINDS = frozenset({"recurring", "milestone"})
+
+
+# --- what the message says -------------------------------------------------------------------
+
+
+def days_left(notification: Notification) -> int:
+    """Days from the reminder's due day to the deadline (negative when past).
+
+    The due day is counted in the agreement's time zone when the notification names one
+    (``agreement["timezone"]`` or ``extra["timezone"]``), since a 09:00 Auckland reminder is due
+    on the previous UTC day; otherwise the deadline's own ``days_left`` is used, and failing
+    that the UTC day of ``due_at``.
+    """
+    deadline_day = date.fromisoformat(str(notification.deadline["date"]))
+    zone_name = notification.agreement.get("timezone") or notification.extra.get("timezone")
+    if zone_name:
+        try:
+            local_day = notification.due_at.astimezone(ZoneInfo(str(zone_name))).date()
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+        else:
+            return (deadline_day - local_day).days
+    if notification.deadline.get("days_left") is not None:
+        return int(notification.deadline["days_left"])
+    return (deadline_day - notification.due_at.astimezone(UTC).date()).days
+
+
+def _plural(count: int, unit: str) -> str:
+    return f"{count} {unit}{'' if count == 1 else 's'}"
+
+
+def humanise_days(days: int) -> str:
+    """``in 17 days``, ``in 1 day``, ``today``, ``overdue by 3 days``."""
+    if days == 0:
+        return "today"
+    if days > 0:
+        return f"in {_plural(days, 'day')}"
+    return f"overdue by {_plural(-days, 'day')}"
+
+
+def deadline_name(deadline: dict[str, Any]) -> str:
+    """``Notice deadline``, ``Withdrawal effective (US)``; recurring dates and milestones go by
+    their label."""
+    kind = str(deadline["kind"])
+    label = deadline.get("label")
+    name = str(label) if label and kind in _LABELLED_KINDS else kind.replace("_", " ").capitalize()
+    party = deadline.get("party")
+    return f"{name} ({party})" if party else name
+
+
+def short_title(title: str, *, max_chars: int = SUBJECT_TITLE_CHARS) -> str:
+    """The name a subject line should use: a trailing parenthesised short name if the title has
+    one (``... Agreement (GSOMIA)`` → ``GSOMIA``), else the title, cut at a word boundary."""
+    title = " ".join(title.split())
+    match = _TRAILING_SHORT_NAME.search(title)
+    if match and len(title) > len(match.group(0)) + 1:
+        return match.group(1).strip()
+    if len(title) <= max_chars:
+        return title
+    cut = title[: max_chars - 1]
+    if " " in cut:
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:–-") + "…"
+
+
+def email_subject(notification: Notification) -> str:
+    """``Notice deadline in 17 days: GSOMIA (2020-08-24)``."""
+    deadline = notification.deadline
+    title = str(notification.agreement.get("title") or deadline.get("title") or deadline["agreement"])
+    return (
+        f"{deadline_name(deadline)} {humanise_days(days_left(notification))}: "
+        f"{short_title(title)} ({deadline['date']})"
+    )
+
+
+def message_id(notification: Notification) -> str:
+    """``<{message_id}@treaty-tracker>``, with characters RFC 5322 forbids replaced."""
+    local = _MSG_ID_UNSAFE.sub("-", notification.message_id).strip(".") or "reminder"
+    return f"<{local}@{MESSAGE_ID_DOMAIN}>"
+
+
+def _source(notification: Notification) -> dict[str, str | None]:
+    """The deadline's cite with the matching source's URL and quote, when the agreement has one.
+    Only http(s) URLs become links: a ``javascript:`` URL in an agreement file stays text."""
+    cite = notification.deadline.get("source")
+    for source in notification.agreement.get("sources") or []:
+        if isinstance(source, dict) and cite and source.get("cite") == cite:
+            url = source.get("url")
+            safe_url = url if isinstance(url, str) and url.startswith(("https://", "http://")) else None
+            return {"cite": cite, "url": safe_url, "quote": source.get("quote")}
+    return {"cite": cite, "url": None, "quote": None}
+
+
+@functools.cache
+def _templates() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("tracker.notify", "templates"),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def template_context(notification: Notification) -> dict[str, Any]:
+    deadline = notification.deadline
+    day = date.fromisoformat(str(deadline["date"]))
+    days = days_left(notification)
+    return {
+        "subject": email_subject(notification),
+        "name": deadline_name(deadline),
+        "title": notification.agreement.get("title") or deadline.get("title") or "",
+        "agreement_id": notification.agreement.get("id") or deadline.get("agreement"),
+        "date": day.isoformat(),
+        "weekday": day.strftime("%A"),
+        "days": days,
+        "when": humanise_days(days),
+        "explanation": deadline.get("explanation") or "",
+        "weekday_note": deadline.get("weekday_note"),
+        "label": deadline.get("label"),
+        "party": deadline.get("party"),
+        "source": _source(notification),
+        "offset": notification.offset,
+        "message_id": notification.message_id,
+    }
+
+
+def build_email(
+    notification: Notification, *, sender: str, to: Sequence[str], cc: Sequence[str] = ()
+) -> EmailMessage:
+    """The complete message for one reminder; deterministic for the same notification."""
+    context = template_context(notification)
+    env = _templates()
+    message = EmailMessage()
+    message["Subject"] = context["subject"]
+    message["From"] = sender
+    message["To"] = ", ".join(to)
+    if cc:
+        message["Cc"] = ", ".join(cc)
+    message["Date"] = format_datetime(notification.due_at.astimezone(UTC))
+    message["Message-ID"] = message_id(notification)
+    # RFC 3834: tells vacation responders and ticket systems not to answer.
+    message["Auto-Submitted"] = "auto-generated"
+    # Quoted-printable keeps non-ASCII titles (Korea–Japan) 7-bit clean for any relay.
+    message.set_content(env.get_template("email.txt").render(context), cte="quoted-printable")
+    message.add_alternative(
+        env.get_template("email.html").render(context), subtype="html", cte="quoted-printable"
+    )
+    calendar = build_calendar([Deadline.from_dict(notification.deadline)], method="PUBLISH")
+    message.add_attachment(
+        calendar, maintype="text", subtype="calendar", filename=ICS_FILENAME,
+        params={"method": "PUBLISH", "charset": "utf-8"},
+    )
+    # Boundaries derived from the reminder make every retry byte-identical, not just equivalent.
+    token = hashlib.sha256(notification.message_id.encode()).hexdigest()[:24]
+    message.set_boundary(f"=_mixed_{token}")
+    alternative = message.get_payload()[0]
+    assert isinstance(alternative, EmailMessage)
+    alternative.set_boundary(f"=_alt_{token}")
+    return message
+
+
+# --- how it is sent --------------------------------------------------------------------------
+
+
+@functools.cache
+def _local_hostname() -> str:
+    # smtplib looks this up on every connection; the lookup can take seconds on some hosts.
+    return socket.getfqdn()
+
+
+def _reply_text(reply: bytes | str) -> str:
+    text = reply.decode("utf-8", errors="replace") if isinstance(reply, bytes) else reply
+    return " ".join(text.split())
+
+
+class EmailNotifier:
+    """Sends each reminder as one message to the channel's ``to`` and ``cc`` addresses.
+
+    smtplib runs in a worker thread (:func:`asyncio.to_thread`), one connection per message.
+    ``ssl_context`` defaults to the system's trusted certificates with host name checks.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        config: EmailChannel,
+        *,
+        smtp: SmtpSettings,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self.name = name
+        self._config = config
+        self._smtp = smtp
+        self._ssl_context = ssl_context
+        password = smtp.password.get_secret_value() if smtp.password else None
+        self._sensitive = [password] if password else []
+
+    @classmethod
+    def from_settings(
+        cls, name: str, config: EmailChannel, *, settings: Settings, client: httpx.AsyncClient
+    ) -> EmailNotifier:
+        return cls(name, config, smtp=settings.smtp)
+
+    def _error(self, message: str, **kwargs: Any) -> DeliveryError:
+        where = f"{self._smtp.host}:{self._smtp.port}"
+        return DeliveryError(redact(f"email {self.name!r} (smtp {where}): {message}", self._sensitive), **kwargs)
+
+    async def send(self, notification: Notification, *, now: datetime) -> Delivery:
+        message = build_email(
+            notification, sender=self._smtp.sender, to=self._config.to, cc=self._config.cc
+        )
+        return await asyncio.to_thread(self._send_blocking, message)
+
+    def _context(self) -> ssl.SSLContext:
+        return self._ssl_context or ssl.create_default_context()
+
+    def _send_blocking(self, message: EmailMessage) -> Delivery:
+        recipients = [*self._config.to, *self._config.cc]
+        try:
+            return self._transact(message, recipients)
+        except smtplib.SMTPRecipientsRefused as exc:
+            replies = exc.recipients.values()
+            codes = [code for code, _ in replies]
+            text = "; ".join(f"{addr}: {code} {_reply_text(reply)}" for addr, (code, reply) in exc.recipients.items())
+            raise self._error(
+                f"every recipient refused ({text})",
+                permanent=all(code >= 500 for code in codes), status=codes[0] if codes else None,
+            ) from exc
+        except smtplib.SMTPResponseException as exc:
+            # SMTPSenderRefused, SMTPDataError, SMTPAuthenticationError, SMTPHeloError...
+            what = type(exc).__name__.removeprefix("SMTP")
+            raise self._error(
+                f"{what}: {exc.smtp_code} {_reply_text(exc.smtp_error)}",
+                permanent=exc.smtp_code >= 500, status=exc.smtp_code,
+            ) from exc
+        except smtplib.SMTPServerDisconnected as exc:
+            raise self._error(f"server disconnected: {exc}") from exc
+        except smtplib.SMTPNotSupportedError as exc:
+            # STARTTLS or AUTH configured but not offered: a configuration problem.
+            raise self._error(f"not supported by the server: {exc}", permanent=True) from exc
+        except smtplib.SMTPException as exc:
+            raise self._error(f"{type(exc).__name__}: {exc}", permanent=True) from exc
+        except ssl.SSLError as exc:
+            raise self._error(f"TLS failed: {exc}") from exc
+        except TimeoutError as exc:
+            raise self._error(f"timed out after {self._smtp.timeout_seconds:g} s") from exc
+        except OSError as exc:
+            raise self._error(f"cannot connect: {exc.strerror or exc}") from exc
+
+    def _transact(self, message: EmailMessage, recipients: list[str]) -> Delivery:
+        smtp = self._smtp
+        server: smtplib.SMTP
+        if smtp.security == "tls":
+            server = smtplib.SMTP_SSL(
+                smtp.host, smtp.port, local_hostname=_local_hostname(),
+                timeout=smtp.timeout_seconds, context=self._context(),
+            )
+        else:
+            server = smtplib.SMTP(
+                smtp.host, smtp.port, local_hostname=_local_hostname(), timeout=smtp.timeout_seconds
+            )
+        refused: dict[str, tuple[int, bytes]] = {}
+        try:
+            code, reply = self._converse(server, message, recipients, refused)
+        finally:
+            # A failed QUIT after an accepted DATA must not turn a delivery into a retry.
+            try:
+                server.quit()
+            except (smtplib.SMTPException, OSError):
+                server.close()
+        detail = f"{code} {_reply_text(reply)}"
+        if refused:
+            # The others have the message; retrying would send it to them twice.
+            detail += "; refused: " + ", ".join(f"{a} ({c})" for a, (c, _) in refused.items())
+        return Delivery(status=code, detail=redact(detail, self._sensitive))
+
+    def _converse(
+        self,
+        server: smtplib.SMTP,
+        message: EmailMessage,
+        recipients: list[str],
+        refused: dict[str, tuple[int, bytes]],
+    ) -> tuple[int, bytes]:
+        smtp = self._smtp
+        if smtp.security == "starttls":
+            server.starttls(context=self._context())
+        if smtp.username:
+            server.login(smtp.username, smtp.password.get_secret_value() if smtp.password else "")
+        server.ehlo_or_helo_if_needed()
+        # sendmail() would hide the final reply; the dispatcher records it, so talk directly.
+        code, reply = server.mail(smtp.sender)
+        if code != 250:
+            raise smtplib.SMTPSenderRefused(code, reply, smtp.sender)
+        for address in recipients:
+            code, reply = server.rcpt(address)
+            if code not in (250, 251):
+                refused[address] = (code, reply)
+        if len(refused) == len(recipients):
+            raise smtplib.SMTPRecipientsRefused(refused)  # type: ignore[arg-type]
+        code, reply = server.data(message.as_bytes(policy=message.policy.clone(linesep="\r\n")))
+        if code != 250:
+            raise smtplib.SMTPDataError(code, reply)
+        return code, reply
+
+    async def aclose(self) -> None:
+        """Nothing to release: each message uses its own connection."""

@@ -1,0 +1,56 @@
+"""The log channel: one line per reminder on the ``tracker.reminders`` logger.
+
+It is the built-in channel (``default_channels: [log]``), so a fresh install shows its
+reminders on the console without any configuration.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+import httpx
+
+from tracker.notify.base import Delivery, Notification
+from tracker.notify.email import days_left, deadline_name, humanise_days
+from tracker.settings import LogChannel, Settings
+
+REMINDER_LOGGER = "tracker.reminders"
+
+
+class LogNotifier:
+    """Writes the reminder to the log; it cannot fail short of the logging system failing."""
+
+    def __init__(self, name: str, config: LogChannel | None = None) -> None:
+        self.name = name
+        self._log = logging.getLogger(REMINDER_LOGGER)
+
+    @classmethod
+    def from_settings(
+        cls, name: str, config: LogChannel, *, settings: Settings, client: httpx.AsyncClient
+    ) -> LogNotifier:
+        return cls(name, config)
+
+    async def send(self, notification: Notification, *, now: datetime) -> Delivery:
+        deadline = notification.deadline
+        agreement = notification.agreement.get("id") or deadline.get("agreement")
+        days = days_left(notification)
+        self._log.info(
+            "reminder: %s: %s on %s (%s, %s), offset %s",
+            agreement, deadline_name(deadline), deadline["date"], humanise_days(days),
+            notification.agreement.get("title") or deadline.get("title"), notification.offset,
+            extra={
+                "reminder_id": notification.reminder_id,
+                "message_id": notification.message_id,
+                "channel": self.name,
+                "agreement": agreement,
+                "deadline_kind": deadline.get("kind"),
+                "deadline_date": deadline.get("date"),
+                "days_left": days,
+                "offset": notification.offset,
+            },
+        )
+        return Delivery(detail="logged")
+
+    async def aclose(self) -> None:
+        """Nothing to release."""

@@ -1,0 +1,228 @@
+"""The webhook channel: a signed JSON POST following the Standard Webhooks specification.
+
+Outcomes, as the dispatcher sees them:
+
+- 2xx: :class:`Delivery` with the status code;
+- 410 Gone: ``DeliveryError(disable_channel=True)``, the receiver asked never to be called again;
+- 408, 425, 429 and 5xx: retryable, with ``retry_after_s`` from ``Retry-After``;
+- other 4xx: permanent; 3xx: permanent, the redirect is not followed;
+- timeouts and connection errors: retryable; an unusable URL: permanent.
+
+Errors carry a short response snippet, redacted like everything else that leaves this module.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+import httpx
+
+from tracker.errors import ConfigError, DeliveryError
+from tracker.notify.base import Delivery, Notification
+from tracker.notify.http import make_timeout, parse_retry_after
+from tracker.notify.signing import SECRET_PREFIX, secret_key, signature_header
+from tracker.redact import redact, redact_url
+from tracker.settings import Settings, WebhookChannel
+
+WEBHOOK_EVENT_TYPE = "deadline.reminder"
+PAYLOAD_VERSION = "1"
+#: How much of a response body is read at most, and how much of it an error message quotes.
+MAX_RESPONSE_BYTES = 4096
+SNIPPET_CHARS = 200
+RETRYABLE_STATUSES = frozenset({408, 425, 429})
+
+log = logging.getLogger(__name__)
+
+
+def _iso_utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def webhook_payload(notification: Notification) -> dict[str, Any]:
+    """The JSON document of one reminder (see :func:`webhook_body`)."""
+    agreement = notification.agreement
+    return {
+        "type": WEBHOOK_EVENT_TYPE,
+        "version": PAYLOAD_VERSION,
+        # When the reminder was due, not when this attempt happens: retries carry equal bodies.
+        "timestamp": _iso_utc(notification.due_at),
+        "data": {
+            "reminder": {
+                "id": notification.message_id,
+                "offset": notification.offset,
+                "due_at": _iso_utc(notification.due_at),
+                "channel": notification.channel,
+            },
+            "deadline": notification.deadline,
+            "agreement": {
+                "id": agreement.get("id", notification.deadline.get("agreement")),
+                "title": agreement.get("title", notification.deadline.get("title")),
+                "sources": list(agreement.get("sources") or []),
+            },
+        },
+    }
+
+
+def webhook_body(notification: Notification) -> bytes:
+    """The request body: compact UTF-8 JSON with sorted keys, so the same notification always
+    gives the same bytes (and the same signature for the same id and timestamp)."""
+    return json.dumps(
+        webhook_payload(notification), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    ).encode("utf-8")
+
+
+def _origin(url: str) -> str:
+    """``scheme://host[:port]``: the part of a receiver URL that is safe to show. The path of
+    many hook URLs (Slack, Discord) is itself a token."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or "?"
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "<invalid url>"
+    return f"{parts.scheme}://{host}{port}"
+
+
+def _url_secrets(url: str) -> list[str]:
+    """Pieces of a URL that must never be shown: the whole URL, its password, query values
+    and path (raw and decoded)."""
+    pieces = [url]
+    try:
+        parts = urlsplit(url)
+        pieces += [parts.password or "", parts.username or "", parts.query, parts.fragment]
+        pieces += [value for _, value in parse_qsl(parts.query, keep_blank_values=True)]
+        if parts.path not in ("", "/"):
+            pieces.append(parts.path)
+    except ValueError:
+        pass
+    pieces += [unquote(p) for p in pieces if p]
+    # A one- or two-character query value would mask innocent text everywhere.
+    return [p for p in pieces if len(p) >= 3]
+
+
+def _snippet(raw: bytes) -> str:
+    text = " ".join(raw.decode("utf-8", errors="replace").split())
+    return text if len(text) <= SNIPPET_CHARS else text[: SNIPPET_CHARS - 1] + "…"
+
+
+class WebhookNotifier:
+    """Posts reminders to one receiver URL, signed with the channel's secret(s)."""
+
+    def __init__(self, name: str, config: WebhookChannel, *, client: httpx.AsyncClient) -> None:
+        self.name = name
+        self._client = client
+        self._url = config.url.get_secret_value()
+        self._secrets = [config.secret.get_secret_value().strip()]
+        if config.previous_secret is not None:
+            self._secrets.append(config.previous_secret.get_secret_value().strip())
+        for secret in self._secrets:
+            try:
+                secret_key(secret)
+            except ValueError as exc:
+                raise ConfigError(str(exc), path=f"channels.{name}.secret") from None
+        self._headers = dict(config.headers)
+        self._timeout_s = config.timeout_seconds
+        self._timeout = make_timeout(config.timeout_seconds)
+        self._where = _origin(self._url)
+        self._sensitive = [
+            *self._secrets,
+            *(s.removeprefix(SECRET_PREFIX) for s in self._secrets),
+            *_url_secrets(self._url),
+            # Custom headers usually exist to carry a token (Authorization: Bearer ...).
+            *(v for v in self._headers.values() if len(v) >= 3),
+        ]
+
+    @classmethod
+    def from_settings(
+        cls, name: str, config: WebhookChannel, *, settings: Settings, client: httpx.AsyncClient
+    ) -> WebhookNotifier:
+        return cls(name, config, client=client)
+
+    def _redact(self, text: str) -> str:
+        return redact(text, self._sensitive)
+
+    def _error(self, message: str, **kwargs: Any) -> DeliveryError:
+        return DeliveryError(self._redact(f"webhook {self.name!r} ({self._where}): {message}"), **kwargs)
+
+    def request_headers(self, notification: Notification, body: bytes, *, now: datetime) -> dict[str, str]:
+        """The headers of one attempt; ``webhook-id`` is the reminder's stable message id."""
+        timestamp = int(now.timestamp())
+        return {
+            **self._headers,
+            "content-type": "application/json",
+            "webhook-id": notification.message_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": signature_header(
+                self._secrets, msg_id=notification.message_id, timestamp=timestamp, body=body
+            ),
+        }
+
+    async def send(self, notification: Notification, *, now: datetime) -> Delivery:
+        body = webhook_body(notification)
+        headers = self.request_headers(notification, body, now=now)
+        started = time.monotonic()
+        try:
+            request = self._client.build_request(
+                "POST", self._url, content=body, headers=headers, timeout=self._timeout
+            )
+            response = await self._client.send(request, stream=True)
+            try:
+                raw = await self._read_some(response)
+            finally:
+                await response.aclose()
+        except httpx.TimeoutException as exc:
+            raise self._error(
+                f"timed out after {self._timeout_s:g} s ({type(exc).__name__})"
+            ) from exc
+        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+            raise self._error(f"unusable URL: {exc}", permanent=True) from exc
+        except httpx.TransportError as exc:
+            raise self._error(f"{type(exc).__name__}: {str(exc) or 'connection failed'}") from exc
+        except ValueError as exc:  # httpx rejects some malformed URLs before any I/O
+            raise self._error(f"unusable URL: {exc}", permanent=True) from exc
+        elapsed_ms = (time.monotonic() - started) * 1000
+        return self._outcome(response, raw, now=now, elapsed_ms=elapsed_ms)
+
+    async def _read_some(self, response: httpx.Response) -> bytes:
+        # A receiver may answer with a huge body; only its start is ever shown.
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            chunks.append(chunk)
+            size += len(chunk)
+            if size >= MAX_RESPONSE_BYTES:
+                break
+        return b"".join(chunks)[:MAX_RESPONSE_BYTES]
+
+    def _outcome(
+        self, response: httpx.Response, raw: bytes, *, now: datetime, elapsed_ms: float
+    ) -> Delivery:
+        status = response.status_code
+        summary = f"HTTP {status} {response.reason_phrase}".rstrip()
+        snippet = _snippet(raw)
+        detail = f"{summary}: {snippet}" if snippet else summary
+        if 200 <= status < 300:
+            log.debug("webhook %s delivered in %.0f ms: %s", self.name, elapsed_ms, self._redact(detail))
+            return Delivery(status=status, detail=self._redact(detail))
+        if 300 <= status < 400:
+            location = response.headers.get("location")
+            shown = redact_url(location) if location else "<no location>"
+            raise self._error(f"{summary}: redirect to {shown} not followed", permanent=True, status=status)
+        if status == 410:
+            raise self._error(f"{detail} (the receiver is gone; disabling the channel)",
+                              disable_channel=True, status=status)
+        if status in RETRYABLE_STATUSES or status >= 500:
+            retry_after_s = parse_retry_after(response.headers.get("retry-after"), now=now)
+            raise self._error(detail, status=status, retry_after_s=retry_after_s)
+        if 400 <= status < 500:
+            raise self._error(detail, permanent=True, status=status)
+        # 1xx as a final answer is a broken receiver; it may recover.
+        raise self._error(f"unexpected {detail}", status=status)
+
+    async def aclose(self) -> None:
+        """The HTTP client is shared between channels; whoever made it closes it."""
