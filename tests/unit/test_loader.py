@@ -1,0 +1,286 @@
+"""The agreement loader: exact messages for every bad file, all errors at once, safety limits."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from tracker.errors import ValidationFailed
+from tracker.loader import (
+    MAX_FILE_BYTES,
+    LoadedAgreement,
+    agreement_json_schema,
+    load_file,
+    load_paths,
+    load_text,
+)
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+GSOMIA = DATA / "good" / "kr-jp-gsomia.yaml"
+RULE_KINDS = "auto_renewal, fixed_term, withdrawal, recurring, milestone, survival"
+AGREEMENT_KEYS = (
+    "version, id, title, parties, signed, in_force, timezone, tags, sources, rules, events, "
+    "reminders, channels"
+)
+
+# One row per bad file: (file, the exact message after "file:").
+BAD_FILES = [
+    (
+        "bad-duration.yaml",
+        "10:5: rules[0].notice: '90 dais' is not a duration (examples: '90 days', 'P3M')",
+    ),
+    ("bad-unknown-key.yaml", f"4:1: colour: unknown key (allowed: {AGREEMENT_KEYS})"),
+    (
+        "bad-rule-kind.yaml",
+        f"7:5: rules[0].kind: unknown rule kind 'auto_renew' (expected one of: {RULE_KINDS})",
+    ),
+    (
+        "bad-effective.yaml",
+        "9:5: rules[0].effective: 'first_of_month' is not a known effective convention "
+        "(expected one of: same_day, day_after, first_of_next_month, end_of_following_year)",
+    ),
+    (
+        "bad-event-type.yaml",
+        "10:24: events[0].type: 'notice_sent' is not a known event type (expected one of: "
+        "notice_given, notice_suspended, notice_resumed, notice_withdrawn, extended, terminated)",
+    ),
+    (
+        "bad-version.yaml",
+        "1:1: version: unsupported format version 2 (this tracker reads version 1)",
+    ),
+    (
+        "bad-date.yaml",
+        "8:5: rules[0].expires: '2019-02-30' is not a valid date "
+        "(day is out of range for month; expected YYYY-MM-DD)",
+    ),
+    (
+        "bad-timezone.yaml",
+        "6:1: timezone: 'Asia/Tokio' is not an IANA time zone (examples: 'Europe/Berlin', 'Asia/Seoul')",
+    ),
+    (
+        "bad-negative-duration.yaml",
+        "9:5: rules[0].notice: '-90 days' is negative; write the length of the period (e.g. '90 days')",
+    ),
+    (
+        "bad-absurd-duration.yaml",
+        "8:5: rules[0].period: '900 years' is longer than 200 years; check the number and unit",
+    ),
+    ("bad-missing-field.yaml", "7:5: rules[0].notice: required field is missing"),
+    (
+        "bad-duplicate-key.yaml",
+        "11:5: rules[0].notice: duplicate key (first given on line 10); keep only one",
+    ),
+    (
+        "bad-python-tag.yaml",
+        "8:12: rules[0].label: the tag '!!python/object/apply:os.system' is not allowed; "
+        "agreement files contain only plain text, numbers, lists and mappings",
+    ),
+    (
+        "bad-alias-bomb.yaml",
+        "2:8: alias '*a' is not allowed: agreement files may not use anchors and aliases "
+        "(write the value out)",
+    ),
+    (
+        "bad-not-mapping.yaml",
+        "1:1: an agreement file must be a mapping of keys to values "
+        "(version, id, title, parties, rules, ...), not a list",
+    ),
+    (
+        "bad-syntax.yaml",
+        "10:1: YAML syntax error: found unexpected end of stream "
+        "(while scanning a quoted scalar that starts at line 8, column 12)",
+    ),
+    (
+        "bad-extended-without-until.yaml",
+        "10:5: events[0]: an `extended` event needs `until` (the new expiry date)",
+    ),
+    (
+        "bad-id.yaml",
+        "2:1: id: 'Test_Agreement' is not a valid id (lowercase letters, digits and '-', "
+        "starting and ending with a letter or digit, e.g. 'kr-jp-gsomia')",
+    ),
+    (
+        "bad-milestone-after-without-in-force.yaml",
+        "6:5: rules[0]: a duration after entry into force needs `in_force`",
+    ),
+    (
+        "bad-multi-document.yaml",
+        "10:1: only one agreement per file; found a second document (remove the '---')",
+    ),
+    (
+        "bad-empty.yaml",
+        " the file is empty (expected an agreement: version, id, title, parties, rules)",
+    ),
+    ("bad-utf8.yaml", "8:13: not valid UTF-8 (byte 0xe9); save the file as UTF-8"),
+]
+
+
+def errors_of(path: Path) -> list[str]:
+    with pytest.raises(ValidationFailed) as caught:
+        load_file(path)
+    return [str(e) for e in caught.value.errors]
+
+
+@pytest.mark.parametrize(("name", "message"), BAD_FILES, ids=[row[0] for row in BAD_FILES])
+def test_each_bad_file_is_reported_with_its_exact_message(name: str, message: str) -> None:
+    path = DATA / name
+    assert errors_of(path) == [f"{path}:{message}"]
+
+
+def test_every_bad_file_in_the_data_folder_has_a_row_in_the_table() -> None:
+    on_disk = {p.name for p in DATA.glob("bad-*.yaml")}
+    assert on_disk == {row[0] for row in BAD_FILES} | {"bad-multiple-errors.yaml"}
+
+
+def test_all_errors_of_a_file_are_reported_together_in_file_order() -> None:
+    path = DATA / "bad-multiple-errors.yaml"
+    assert errors_of(path) == [
+        f"{path}:1:1: version: unsupported format version 3 (this tracker reads version 1)",
+        f"{path}:8:5: rules[0].first_expiry: '2017-11-31' is not a valid date "
+        "(day is out of range for month; expected YYYY-MM-DD)",
+        f"{path}:10:5: rules[0].notice: '90 dais' is not a duration (examples: '90 days', 'P3M')",
+        f"{path}:11:5: rules[0].colour: unknown key (allowed: label, source, kind, first_expiry, "
+        "start, term, renewal_term, notice, notice_window, max_renewals)",
+    ]
+
+
+def test_a_valid_file_loads_with_its_path_hash_and_text() -> None:
+    loaded = load_file(GSOMIA)
+    assert isinstance(loaded, LoadedAgreement)
+    assert loaded.agreement.id == "kr-jp-gsomia"
+    assert loaded.path == str(GSOMIA)
+    assert loaded.text == GSOMIA.read_text(encoding="utf-8")
+    assert len(loaded.sha256) == 64
+    assert loaded.agreement.rules[0].notice.days == 90  # type: ignore[union-attr]
+
+
+def test_dates_stay_dates_and_norway_stays_a_country_code() -> None:
+    # YAML 1.1 would read NO as False; the loader reads the YAML 1.2 core schema.
+    text = GSOMIA.read_text(encoding="utf-8").replace("parties: [KR, JP]", "parties: [NO, SE]")
+    agreement = load_text(text).agreement
+    assert agreement.parties == ["NO", "SE"]
+    assert agreement.signed is not None and agreement.signed.isoformat() == "2016-11-23"
+
+
+def test_duplicate_ids_across_files_are_an_error_naming_both_files() -> None:
+    folder = DATA / "duplicate-ids"
+    with pytest.raises(ValidationFailed) as caught:
+        load_paths([folder])
+    assert [str(e) for e in caught.value.errors] == [
+        f"{folder / 'b.yaml'}:2:1: id: duplicate agreement id 'gsomia-copy': also the id of "
+        f"{folder / 'a.yaml'}; ids must be unique"
+    ]
+
+
+def test_load_paths_with_one_bad_file_raises_and_returns_nothing(tmp_path: Path) -> None:
+    (tmp_path / "good.yaml").write_bytes(GSOMIA.read_bytes())
+    (tmp_path / "nested").mkdir()
+    (tmp_path / "nested" / "bad.yml").write_bytes((DATA / "bad-duration.yaml").read_bytes())
+    result: list[LoadedAgreement] | None = None
+    with pytest.raises(ValidationFailed) as caught:
+        result = load_paths([tmp_path])
+    assert result is None
+    assert [e.file for e in caught.value.errors] == [str(tmp_path / "nested" / "bad.yml")]
+
+
+def test_load_paths_reads_folders_recursively_in_sorted_order_and_each_file_once(
+    tmp_path: Path,
+) -> None:
+    text = GSOMIA.read_text(encoding="utf-8")
+    for name in ("b/z.yaml", "a.yml", "c.yaml", ".hidden/x.yaml", "notes.txt"):
+        target = tmp_path / name
+        target.parent.mkdir(exist_ok=True)
+        target.write_text(text.replace("id: kr-jp-gsomia", f"id: {target.stem}"), encoding="utf-8")
+    loaded = load_paths([tmp_path, tmp_path / "c.yaml"])
+    assert [x.agreement.id for x in loaded] == ["a", "z", "c"]
+
+
+def test_a_missing_path_is_an_error() -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        load_paths([DATA / "no-such-folder"])
+    assert str(caught.value) == f"{DATA / 'no-such-folder'}: no such file or folder"
+
+
+def test_an_oversize_file_is_refused_before_parsing(tmp_path: Path) -> None:
+    path = tmp_path / "huge.yaml"
+    # Not even valid YAML: a parser that read it would report a syntax error instead.
+    path.write_bytes(b"version: [\n" + b"x" * MAX_FILE_BYTES)
+    assert errors_of(path) == [
+        f"{path}: the file is 1,000,011 bytes, over the limit of 1,000,000 bytes; "
+        "an agreement file is a few kilobytes (is this the right file?)"
+    ]
+
+
+def test_the_alias_bomb_is_refused_within_a_second() -> None:
+    started = time.perf_counter()
+    with pytest.raises(ValidationFailed):
+        load_file(DATA / "bad-alias-bomb.yaml")
+    assert time.perf_counter() - started < 1.0
+
+
+def test_a_deeper_alias_bomb_inside_an_agreement_is_refused_within_a_second() -> None:
+    lines = ['l0: &l0 ["lol"]'] + [
+        f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]" for i in range(1, 30)
+    ]
+    started = time.perf_counter()
+    with pytest.raises(ValidationFailed) as caught:
+        load_text("\n".join(lines))
+    assert time.perf_counter() - started < 1.0
+    assert "alias '*l0' is not allowed" in str(caught.value)
+
+
+def test_a_python_tag_never_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    for text in (
+        '!!python/object/apply:os.system ["touch pwned"]',
+        'version: !!python/object/apply:os.system ["touch pwned"]',
+        'version: 1\nid: !!python/object/new:os.system ["touch pwned"]',
+    ):
+        with pytest.raises(ValidationFailed) as caught:
+            load_text(text)
+        assert "is not allowed" in str(caught.value)
+    assert not os.path.exists("pwned")
+
+
+def test_json_bodies_validate_and_their_errors_name_the_line() -> None:
+    agreement = load_file(GSOMIA).agreement
+    body = agreement.model_dump(mode="json", exclude_none=True)
+    assert load_text(json.dumps(body), content_type="application/json").agreement == agreement
+    body["rules"][0]["notice"] = "90 dais"
+    with pytest.raises(ValidationFailed) as caught:
+        load_text(json.dumps(body, indent=2), name="body", content_type="application/json")
+    assert str(caught.value).startswith("body:30:7: rules[0].notice: '90 dais' is not a duration")
+
+
+def test_json_syntax_errors_are_worded_for_json() -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        load_text('{"version": 1,', content_type="application/json; charset=utf-8")
+    assert str(caught.value) == (
+        "<request>:1:15: JSON syntax error: Expecting property name enclosed in double quotes"
+    )
+
+
+def test_yaml_text_without_a_content_type_is_read_as_yaml() -> None:
+    loaded = load_text(GSOMIA.read_bytes(), name="upload")
+    assert loaded.path is None
+    assert loaded.agreement.title.startswith("Korea–Japan")
+
+
+def test_the_json_schema_is_draft_2020_12_and_describes_the_rule_kinds() -> None:
+    schema = agreement_json_schema()
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert schema["$id"].startswith("https://")
+    assert schema["title"] == "Treaty tracker agreement file (format version 1)"
+    assert schema["additionalProperties"] is False
+    assert set(schema["required"]) >= {"version", "id", "title", "parties", "rules"}
+    kinds = {
+        definition["properties"]["kind"]["const"]
+        for definition in schema["$defs"].values()
+        if "kind" in definition.get("properties", {})
+    }
+    assert kinds == set(RULE_KINDS.split(", "))
+    json.dumps(schema)  # serialisable as is
