@@ -1,0 +1,49 @@
+"""Dependencies shared by the routers: the engine, the service, and the clock.
+
+The API is an entry point, so it may read the clock; it does so in one place,
+``app.state.clock`` (a callable returning an aware UTC datetime), which tests replace to
+pin "now".
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+from sqlalchemy.engine import Engine
+
+from tracker.settings import Settings
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def get_service(request: Request) -> Any:
+    return request.app.state.service
+
+
+def get_now(request: Request) -> datetime:
+    now: datetime = request.app.state.clock()
+    return now
+
+
+def today(request: Request) -> date:
+    """Today in the configured time zone: the default ``as_of``."""
+    settings = get_settings(request)
+    return get_now(request).astimezone(ZoneInfo(settings.timezone)).date()
+
+
+def replan(request: Request) -> None:
+    """After a write, let the attached service re-plan deadlines and reminders now."""
+    service = get_service(request)
+    if service is not None and hasattr(service, "replan"):
+        service.replan(now=get_now(request))

@@ -1,0 +1,112 @@
+"""The one place where the API turns errors into HTTP responses.
+
+Routes hold no ``try``/``except``: they raise from the :mod:`tracker.errors` tree and the
+handlers here map it to a status code and a JSON body ``{"detail": ...}``:
+
+====================  ======  ==============================================================
+error                 status  detail
+====================  ======  ==============================================================
+ValidationFailed      422     list of file-style messages (``<request>:7:5: rules[0]...``)
+ConfigError, RuleError 422    list with one message
+NotFoundError         404     the message
+ConflictError         409     the message (e.g. which file owns the agreement)
+AuthError             401     the message, with ``WWW-Authenticate: Bearer``
+WritesDisabled        403     the message
+BodyTooLarge          413     the message
+UnsupportedMediaType  415     the message
+other TrackerError    400     the message
+request validation    422     list of ``location: message`` strings
+====================  ======  ==============================================================
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from tracker.errors import (
+    AuthError,
+    ConfigError,
+    ConflictError,
+    NotFoundError,
+    RuleError,
+    TrackerError,
+    ValidationFailed,
+)
+
+
+class WritesDisabled(AuthError):
+    """No API token is configured, so every write is refused (403)."""
+
+
+class BodyTooLarge(TrackerError):
+    """The request body is larger than ``max_body_bytes`` (413)."""
+
+
+class UnsupportedMediaType(TrackerError):
+    """A body in a format the endpoint does not read (415)."""
+
+
+class BadRequest(TrackerError):
+    """A request that is well-formed but makes no sense (e.g. ``to`` before ``from``): 422."""
+
+
+def _status_and_detail(exc: TrackerError) -> tuple[int, Any]:
+    if isinstance(exc, ValidationFailed):
+        return 422, [str(e) for e in exc.errors]
+    if isinstance(exc, ConfigError | RuleError | BadRequest):
+        return 422, [str(exc)]
+    if isinstance(exc, NotFoundError):
+        return 404, str(exc)
+    if isinstance(exc, ConflictError):
+        return 409, str(exc)
+    if isinstance(exc, WritesDisabled):
+        return 403, str(exc)
+    if isinstance(exc, AuthError):
+        return 401, str(exc)
+    if isinstance(exc, BodyTooLarge):
+        return 413, str(exc)
+    if isinstance(exc, UnsupportedMediaType):
+        return 415, str(exc)
+    return 400, str(exc)
+
+
+def error_response(exc: TrackerError) -> JSONResponse:
+    status, detail = _status_and_detail(exc)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+
+
+def _location(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc]
+    if not parts:
+        return "request"
+    head, rest = parts[0], parts[1:]
+    return f"{head}.{'.'.join(rest)}" if rest else head
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers; called once by :func:`tracker.api.app.create_app`."""
+
+    async def tracker_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, TrackerError)
+        return error_response(exc)
+
+    async def request_validation(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        detail = [f"{_location(err.get('loc', ()))}: {err.get('msg', 'invalid')}" for err in exc.errors()]
+        return JSONResponse({"detail": detail}, status_code=422)
+
+    async def http_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        return JSONResponse(
+            {"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None)
+        )
+
+    app.add_exception_handler(TrackerError, tracker_error)
+    app.add_exception_handler(RequestValidationError, request_validation)
+    app.add_exception_handler(StarletteHTTPException, http_error)

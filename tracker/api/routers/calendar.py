@@ -1,0 +1,71 @@
+"""``/calendar.ics``: the upcoming deadlines as an iCalendar feed to subscribe to.
+
+The body comes from :func:`tracker.feed.build_calendar`, which is deterministic, so two
+requests give identical bytes while nothing changed; the ``ETag`` is a digest of those bytes
+and ``If-None-Match`` gets a 304.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from sqlalchemy.engine import Engine
+
+from tracker.api import deps
+from tracker.api.auth import require_read
+from tracker.api.routers.deadlines import resolve_window
+from tracker.api.schemas import ErrorOut
+from tracker.domain.deadline import DeadlineKind
+from tracker.feed import build_calendar
+
+router = APIRouter(tags=["calendar"])
+
+CALENDAR_TYPE = "text/calendar; charset=utf-8"
+
+
+def calendar_name(*, tag: list[str], agreement: list[str]) -> str:
+    scope = ", ".join([*agreement, *tag])
+    return f"Treaty deadlines ({scope})" if scope else "Treaty deadlines"
+
+
+@router.get(
+    "/calendar.ics",
+    response_class=Response,
+    dependencies=[Depends(require_read)],
+    responses={
+        200: {"content": {"text/calendar": {"schema": {"type": "string"}}},
+              "description": "An iCalendar (RFC 5545) feed, one all-day event per deadline."},
+        304: {"description": "Not modified (If-None-Match matched the ETag)."},
+        401: {"model": ErrorOut},
+        403: {"model": ErrorOut},
+        422: {"model": ErrorOut},
+    },
+)
+def calendar_feed(
+    request: Request,
+    engine: Annotated[Engine, Depends(deps.get_engine)],
+    today: Annotated[date, Depends(deps.today)],
+    tag: Annotated[list[str] | None, Query(description="Only agreements with one of these tags.")] = None,
+    agreement: Annotated[list[str] | None, Query(description="Only these agreement ids.")] = None,
+    kind: Annotated[list[DeadlineKind] | None, Query(description="Only these kinds.")] = None,
+) -> Response:
+    """Deadlines from today to one year ahead, as all-day events with stable UIDs."""
+    from tracker.store.deadlines import query_deadlines
+
+    window = resolve_window(as_of=today, start=None, end=None, within=None)
+    found, _total = query_deadlines(
+        engine, as_of=window.as_of, start=window.start, end=window.end,
+        agreement=tuple(agreement or ()), kind=tuple(kind or ()), tag=tuple(tag or ()),
+    )
+    body = build_calendar(found, name=calendar_name(tag=tag or [], agreement=agreement or []))
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+        return Response(status_code=304, headers=headers)
+    return Response(
+        body, media_type=CALENDAR_TYPE,
+        headers={**headers, "Content-Disposition": 'inline; filename="deadlines.ics"'},
+    )

@@ -1,0 +1,114 @@
+"""``/api/v1/deadlines``: the same query as ``tracker deadlines``, the same objects.
+
+The window is inclusive at both ends: ``from`` (default ``as_of``) to ``to``, or to
+``from + within``, or by default to ``from + 1 year``. ``as_of`` (default today in the
+configured time zone) decides which events count and what ``days_left`` means.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy.engine import Engine
+
+from tracker.api import deps
+from tracker.api.auth import require_read
+from tracker.api.errors import BadRequest
+from tracker.api.schemas import DeadlineList, DeadlineOut, ErrorOut
+from tracker.domain.deadline import DeadlineKind
+from tracker.domain.durations import DurationParseError, parse_duration, shift
+
+router = APIRouter(
+    prefix="/deadlines",
+    tags=["deadlines"],
+    responses={code: {"model": ErrorOut} for code in (401, 403, 422)},
+)
+
+DEFAULT_WINDOW = parse_duration("1 year")
+#: Dates outside this range are refused: they are typos, and they keep the arithmetic away
+#: from the ends of Python's date range.
+EARLIEST_DAY = date(1900, 1, 1)
+LATEST_DAY = date(2199, 12, 31)
+#: The longest window one request may ask for.
+MAX_WINDOW_DAYS = 366 * 50
+
+
+@dataclass(frozen=True)
+class Window:
+    as_of: date
+    start: date
+    end: date
+
+
+def _check_day(value: date | None, name: str) -> None:
+    if value is not None and not EARLIEST_DAY <= value <= LATEST_DAY:
+        raise BadRequest(f"query.{name}: {value.isoformat()} is outside {EARLIEST_DAY}..{LATEST_DAY}")
+
+
+def resolve_window(
+    *, as_of: date, start: date | None, end: date | None, within: str | None
+) -> Window:
+    """The inclusive window a query asks for, or BadRequest saying what is wrong."""
+    for value, name in ((as_of, "as_of"), (start, "from"), (end, "to")):
+        _check_day(value, name)
+    if end is not None and within is not None:
+        raise BadRequest("query: give either 'to' or 'within', not both")
+    first = start or as_of
+    if end is None:
+        try:
+            duration = parse_duration(within) if within is not None else DEFAULT_WINDOW
+        except DurationParseError as exc:
+            raise BadRequest(f"query.within: {exc}") from None
+        if duration.approx_days() > MAX_WINDOW_DAYS:
+            raise BadRequest(f"query.within: a window may be at most {MAX_WINDOW_DAYS} days long")
+        end = shift(first, duration)
+        _check_day(end, "within")
+    if end < first:
+        raise BadRequest(f"query: 'to' {end.isoformat()} is before 'from' {first.isoformat()}")
+    if (end - first).days > MAX_WINDOW_DAYS:
+        raise BadRequest(f"query: a window may be at most {MAX_WINDOW_DAYS} days long")
+    return Window(as_of=as_of, start=first, end=end)
+
+
+@router.get("", response_model=DeadlineList, dependencies=[Depends(require_read)])
+def list_deadlines(
+    engine: Annotated[Engine, Depends(deps.get_engine)],
+    today: Annotated[date, Depends(deps.today)],
+    start: Annotated[date | None, Query(alias="from", description="First day (inclusive); default as_of.")] = None,
+    end: Annotated[date | None, Query(alias="to", description="Last day (inclusive).")] = None,
+    within: Annotated[
+        str | None,
+        Query(max_length=40, description="Window length instead of 'to', e.g. '90d', '6 months'."),
+    ] = None,
+    as_of: Annotated[date | None, Query(description="Compute as if today were this day.")] = None,
+    agreement: Annotated[list[str] | None, Query(description="Only these agreement ids.")] = None,
+    kind: Annotated[list[DeadlineKind] | None, Query(description="Only these kinds.")] = None,
+    tag: Annotated[list[str] | None, Query(description="Only agreements with one of these tags.")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> dict[str, Any]:
+    """Deadlines sorted by date in the window; ``count`` is the number of all matches."""
+    from tracker.store.deadlines import query_deadlines
+
+    window = resolve_window(as_of=as_of or today, start=start, end=end, within=within)
+    found, total = query_deadlines(
+        engine,
+        as_of=window.as_of,
+        start=window.start,
+        end=window.end,
+        agreement=tuple(agreement or ()),
+        kind=tuple(kind or ()),
+        tag=tuple(tag or ()),
+        limit=limit,
+        offset=offset,
+    )
+    return {
+        "data": [DeadlineOut.of(d) for d in found],
+        "count": total,
+        "start": window.start,
+        "end": window.end,
+        "as_of": window.as_of,
+    }

@@ -1,0 +1,177 @@
+"""The web page: ``/`` (upcoming deadlines by month) and ``/agreements/{id}``.
+
+Server-rendered with jinja2 (autoescaped), no JavaScript. Urgency is shown by a CSS class
+*and* a word ("Overdue", "This week", "This month"), never by colour alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import jinja2
+from fastapi import APIRouter, Depends, Path as PathParam, Query, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from tracker.api import deps
+from tracker.api.auth import require_read
+from tracker.domain.agreement import ID_PATTERN
+from tracker.domain.deadline import Deadline
+from tracker.store.engine import session_scope
+from tracker.store.tables import AgreementRow
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+templates = Jinja2Templates(
+    env=jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=True, trim_blocks=True,
+        lstrip_blocks=True,
+    )
+)
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(require_read)])
+
+#: How far back the page shows deadlines that have passed (as "overdue").
+PAST_DAYS = 30
+#: How far ahead the page looks.
+AHEAD_DAYS = 366
+#: Most deadlines on one page.
+MAX_ROWS = 500
+#: Agreement ids offered in the filter's suggestions.
+MAX_SUGGESTIONS = 200
+CALENDAR_PATH = "/calendar.ics"
+
+
+@dataclass(frozen=True)
+class Row:
+    """A deadline as the page shows it."""
+
+    agreement: str
+    title: str
+    kind: str
+    what: str
+    date: date
+    party: str | None
+    source: str | None
+    explanation: str
+    weekday_note: str | None
+    urgency: str
+    badge: str
+    days_text: str
+
+
+def urgency(days_left: int) -> tuple[str, str]:
+    """CSS class and the word that says the same thing without colour."""
+    if days_left < 0:
+        return "overdue", "Overdue"
+    if days_left <= 7:
+        return "this-week", "This week"
+    if days_left <= 31:
+        return "this-month", "This month"
+    return "later", ""
+
+
+def days_text(days_left: int) -> str:
+    if days_left == 0:
+        return "today"
+    if days_left == 1:
+        return "tomorrow, 1 day left"
+    if days_left > 0:
+        return f"{days_left} days left"
+    return "yesterday, 1 day ago" if days_left == -1 else f"{-days_left} days ago"
+
+
+def row_of(d: Deadline) -> Row:
+    css, badge = urgency(d.days_left)
+    return Row(
+        agreement=d.agreement, title=d.title, kind=d.kind.value,
+        what=d.label and f"{d.label}: {d.kind.value.replace('_', ' ')}" or d.kind.value.replace("_", " "),
+        date=d.date, party=d.party, source=d.source, explanation=d.explanation,
+        weekday_note=d.weekday_note, urgency=css, badge=badge, days_text=days_text(d.days_left),
+    )
+
+
+def by_month(rows: list[Row]) -> list[dict[str, Any]]:
+    months: list[dict[str, Any]] = []
+    for row in rows:
+        label = row.date.strftime("%B %Y")
+        if not months or months[-1]["label"] != label:
+            months.append({"label": label, "rows": []})
+        months[-1]["rows"].append(row)
+    return months
+
+
+def _webcal(request: Request, query: str) -> str:
+    host = request.headers.get("host") or f"{request.url.hostname}:{request.url.port}"
+    return f"webcal://{host}{CALENDAR_PATH}{query}"
+
+
+def _filter_choices(engine: Engine) -> tuple[list[str], list[AgreementRow]]:
+    with session_scope(engine) as session:
+        tag_columns = session.scalars(select(AgreementRow.tags).distinct()).all()
+        agreements = session.scalars(
+            select(AgreementRow).order_by(AgreementRow.id).limit(MAX_SUGGESTIONS)  # type: ignore[arg-type]
+        ).all()
+    tags = sorted({t for column in tag_columns for t in column.split(",") if t})
+    return tags, list(agreements)
+
+
+@router.get("/", response_class=HTMLResponse)
+def index(
+    request: Request,
+    engine: Annotated[Engine, Depends(deps.get_engine)],
+    today: Annotated[date, Depends(deps.today)],
+    tag: Annotated[str | None, Query(max_length=100)] = None,
+    agreement: Annotated[str | None, Query(max_length=100)] = None,
+) -> HTMLResponse:
+    from tracker.store.deadlines import query_deadlines
+
+    tag = tag or None
+    agreement = (agreement or "").strip() or None
+    start, end = today - timedelta(days=PAST_DAYS), today + timedelta(days=AHEAD_DAYS)
+    found, total = query_deadlines(
+        engine, as_of=today, start=start, end=end,
+        agreement=(agreement,) if agreement else (), tag=(tag,) if tag else (), limit=MAX_ROWS,
+    )
+    tags, agreements = _filter_choices(engine)
+    query = "?" + "&".join(
+        f"{k}={v}" for k, v in (("tag", tag), ("agreement", agreement)) if v
+    ) if (tag or agreement) else ""
+    context = {
+        "months": by_month([row_of(d) for d in found]),
+        "count": total, "shown": len(found), "as_of": today, "start": start, "end": end,
+        "timezone": deps.get_settings(request).timezone, "tags": tags, "agreements": agreements,
+        "tag": tag, "agreement": agreement,
+        "calendar_path": CALENDAR_PATH + query, "webcal_url": _webcal(request, query),
+    }
+    return templates.TemplateResponse(request, "index.html", context)
+
+
+@router.get("/agreements/{agreement_id}", response_class=HTMLResponse)
+def agreement_page(
+    request: Request,
+    agreement_id: Annotated[str, PathParam(pattern=ID_PATTERN, max_length=100)],
+    engine: Annotated[Engine, Depends(deps.get_engine)],
+    today: Annotated[date, Depends(deps.today)],
+) -> HTMLResponse:
+    from tracker.domain.explain import explain_agreement
+    from tracker.store.reminders import list_reminders
+    from tracker.store.repository import agreement_from_row, get_agreement_row
+
+    with session_scope(engine) as session:
+        row = get_agreement_row(session, agreement_id)
+        origin, path = row.origin, row.path
+        agreement = agreement_from_row(row)
+    explanation = explain_agreement(agreement, as_of=today)
+    upcoming = [row_of(d) for d in explanation.deadlines if d.date >= today]
+    context = {
+        "agreement": agreement, "origin": origin, "path": path, "as_of": today,
+        "explanation": explanation, "upcoming": upcoming,
+        "reminders": list_reminders(engine, agreement=agreement_id),
+        "calendar_path": CALENDAR_PATH,
+    }
+    return templates.TemplateResponse(request, "agreement.html", context)

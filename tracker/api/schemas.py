@@ -1,0 +1,151 @@
+"""Response and request bodies of the JSON API (documented in the OpenAPI schema).
+
+Deadlines are the objects of SPEC 2.4, the same as ``tracker deadlines --format json``.
+List responses are ``{"data": [...], "count": N}`` where ``count`` is the total number of
+matches, not the length of this page.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tracker.domain.deadline import Deadline
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorOut(_Out):
+    detail: str | list[str] = Field(
+        description="A message, or for invalid input the list of file-style messages "
+        "(`<request>:7:5: rules[0].notice: ...`)."
+    )
+
+
+class DeadlineOut(_Out):
+    agreement: str
+    title: str
+    kind: str
+    date: date
+    party: str | None
+    label: str | None
+    days_left: int
+    explanation: str
+    source: str | None
+    weekday_note: str | None
+
+    @classmethod
+    def of(cls, deadline: Deadline) -> DeadlineOut:
+        return cls.model_validate(deadline.to_dict())
+
+
+class DeadlineList(_Out):
+    data: list[DeadlineOut]
+    count: int = Field(description="Total number of matching deadlines (all pages).")
+    start: date = Field(description="First day of the window (inclusive).")
+    end: date = Field(description="Last day of the window (inclusive).")
+    as_of: date
+
+
+class AgreementSummary(_Out):
+    id: str
+    title: str
+    parties: list[str]
+    tags: list[str]
+    origin: str = Field(description="'file' (read-only over the API) or 'api'.")
+    path: str | None = Field(description="The file it was loaded from, for origin 'file'.")
+    revision: int
+    updated_at: datetime
+
+
+class AgreementOut(AgreementSummary):
+    document: dict[str, Any] = Field(description="The validated agreement (format version 1).")
+
+
+class AgreementList(_Out):
+    data: list[AgreementSummary]
+    count: int
+
+
+class RuleSummaryOut(_Out):
+    index: int
+    kind: str
+    label: str | None
+    cite: str | None
+    text: str
+
+
+class EventFindingOut(_Out):
+    index: int
+    event: dict[str, Any]
+    counted: bool
+    finding: str
+
+
+class ExplanationOut(_Out):
+    agreement: str
+    title: str
+    as_of: date
+    status: str
+    rules: list[RuleSummaryOut]
+    events: list[EventFindingOut]
+    deadlines: list[DeadlineOut]
+
+
+class AttemptOut(_Out):
+    id: int
+    attempt: int
+    channel: str
+    started_at: datetime
+    duration_ms: float
+    outcome: str
+    status_code: int | None
+    detail: str | None
+    error: str | None
+
+
+class ReminderOut(_Out):
+    id: int
+    agreement: str
+    deadline_kind: str
+    deadline_date: date
+    party: str | None
+    offset: str
+    channel: str
+    due_at: datetime
+    status: str
+    reason: str | None
+    attempts: int
+    next_attempt_at: datetime | None
+    last_error: str | None
+    last_status_code: int | None
+    sent_at: datetime | None
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+
+
+class ReminderDetail(ReminderOut):
+    deadline: dict[str, Any] | None = Field(description="The deadline object as planned.")
+    delivery_attempts: list[AttemptOut]
+
+
+class ReminderList(_Out):
+    data: list[ReminderOut]
+    count: int
+
+
+class AckIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    by: str | None = Field(default=None, max_length=200, description="Who acknowledged.")
+
+
+class HealthOut(BaseModel):
+    status: str = Field(description="'ok', or 'unavailable' when the database is unreachable.")
+    database: bool
+    scheduler: bool | None = Field(description="Scheduler running; null without a service.")
+    last_tick_at: datetime | None = Field(description="Last successful dispatch tick.")
+    version: str
