@@ -6,13 +6,16 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from tracker.domain.deadline import Deadline
 from tracker.errors import ConflictError, NotFoundError, ValidationFailed
 from tracker.loader import LoadedAgreement, load_paths, load_text
+from tracker.store.deadlines import materialize_deadlines, query_deadlines
 from tracker.store.engine import make_engine, session_scope
 from tracker.store.migrate import upgrade
 from tracker.store.repository import (
@@ -25,7 +28,7 @@ from tracker.store.repository import (
     list_agreements,
     save_api_agreement,
 )
-from tracker.store.tables import AgreementRow, EventRow, ReminderRow
+from tracker.store.tables import AgreementRow, DeadlineRow, EventRow, ReminderRow
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 LATER = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -281,3 +284,153 @@ def test_a_stored_row_reads_back_as_the_agreement_that_was_saved(engine: Engine)
         row = session.get(AgreementRow, "r")
         assert row is not None
     assert get_agreement(engine, "r") == body.agreement
+
+
+# --- materialised deadlines and the deadline query --------------------------------------
+
+REVIEWED = """\
+  - kind: recurring
+    label: Review
+    first: 2018-01-15
+    every: 6 months
+"""
+NOTICE_2020 = """\
+events:
+  - {date: 2020-06-01, type: notice_given, party: KR}
+"""
+
+
+def reviewed_yaml(agreement_id: str, *, tags: str, events: str = "") -> str:
+    # The auto_renewal rule of agreement_yaml, plus a six-monthly review.
+    return agreement_yaml(agreement_id, tags=tags).rstrip("\n") + "\n" + REVIEWED + events
+
+
+@pytest.fixture
+def two_agreements(engine: Engine, tmp_path: Path) -> Engine:
+    write(tmp_path, "a.yaml", reviewed_yaml("a", tags="security", events=NOTICE_2020))
+    write(tmp_path, "b.yaml", reviewed_yaml("b", tags="trade"))
+    import_agreements(engine, load_paths([tmp_path]), origin="import", now=NOW)
+    return engine
+
+
+def rows(deadlines: list[Deadline]) -> list[tuple[str, str, str, int]]:
+    return [(d.date.isoformat(), d.agreement, d.kind.value, d.days_left) for d in deadlines]
+
+
+MAY_1 = date(2020, 5, 1)
+JULY_1 = date(2020, 7, 1)
+END_2020 = date(2020, 12, 31)
+
+
+def test_deadlines_are_sorted_by_date_with_days_left_from_the_as_of_day(
+    two_agreements: Engine,
+) -> None:
+    page, total = query_deadlines(two_agreements, as_of=MAY_1, start=MAY_1, end=END_2020)
+
+    assert total == 6
+    assert rows(page) == [
+        ("2020-07-15", "a", "recurring", 75),
+        ("2020-07-15", "b", "recurring", 75),
+        ("2020-08-24", "a", "notice_deadline", 115),
+        ("2020-08-24", "b", "notice_deadline", 115),
+        ("2020-11-22", "a", "expiry", 205),  # a's notice of 2020-06-01 is after as_of
+        ("2020-11-22", "b", "expiry", 205),
+    ]
+
+
+def test_deadlines_filter_by_agreement_kind_and_tag_and_paginate(two_agreements: Engine) -> None:
+    def query(**filters: Any) -> tuple[list[tuple[str, str, str, int]], int]:
+        page, total = query_deadlines(
+            two_agreements, as_of=JULY_1, start=JULY_1, end=END_2020, **filters
+        )
+        return rows(page), total
+
+    assert query(agreement=["a"]) == ([
+        ("2020-07-15", "a", "recurring", 14),
+        ("2020-08-24", "a", "notice_deadline", 54),
+        ("2020-11-22", "a", "termination", 144),
+    ], 3)
+    assert query(kind=["expiry", "termination"]) == ([
+        ("2020-11-22", "a", "termination", 144),
+        ("2020-11-22", "b", "expiry", 144),
+    ], 2)
+    assert query(tag=["trade"], kind=["recurring"]) == ([("2020-07-15", "b", "recurring", 14)], 1)
+    assert query(tag=["nothing"]) == ([], 0)
+    assert query(limit=2, offset=1) == ([
+        ("2020-07-15", "b", "recurring", 14),
+        ("2020-08-24", "a", "notice_deadline", 54),
+    ], 6)
+
+
+def test_materialised_deadlines_give_the_same_answers_as_computing_them(
+    two_agreements: Engine,
+) -> None:
+    queries: list[dict[str, Any]] = [
+        {}, {"agreement": ["b"]}, {"kind": ["recurring"]}, {"tag": ["security"]},
+        {"limit": 3, "offset": 2}, {"kind": ["notice_deadline"], "tag": ["trade", "security"]},
+    ]
+
+    def answers() -> list[tuple[list[dict[str, Any]], int]]:
+        results = []
+        for filters in queries:
+            page, total = query_deadlines(
+                two_agreements, as_of=JULY_1, start=JULY_1, end=END_2020, **filters
+            )
+            results.append(([d.to_dict() for d in page], total))
+        return results
+
+    computed = answers()
+    written = materialize_deadlines(two_agreements, as_of=JULY_1, end=date(2021, 6, 30))
+
+    # a ends on 2020-11-22 (timely notice): 3 deadlines; b renews: 3, plus its 2021-01-15 review.
+    assert written == 7
+    assert answers() == computed
+
+
+def test_queries_read_the_materialised_table_only_when_it_covers_them(
+    two_agreements: Engine,
+) -> None:
+    materialize_deadlines(two_agreements, as_of=JULY_1, end=END_2020)
+    with session_scope(two_agreements) as session:
+        marked = session.scalars(select(DeadlineRow).where(DeadlineRow.kind == "termination")).one()
+        marked.explanation = "read from the table"
+
+    def explanation(*, as_of: date, end: date) -> str:
+        page, _ = query_deadlines(two_agreements, as_of=as_of, start=as_of, end=end,
+                                  agreement=["a"], kind=["termination", "expiry"])
+        return page[0].explanation
+
+    assert explanation(as_of=JULY_1, end=END_2020) == "read from the table"
+    # Beyond the materialised window, or as of another day: computed from the document.
+    assert explanation(as_of=JULY_1, end=date(2021, 1, 31)) != "read from the table"
+    assert explanation(as_of=date(2020, 7, 2), end=END_2020) != "read from the table"
+
+
+def test_a_query_as_of_an_earlier_day_ignores_events_recorded_after_it(
+    two_agreements: Engine,
+) -> None:
+    materialize_deadlines(two_agreements, as_of=JULY_1, end=END_2020)
+
+    before, _ = query_deadlines(two_agreements, as_of=MAY_1, start=date(2020, 11, 1),
+                                end=END_2020, agreement=["a"])
+    after, _ = query_deadlines(two_agreements, as_of=JULY_1, start=date(2020, 11, 1),
+                               end=END_2020, agreement=["a"])
+
+    assert rows(before) == [("2020-11-22", "a", "expiry", 205)]
+    assert rows(after) == [("2020-11-22", "a", "termination", 144)]
+
+
+def test_changing_an_agreement_forgets_its_materialised_deadlines(
+    two_agreements: Engine, tmp_path: Path
+) -> None:
+    assert materialize_deadlines(two_agreements, as_of=JULY_1, end=END_2020, agreement_ids=["b"]) == 3
+    changed = write(tmp_path / "v2", "b.yaml", reviewed_yaml("b", tags="trade").replace(
+        "notice: 90 days", "notice: 30 days"))
+    import_agreements(two_agreements, load_paths([changed]), origin="import", now=LATER)
+
+    page, _ = query_deadlines(two_agreements, as_of=JULY_1, start=JULY_1, end=END_2020,
+                              agreement=["b"], kind=["notice_deadline"])
+
+    assert rows(page) == [("2020-10-23", "b", "notice_deadline", 114)]
+    with session_scope(two_agreements) as session:
+        assert session.scalars(select(DeadlineRow)).all() == []
