@@ -1,0 +1,330 @@
+"""The running service: agreements folder, planning, dispatching, on a scheduler.
+
+:class:`Service` is what ``tracker serve`` runs inside the web app's lifespan (and what the
+tests drive directly, passing ``now``). It is the entry point that reads the clock; everything
+it calls takes ``now``.
+
+Start order: migrations, agreements folder sync (a folder with an invalid file is reported
+loudly and the database keeps its previous agreements; the service still starts), deadline
+materialisation, planning (this is where reminders missed while the service was down are
+decided: the latest one per deadline and channel goes out, older ones are skipped), then the
+scheduler. Stop: the scheduler stops and waits for a tick in progress, and any row this
+worker still holds is released, so a clean shutdown leaves nothing in ``sending``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from tracker.dispatch import TickReport, tick
+from tracker.domain.agreement import Agreement
+from tracker.domain.deadline import Deadline
+from tracker.domain.durations import shift
+from tracker.domain.planner import PlanReason, plan_reminders
+from tracker.domain.reminder import ReminderStatus
+from tracker.errors import TrackerError, ValidationFailed
+from tracker.logs import event
+from tracker.scheduler import Scheduler
+from tracker.settings import Settings
+from tracker.store import reminders as outbox
+from tracker.store.engine import make_engine
+
+log = logging.getLogger(__name__)
+
+#: Rows one tick may claim; the dispatch job runs ticks back to back while more are due.
+TICK_LIMIT = 2000
+#: Deadlines from this many days before today are recomputed too, so that a deadline that is
+#: "today" in a zone behind UTC is still seen as ahead.
+PLAN_LOOKBACK_DAYS = 1
+
+
+@dataclass
+class PlanReport:
+    """What one planning run did (decisions by reason, as counted and logged)."""
+
+    agreements: int = 0
+    deadlines: int = 0
+    inserted: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    by_reason: dict[str, int] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)  # agreement id -> error
+    problems: list[str] = field(default_factory=list)
+
+
+def default_worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def compute_for_planning(
+    agreements: list[Agreement], *, now: datetime, settings: Settings
+) -> tuple[list[Deadline], dict[str, str]]:
+    """Deadlines of every agreement over the planning window; an agreement whose rules fail
+    is reported (id -> error) and left out, never stopping the others."""
+    from tracker.domain.rules import compute_deadlines
+
+    today = now.astimezone(UTC).date()
+    start = today - timedelta(days=PLAN_LOOKBACK_DAYS)
+    end = shift(today + timedelta(days=1), settings.planning_horizon)
+    deadlines: list[Deadline] = []
+    failed: dict[str, str] = {}
+    for agreement in agreements:
+        try:
+            deadlines.extend(compute_deadlines(agreement, as_of=today, start=start, end=end))
+        except Exception as exc:
+            failed[agreement.id] = f"{type(exc).__name__}: {exc}"
+    return deadlines, failed
+
+
+class Service:
+    """Scheduler, planner and dispatcher of one process (one replica)."""
+
+    def __init__(
+        self, settings: Settings, *, engine: Engine | None = None, worker: str | None = None
+    ) -> None:
+        self.settings = settings
+        self._own_engine = engine is None
+        self.engine = engine if engine is not None else make_engine(settings.database_url)
+        self.worker = worker or default_worker_name()
+        self._scheduler: Scheduler | None = None
+        self._plan_lock = threading.Lock()
+        self._tick_lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._watcher: Any = None
+        self.last_tick_at: datetime | None = None
+        self.last_plan_at: datetime | None = None
+        self.last_tick: TickReport | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        from tracker.store.migrate import upgrade
+
+        now = datetime.now(UTC)
+        upgrade(self.engine)
+        directory = self.settings.agreements_dir
+        if directory is not None:
+            from tracker.store.sync import DirectoryWatcher
+
+            self._watcher = DirectoryWatcher(directory)
+            self._watcher.changed()  # prime it: the sync below covers the current files
+            self._sync(now=now)
+        self._materialize(now=now)
+        self.replan(now=now)
+        self._stopping.clear()
+        self._scheduler = Scheduler(
+            tick_seconds=self.settings.tick_seconds,
+            dispatch=self._dispatch_job,
+            replan=self.replan,
+            watch=self._watch_job if directory is not None else None,
+        )
+        self._scheduler.start()
+        log.info(
+            event("service.started", worker=self.worker, tick_seconds=self.settings.tick_seconds)
+        )
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._scheduler is not None:
+            self._scheduler.shutdown()
+        with self._tick_lock:  # a tick started through Service.tick() finishes first
+            released = outbox.release_claims(self.engine, worker=self.worker, now=datetime.now(UTC))
+        log.info(event("service.stopped", worker=self.worker, released=released))
+        if self._own_engine:
+            self.engine.dispose()
+
+    # --- jobs ----------------------------------------------------------------------------------
+
+    def _sync(self, *, now: datetime) -> bool:
+        """Sync the agreements folder; True when agreements changed."""
+        from tracker.store.sync import sync_directory
+
+        directory = self.settings.agreements_dir
+        if directory is None:
+            return False
+        try:
+            report = sync_directory(self.engine, directory, now=now)
+        except ValidationFailed as exc:
+            log.error(
+                event(
+                    "agreements.invalid",
+                    directory=str(directory),
+                    errors=len(exc.errors),
+                    detail=str(exc),
+                    action="kept the previous agreements",
+                )
+            )
+            return False
+        except TrackerError as exc:
+            log.error(event("agreements.sync_failed", directory=str(directory), error=str(exc)))
+            return False
+        return bool(report.changed)
+
+    def _watch_job(self) -> None:
+        if self._watcher is None or not self._watcher.changed():
+            return
+        now = datetime.now(UTC)
+        if self._sync(now=now):
+            self._materialize(now=now)
+            self.replan(now=now)
+
+    def _materialize(self, *, now: datetime) -> None:
+        try:
+            from tracker.store.deadlines import materialize_deadlines
+        except ModuleNotFoundError:  # the materialised-deadline store is optional here
+            return
+        today = now.astimezone(UTC).date()
+        try:
+            materialize_deadlines(
+                self.engine, as_of=today, end=shift(today, self.settings.planning_horizon)
+            )
+        except Exception:
+            log.exception(event("deadlines.materialize_failed"))
+
+    def _dispatch_job(self) -> None:
+        # Back-to-back ticks while a full tick's worth was due, so a backlog drains at full
+        # speed instead of TICK_LIMIT rows per interval; each tick reads the clock afresh.
+        while not self._stopping.is_set():
+            report = self.tick()
+            if report.claimed < TICK_LIMIT:
+                break
+
+    # --- operations ----------------------------------------------------------------------------
+
+    def replan(self, *, now: datetime | None = None) -> PlanReport:
+        """Recompute deadlines and reconcile the reminder plan (idempotent)."""
+        from tracker.store.repository import list_agreements
+
+        now = now or datetime.now(UTC)
+        with self._plan_lock:
+            agreements = list_agreements(self.engine)
+            deadlines, failed = compute_for_planning(agreements, now=now, settings=self.settings)
+            for agreement_id, error in failed.items():
+                log.error(event("plan.agreement_failed", agreement=agreement_id, error=error))
+            stored = outbox.stored_for_planning(self.engine)
+            plan = plan_reminders(
+                deadlines,
+                {a.id: a for a in agreements},
+                stored,
+                self.settings,
+                now=now,
+                failed=frozenset(failed),
+            )
+            inserted = outbox.insert_planned(self.engine, plan.new, now=now)
+            changed = outbox.apply_changes(self.engine, plan.changes, now=now)
+            report = PlanReport(
+                agreements=len(agreements),
+                deadlines=len(deadlines),
+                inserted=inserted,
+                changed=changed,
+                unchanged=plan.unchanged,
+                failed=failed,
+                problems=plan.problems,
+            )
+            for planned in plan.new:
+                report.by_reason[planned.reason.value] = (
+                    report.by_reason.get(planned.reason.value, 0) + 1
+                )
+            for change in plan.changes:
+                report.by_reason[change.reason.value] = (
+                    report.by_reason.get(change.reason.value, 0) + 1
+                )
+                log.info(
+                    event(
+                        "reminder.planned",
+                        id=change.id,
+                        agreement=change.key.agreement,
+                        deadline=change.key.deadline_date,
+                        kind=change.key.deadline_kind,
+                        offset=change.key.offset,
+                        channel=change.key.channel,
+                        status=change.status,
+                        reason=change.reason_text,
+                    )
+                )
+            for planned in plan.new:
+                if planned.reason != PlanReason.SCHEDULED:
+                    log.info(
+                        event(
+                            "reminder.planned",
+                            agreement=planned.key.agreement,
+                            deadline=planned.key.deadline_date,
+                            kind=planned.key.deadline_kind,
+                            offset=planned.key.offset,
+                            channel=planned.key.channel,
+                            status=planned.status,
+                            reason=planned.reason,
+                        )
+                    )
+            for problem in plan.problems:
+                log.warning(event("plan.problem", detail=problem))
+            self.last_plan_at = now
+        log.info(
+            event(
+                "plan.done",
+                agreements=report.agreements,
+                deadlines=report.deadlines,
+                inserted=inserted,
+                changed=changed,
+                unchanged=plan.unchanged,
+                failed=len(failed) or None,
+            )
+        )
+        if inserted and self._scheduler is not None:
+            self._scheduler.run_soon("dispatch")  # a missed reminder may be due right now
+        return report
+
+    def tick(self, *, now: datetime | None = None, limit: int = TICK_LIMIT) -> TickReport:
+        """Claim and send what is due at ``now`` (default: the clock)."""
+        now = now or datetime.now(UTC)
+        with self._tick_lock:
+            report = tick(
+                self.engine,
+                None,
+                self.settings,
+                now=now,
+                worker=self.worker,
+                limit=limit,
+                stop=self._stopping,
+            )
+            self.last_tick_at = now
+            self.last_tick = report
+        return report
+
+    def acknowledge(self, reminder_id: int, *, by: str, now: datetime | None = None) -> list[int]:
+        return outbox.acknowledge(self.engine, reminder_id, by=by, now=now or datetime.now(UTC))
+
+    def health(self) -> dict[str, Any]:
+        """Liveness for ``/healthz``: database reachable, scheduler running, last runs."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            database = True
+        except Exception as exc:
+            log.warning(event("health.database_unreachable", error=type(exc).__name__))
+            database = False
+        scheduler = self._scheduler is not None and self._scheduler.running
+        return {
+            "status": "ok" if database and scheduler else "degraded",
+            "database": database,
+            "scheduler": scheduler,
+            "worker": self.worker,
+            "last_tick_at": self.last_tick_at.isoformat() if self.last_tick_at else None,
+            "last_plan_at": self.last_plan_at.isoformat() if self.last_plan_at else None,
+        }
+
+
+def reminder_counts(engine: Engine) -> dict[str, int]:
+    """Rows per status, every status present (zero when none), for health and metrics."""
+    counts = outbox.count_by_status(engine)
+    return {status.value: counts.get(status.value, 0) for status in ReminderStatus}
