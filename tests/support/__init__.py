@@ -1,0 +1,1 @@
+"""Real collaborators for integration tests: an HTTP receiver and an SMTP server."""
