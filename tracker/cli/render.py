@@ -1,0 +1,278 @@
+"""Output formats of the file-facing commands: a rich table, JSON, CSV, iCalendar, and the
+``explain`` report.
+
+Renderers take the values to show and a :class:`rich.console.Console` (or return text), never
+read the clock or the database. Colour is rich's business: it is dropped automatically when
+stdout is not a terminal (or ``NO_COLOR`` is set), so piped output stays plain text.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.padding import Padding
+from rich.table import Table
+from rich.text import Text
+
+from tracker.domain.agreement import Agreement, Source
+from tracker.domain.deadline import Deadline
+from tracker.domain.explain import Explanation
+from tracker.feed import build_calendar
+
+#: Width used when stdout is not a terminal and ``COLUMNS`` is unset, so that piped tables
+#: keep one row per line instead of rich's 80-column default.
+PIPE_WIDTH_CHARS = 200
+
+#: The fields of a deadline object (SPEC 2.4), in the order of :meth:`Deadline.to_dict`; the
+#: CSV header.
+DEADLINE_FIELDS = (
+    "agreement",
+    "title",
+    "kind",
+    "date",
+    "party",
+    "label",
+    "days_left",
+    "explanation",
+    "source",
+    "weekday_note",
+)
+
+
+class OutputFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"
+    ICS = "ics"
+
+
+class ExplainFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+def make_console(*, stderr: bool = False) -> Console:
+    """A console for stdout (or stderr) that is wide enough when piped."""
+    console = Console(stderr=stderr, highlight=False)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(stderr=stderr, highlight=False, width=PIPE_WIDTH_CHARS)
+    return console
+
+
+@contextmanager
+def _trimmed(console: Console) -> Iterator[None]:
+    """When piped, drop the spaces rich pads each line with, so the text diffs and greps well."""
+    if console.is_terminal:
+        yield
+        return
+    with console.capture() as captured:
+        yield
+    lines = captured.get().splitlines()
+    console.file.write("".join(line.rstrip() + "\n" for line in lines))
+
+
+def days_left_text(days_left: int) -> Text:
+    """``17``, styled: overdue red, within 7 days bold, within 30 days yellow."""
+    style = ""
+    if days_left < 0:
+        style = "red"
+    elif days_left <= 7:
+        style = "bold"
+    elif days_left <= 30:
+        style = "yellow"
+    return Text(str(days_left), style=style)
+
+
+def deadlines_table(deadlines: Sequence[Deadline], *, title: str | None = None) -> Table:
+    """One row per deadline: date, weekday, days left, kind, agreement, party, label, note."""
+    table = Table(
+        title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, highlight=False
+    )
+    table.add_column("Date", no_wrap=True)
+    table.add_column("Day", no_wrap=True)
+    table.add_column("Days left", justify="right", no_wrap=True)
+    table.add_column("Kind", no_wrap=True)
+    table.add_column("Agreement", no_wrap=True)
+    table.add_column("Party")
+    table.add_column("Label")
+    table.add_column("Note")
+    for d in deadlines:
+        table.add_row(
+            d.date.isoformat(),
+            d.date.strftime("%a"),
+            days_left_text(d.days_left),
+            d.kind.value,
+            d.agreement,
+            d.party or "",
+            Text(d.label or ""),
+            Text(d.weekday_note or ""),
+        )
+    return table
+
+
+def print_deadlines_table(deadlines: Sequence[Deadline], *, console: Console) -> None:
+    """The table; when piped, without the padding rich adds to the right of each row."""
+    if not deadlines:
+        console.print("No deadlines in this window.")
+        return
+    with _trimmed(console):
+        console.print(deadlines_table(deadlines))
+
+
+def deadlines_json(deadlines: Sequence[Deadline]) -> str:
+    """A JSON array of deadline objects (SPEC 2.4), indented, non-ASCII kept as is."""
+    return json.dumps([d.to_dict() for d in deadlines], indent=2, ensure_ascii=False)
+
+
+def deadlines_csv(deadlines: Sequence[Deadline]) -> str:
+    """CSV with a header row of :data:`DEADLINE_FIELDS`; empty cells for missing values."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=DEADLINE_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for d in deadlines:
+        writer.writerow({k: ("" if v is None else v) for k, v in d.to_dict().items()})
+    return out.getvalue()
+
+
+def deadlines_ics(deadlines: Sequence[Deadline]) -> bytes:
+    """An iCalendar feed with one all-day event per deadline."""
+    return build_calendar(deadlines)
+
+
+# --- explain ------------------------------------------------------------------------------
+
+
+def _source(agreement: Agreement, cite: str | None) -> Source | None:
+    return next((s for s in agreement.sources if s.cite == cite), None)
+
+
+def _dates_line(agreement: Agreement) -> str:
+    parts = [f"Parties: {', '.join(agreement.parties)}"]
+    if agreement.signed:
+        parts.append(f"signed {agreement.signed.isoformat()}")
+    if agreement.in_force:
+        parts.append(f"in force since {agreement.in_force.isoformat()}")
+    parts.append(f"time zone {agreement.timezone or 'default'}")
+    return " · ".join(parts)
+
+
+def _detail(console: Console, text: str, style: str = "") -> None:
+    """A detail line under an item, indented so that wrapped lines keep the indent."""
+    console.print(Padding(Text(text, style=style), (0, 0, 0, 6), expand=False))
+
+
+def _weekday(day: date) -> str:
+    return day.strftime("%a")
+
+
+def print_explanation(explanation: Explanation, *, console: Console) -> None:
+    """The ``explain`` report: the agreement, its rules with sources, its events and what
+    each did, its status, and every upcoming date with its arithmetic, note and source."""
+    with _trimmed(console):
+        _print_explanation(explanation, console)
+
+
+def _print_explanation(explanation: Explanation, console: Console) -> None:
+    a = explanation.agreement
+    heading = Text(a.title, style="bold")
+    heading.append(f"  ({a.id})", style="dim")
+    console.print(heading)
+    console.print(Text(_dates_line(a)))
+    if a.tags:
+        console.print(Text(f"Tags: {', '.join(a.tags)}"))
+    console.print(
+        Text(f"Status as of {explanation.as_of.isoformat()}: ").append(
+            explanation.status, style="bold"
+        )
+    )
+
+    console.print()
+    console.print(Text("Rules", style="bold underline"))
+    for rule in explanation.rules:
+        line = Text(f"  [{rule.index}] {rule.kind}")
+        if rule.label:
+            line.append(f" “{rule.label}”")
+        console.print(line)
+        _detail(console, rule.text)
+        source = _source(a, rule.cite)
+        if rule.cite:
+            url = f" <{source.url}>" if source and source.url else ""
+            _detail(console, f"Source: {rule.cite}{url}", "dim")
+        if source and source.quote:
+            _detail(console, f"“{source.quote}”", "italic")
+
+    if explanation.events:
+        console.print()
+        console.print(Text("Events", style="bold underline"))
+        for finding in explanation.events:
+            event = finding.event
+            line = Text(f"  {event.date.isoformat()} {event.type.value}")
+            if event.party:
+                line.append(f" ({event.party})")
+            if event.until:
+                line.append(f" until {event.until.isoformat()}")
+            line.append(": ")
+            line.append(finding.finding, style="" if finding.counted else "dim")
+            console.print(line)
+            if event.note:
+                _detail(console, event.note, "dim")
+
+    console.print()
+    console.print(Text("Upcoming dates", style="bold underline"))
+    if not explanation.deadlines:
+        console.print("  none in the explained window")
+    for d in explanation.deadlines:
+        line = Text(f"  {d.date.isoformat()} {_weekday(d.date)}  ")
+        line.append_text(days_left_text(d.days_left))
+        line.append(f" days  {d.kind.value}")
+        if d.party:
+            line.append(f" ({d.party})")
+        if d.label:
+            line.append(f" “{d.label}”")
+        console.print(line)
+        _detail(console, d.explanation)
+        if d.weekday_note:
+            _detail(console, f"Note: {d.weekday_note}", "yellow")
+        if d.source:
+            _detail(console, f"Source: {d.source}", "dim")
+        for note in d.notes:
+            _detail(console, note, "dim")
+
+
+def explanation_dict(explanation: Explanation) -> dict[str, Any]:
+    """The ``explain`` report as JSON-ready values (``explain --format json``)."""
+    return {
+        "agreement": explanation.agreement.model_dump(mode="json", exclude_none=True),
+        "as_of": explanation.as_of.isoformat(),
+        "status": explanation.status,
+        "rules": [
+            {
+                "index": r.index,
+                "kind": r.kind,
+                "label": r.label,
+                "cite": r.cite,
+                "text": r.text,
+            }
+            for r in explanation.rules
+        ],
+        "events": [
+            {
+                "index": f.index,
+                "event": f.event.model_dump(mode="json", exclude_none=True),
+                "counted": f.counted,
+                "finding": f.finding,
+            }
+            for f in explanation.events
+        ],
+        "deadlines": [d.to_dict() for d in explanation.deadlines],
+    }
