@@ -70,14 +70,14 @@ Events (only those dated on or before ``as_of`` count):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 from tracker.domain.agreement import (
     Agreement,
     AutoRenewal,
-    Effective,
     Event,
     EventType,
     FixedTerm,
@@ -89,8 +89,8 @@ from tracker.domain.agreement import (
 from tracker.domain.deadline import Deadline, DeadlineKind
 from tracker.domain.durations import Duration, shift
 from tracker.domain.workdays import weekday_note
+from tracker.errors import RuleError
 
-K = DeadlineKind
 _ONE_DAY = timedelta(days=1)
 
 __all__ = ["Evaluation", "compute_all", "compute_deadlines", "evaluate"]
@@ -139,7 +139,7 @@ def _episodes(counted: list[tuple[int, Event]], findings: dict[int, str]) -> lis
     episodes: list[_Episode] = []
     for i, ev in counted:
         kind = ev.type
-        if kind is EventType.NOTICE_GIVEN:
+        if kind == "notice_given":
             pending = [e for e in episodes if e.party == ev.party and e.stop is None]
             if pending:
                 findings[i] = (
@@ -148,8 +148,8 @@ def _episodes(counted: list[tuple[int, Event]], findings: dict[int, str]) -> lis
                 )
                 continue
             episodes.append(_Episode(ev.party, i, ev.date, ev.date))
-        elif kind in (EventType.NOTICE_SUSPENDED, EventType.NOTICE_WITHDRAWN):
-            word = "suspended" if kind is EventType.NOTICE_SUSPENDED else "withdrawn"
+        elif kind == "notice_suspended" or kind == "notice_withdrawn":
+            word = "suspended" if kind == "notice_suspended" else "withdrawn"
             hit = [
                 e for e in episodes
                 if (ev.party is None or e.party == ev.party)
@@ -164,7 +164,7 @@ def _episodes(counted: list[tuple[int, Event]], findings: dict[int, str]) -> lis
                 else:  # withdrawing a suspended notice makes the suspension permanent
                     e.stop_kind = "withdrawn"
             findings[i] = f"notice {word}"
-        elif kind is EventType.NOTICE_RESUMED:
+        elif kind == "notice_resumed":
             hit = [
                 e for e in episodes
                 if (ev.party is None or e.party == ev.party) and e.stop_kind == "suspended"
@@ -276,9 +276,27 @@ class _Series:
 
 # --------------------------------------------------------------------------- evaluation
 
+# Enum members bound once: attribute access on an Enum class is a descriptor call, and the
+# engine touches these hundreds of thousands of times per query.
+_NOTICE_DEADLINE = DeadlineKind.NOTICE_DEADLINE
+_WINDOW_OPENS = DeadlineKind.NOTICE_WINDOW_OPENS
+_EXPIRY = DeadlineKind.EXPIRY
+_TERMINATION = DeadlineKind.TERMINATION
+_EARLIEST = DeadlineKind.EARLIEST_NOTICE
+_WITHDRAWAL = DeadlineKind.WITHDRAWAL_EFFECTIVE
+_SURVIVAL = DeadlineKind.SURVIVAL_ENDS
+_RECURRING = DeadlineKind.RECURRING
+_MILESTONE = DeadlineKind.MILESTONE
+_EXTENDED = EventType.EXTENDED
+_TERMINATED = EventType.TERMINATED
+
 
 class _Out:
-    """Collects deadlines inside [start, end] with the shared fields filled in once."""
+    """Collects deadlines inside [lo, hi] with the per-agreement fields filled in once.
+
+    Hot paths test ``lo <= day <= hi`` themselves before formatting an explanation, so that
+    dates outside the window cost no string work.
+    """
 
     __slots__ = ("agreement", "as_of_ord", "deadlines", "hi", "lo", "parties", "title")
 
@@ -296,7 +314,6 @@ class _Out:
         kind: DeadlineKind,
         day: date,
         explanation: str,
-        *,
         rule: int | None,
         label: str | None,
         source: str | None,
@@ -313,18 +330,44 @@ class _Out:
             )
 
 
+class _Context:
+    """What the rules of one agreement share while being evaluated."""
+
+    __slots__ = ("agreement", "counted", "ends", "episodes", "findings", "has_withdrawal",
+                 "out", "withdrawals", "withdrawn")
+
+    def __init__(self, agreement: Agreement, out: _Out, counted: list[tuple[int, Event]]) -> None:
+        self.agreement = agreement
+        self.out = out
+        self.counted = counted
+        self.findings: dict[int, str] = {}
+        self.episodes = _episodes(counted, self.findings) if counted else []
+        #: Candidate ends of the whole agreement: (date, reason).
+        self.ends: list[tuple[date, str]] = []
+        #: Earliest effective withdrawal per party ("" for a notice without a party).
+        self.withdrawn: dict[str, date] = {}
+        self.withdrawals: list[tuple[date, str | None]] = []
+        self.has_withdrawal = False
+
+    def cite(self, ref: int | str | None) -> str | None:
+        return self.agreement.source_cite(ref) if ref is not None else None
+
+    def event_cite(self, index: int, fallback: str | None) -> str | None:
+        return self.cite(self.agreement.events[index].source) or fallback
+
+
 def _withdrawal_date(rule: Withdrawal, given: date) -> tuple[date, str]:
     """When a notice given on ``given`` takes effect, and the arithmetic as a phrase."""
     notice = rule.notice
     base = shift(given, notice) if notice is not None else given
     plus = f" + {notice}" if notice is not None else ""
     eff = rule.effective
-    if eff is Effective.SAME_DAY:
+    if eff == "same_day":
         return base, f"{plus} = {base.isoformat()}"
-    if eff is Effective.DAY_AFTER:
+    if eff == "day_after":
         day = base + _ONE_DAY
         return day, f"{plus}, effective the day after = {day.isoformat()}"
-    if eff is Effective.FIRST_OF_NEXT_MONTH:
+    if eff == "first_of_next_month":
         day = date(base.year + 1, 1, 1) if base.month == 12 else date(base.year, base.month + 1, 1)
         return day, (
             f"{plus} = {base.isoformat()}, effective the first day of the next month"
@@ -335,271 +378,200 @@ def _withdrawal_date(rule: Withdrawal, given: date) -> tuple[date, str]:
     return day, f"{plus}{where}, effective 31 December of the following year = {day.isoformat()}"
 
 
-def evaluate(agreement: Agreement, *, as_of: date, start: date, end: date) -> Evaluation:
-    """Evaluate every rule and counted event of ``agreement``; deadlines in [start, end].
+def _terminated_events(ctx: _Context) -> None:
+    for i, ev in ctx.counted:
+        if ev.type is _TERMINATED:
+            iso = ev.date.isoformat()
+            ctx.findings[i] = f"the agreement ends on {iso}"
+            ctx.ends.append((ev.date, f"terminated on {iso}"))
+            ctx.out.add(
+                _TERMINATION, ev.date, f"terminated on {iso}{_who(ev.party)}", None, None,
+                ctx.cite(ev.source), None, (ev.note,) if ev.note else (),
+            )
 
-    The returned deadlines are sorted by (date, kind, party). See the module docstring for
-    the semantics; this is the one computation behind :func:`compute_deadlines` and ``explain``.
-    """
-    out = _Out(agreement, as_of, start, end)
-    findings: dict[int, str] = {}
-    rules = agreement.rules
-    cite = agreement.source_cite
 
-    counted: list[tuple[int, Event]] = []
-    if agreement.events:
-        counted = sorted(
-            ((i, e) for i, e in enumerate(agreement.events) if e.date <= as_of),
-            key=lambda pair: pair[1].date,
+def _fixed_term(ctx: _Context, rule: FixedTerm, r_index: int) -> None:
+    source = ctx.cite(rule.source)
+    if rule.expires is not None:
+        expiry = rule.expires
+        how = f"expires {expiry.isoformat()}"
+    else:
+        assert rule.start is not None and rule.term is not None  # model validator
+        expiry = shift(rule.start, rule.term)
+        how = f"start {rule.start.isoformat()} + {rule.term} = {expiry.isoformat()}"
+    for i, ev in ctx.counted:
+        if ev.type is _EXTENDED and ev.until is not None:
+            ctx.findings[i] = f"the expiry {expiry.isoformat()} moves to {ev.until.isoformat()}"
+            how = (
+                f"expiry {expiry.isoformat()} extended on {ev.date.isoformat()} to "
+                f"{ev.until.isoformat()}"
+            )
+            expiry = ev.until
+            source = ctx.event_cite(i, source)
+    out = ctx.out
+    out.add(_EXPIRY, expiry, how, r_index, rule.label, source)
+    if rule.notice is not None:
+        day = shift(expiry, rule.notice, times=-1)
+        if out.lo <= day <= out.hi:
+            out.add(
+                _NOTICE_DEADLINE, day,
+                f"expiry {expiry.isoformat()} − {rule.notice} = {day.isoformat()}",
+                r_index, rule.label, source,
+            )
+    ctx.ends.append((expiry, f"expires {expiry.isoformat()}"))
+
+
+def _withdrawal(ctx: _Context, rule: Withdrawal, r_index: int) -> None:
+    source = ctx.cite(rule.source)
+    label = rule.label
+    out = ctx.out
+    agreement = ctx.agreement
+    earliest: date | None = None
+    if isinstance(rule.earliest_notice, date):
+        earliest = rule.earliest_notice
+        out.add(_EARLIEST, earliest, f"notice possible from {earliest.isoformat()}",
+                r_index, label, source)
+    elif rule.earliest_notice is not None:
+        if agreement.in_force is None:  # the model validator requires it
+            raise RuleError("earliest_notice as a duration needs in_force")
+        earliest = shift(agreement.in_force, rule.earliest_notice)
+        out.add(
+            _EARLIEST, earliest,
+            f"in force {agreement.in_force.isoformat()} + {rule.earliest_notice}"
+            f" = {earliest.isoformat()}",
+            r_index, label, source,
         )
-    episodes = _episodes(counted, findings) if counted else []
-
-    def event_cite(index: int, fallback: str | None) -> str | None:
-        return cite(agreement.events[index].source) or fallback
-
-    # Candidate ends of the whole agreement: (date, reason, kind of deadline that marks it).
-    ends: list[tuple[date, str]] = []
-    has_withdrawal = any(isinstance(r, Withdrawal) for r in rules)
-
-    # ----- terminated events
-    for i, ev in counted:
-        if ev.type is EventType.TERMINATED:
-            findings[i] = f"the agreement ends on {ev.date.isoformat()}"
-            ends.append((ev.date, f"terminated on {ev.date.isoformat()}"))
-            note = (ev.note,) if ev.note else ()
-            out.add(
-                K.TERMINATION, ev.date, f"terminated on {ev.date.isoformat()}{_who(ev.party)}",
-                rule=None, label=None, source=cite(ev.source), party=None, notes=note,
+    findings = ctx.findings
+    for ep in ctx.episodes:
+        if earliest is not None and ep.since < earliest:
+            findings[ep.index] = (
+                f"premature: notice {ep.since.isoformat()}{_who(ep.party)} came before "
+                f"the earliest notice date {earliest.isoformat()}; no effect"
             )
-
-    withdrawn: dict[str, date] = {}
-    withdrawal_rows: list[tuple[date, str | None]] = []
-
-    for r_index, rule in enumerate(rules):
-        source = cite(rule.source)
-        label = rule.label
-        if isinstance(rule, AutoRenewal):
-            _auto_renewal(
-                rule, r_index, source, counted, episodes, findings, ends, out,
-                read_notices=not has_withdrawal, event_cite=event_cite,
-            )
-        elif isinstance(rule, FixedTerm):
-            expiry = rule.expires if rule.expires is not None else None
-            if expiry is None:
-                assert rule.start is not None and rule.term is not None  # model validator
-                expiry = shift(rule.start, rule.term)
-                how = f"start {rule.start.isoformat()} + {rule.term} = {expiry.isoformat()}"
-            else:
-                how = f"expires {expiry.isoformat()}"
-            for i, ev in counted:
-                if ev.type is EventType.EXTENDED and ev.until is not None:
-                    findings[i] = f"the expiry {expiry.isoformat()} moves to {ev.until.isoformat()}"
-                    how = (
-                        f"expiry {expiry.isoformat()} extended on {ev.date.isoformat()} to "
-                        f"{ev.until.isoformat()}"
-                    )
-                    expiry = ev.until
-                    source = event_cite(i, source)
-            out.add(K.EXPIRY, expiry, how, rule=r_index, label=label, source=source)
-            if rule.notice is not None:
-                day = shift(expiry, rule.notice, times=-1)
-                out.add(
-                    K.NOTICE_DEADLINE, day,
-                    f"expiry {expiry.isoformat()} − {rule.notice} = {day.isoformat()}",
-                    rule=r_index, label=label, source=source,
-                )
-            ends.append((expiry, f"expires {expiry.isoformat()}"))
-        elif isinstance(rule, Withdrawal):
-            earliest: date | None = None
-            if isinstance(rule.earliest_notice, date):
-                earliest = rule.earliest_notice
-                out.add(
-                    K.EARLIEST_NOTICE, earliest, f"notice possible from {earliest.isoformat()}",
-                    rule=r_index, label=label, source=source,
-                )
-            elif rule.earliest_notice is not None:
-                if agreement.in_force is None:  # the model validator requires it
-                    raise AssertionError("earliest_notice after in_force without in_force")
-                earliest = shift(agreement.in_force, rule.earliest_notice)
-                out.add(
-                    K.EARLIEST_NOTICE, earliest,
-                    f"in force {agreement.in_force.isoformat()} + {rule.earliest_notice}"
-                    f" = {earliest.isoformat()}",
-                    rule=r_index, label=label, source=source,
-                )
-            for ep in episodes:
-                given = agreement.events[ep.index]
-                if earliest is not None and ep.since < earliest:
-                    findings[ep.index] = (
-                        f"premature: notice {ep.since.isoformat()}{_who(ep.party)} came before "
-                        f"the earliest notice date {earliest.isoformat()}; no effect"
-                    )
-                    continue
-                day, arithmetic = _withdrawal_date(rule, ep.since)
-                what = "notice resumed" if ep.resumed_by is not None else "notice given"
-                if ep.stop is not None and ep.stop <= day:
-                    prior = findings.get(ep.index, "")
-                    findings[ep.index] = (
-                        (prior + "; " if prior else "")
-                        + f"withdrawal{_who(ep.party)} would take effect {day.isoformat()}; "
-                        f"{ep.stop_kind} on {ep.stop.isoformat()} before it took effect"
-                    )
-                    continue
-                if ep.stop is not None and ep.stop_index is not None:
-                    findings[ep.stop_index] = (
-                        f"came after the withdrawal took effect on {day.isoformat()}; no effect"
-                    )
-                key = ep.party or ""
-                if key in withdrawn and withdrawn[key] <= day:
-                    continue
-                withdrawn[key] = day
-                findings[ep.resumed_by if ep.resumed_by is not None else ep.index] = (
-                    f"withdrawal{_who(ep.party)} effective {day.isoformat()}"
-                )
-                out.add(
-                    K.WITHDRAWAL_EFFECTIVE, day,
-                    f"{what} {ep.since.isoformat()}{_who(ep.party)}{arithmetic}",
-                    rule=r_index, label=label, source=cite(given.source) or source,
-                    party=ep.party,
-                )
-                withdrawal_rows.append((day, ep.party))
-        elif isinstance(rule, Milestone):
-            if rule.date is not None:
-                out.add(
-                    K.MILESTONE, rule.date, f"{rule.label} on {rule.date.isoformat()}",
-                    rule=r_index, label=label, source=source,
-                )
-            else:
-                assert rule.after is not None and agreement.in_force is not None
-                day = shift(agreement.in_force, rule.after)
-                out.add(
-                    K.MILESTONE, day,
-                    f"in force {agreement.in_force.isoformat()} + {rule.after} = {day.isoformat()}",
-                    rule=r_index, label=label, source=source,
-                )
-
-    # ----- the agreement ends when fewer than two parties would remain bound
-    if withdrawal_rows:
-        need = max(1, len(agreement.parties) - 1)
-        by_party: dict[str | None, date] = {}
-        for day, party in sorted(withdrawal_rows, key=lambda row: row[0]):
-            by_party.setdefault(party, day)
-            if len(by_party) >= need:
-                ends.append((day, f"withdrawal{_who(party)} effective {day.isoformat()}"))
-                break
-
-    end_day: date | None = None
-    end_reason = ""
-    if ends:
-        end_day, end_reason = min(ends, key=lambda pair: pair[0])
-
-    # ----- recurring occurrences up to the end
-    for r_index, rule in enumerate(rules):
-        if not isinstance(rule, Recurring):
             continue
-        last = min(d for d in (rule.until, end_day, end) if d is not None)
-        every = rule.every
-        k = 0
-        if start > rule.first:
-            k = int((start - rule.first).days / max(every.approx_days(), 1.0))
-            while k > 0 and shift(rule.first, every, times=k - 1) >= start:
-                k -= 1
-            while shift(rule.first, every, times=k) < start:
-                k += 1
-        source = cite(rule.source)
-        while True:
-            day = shift(rule.first, every, times=k)
-            if day > last:
-                break
-            text = (
-                f"first {day.isoformat()}" if k == 0
-                else f"first {rule.first.isoformat()} + {k} × {every} = {day.isoformat()}"
+        day, arithmetic = _withdrawal_date(rule, ep.since)
+        what = "notice resumed" if ep.resumed_by is not None else "notice given"
+        if ep.stop is not None and ep.stop <= day:
+            findings[ep.index] = (
+                f"withdrawal{_who(ep.party)} would take effect {day.isoformat()}; "
+                f"{ep.stop_kind} on {ep.stop.isoformat()} before it took effect"
             )
-            out.add(K.RECURRING, day, text, rule=r_index, label=rule.label, source=source)
+            continue
+        if ep.stop_index is not None:
+            findings[ep.stop_index] = (
+                f"came after the withdrawal took effect on {day.isoformat()}; no effect"
+            )
+        key = ep.party or ""
+        if key in ctx.withdrawn and ctx.withdrawn[key] <= day:
+            continue
+        ctx.withdrawn[key] = day
+        findings[ep.resumed_by if ep.resumed_by is not None else ep.index] = (
+            f"withdrawal{_who(ep.party)} effective {day.isoformat()}"
+        )
+        out.add(
+            _WITHDRAWAL, day, f"{what} {ep.since.isoformat()}{_who(ep.party)}{arithmetic}",
+            r_index, label, ctx.event_cite(ep.index, source), ep.party,
+        )
+        ctx.withdrawals.append((day, ep.party))
+
+
+def _milestone(ctx: _Context, rule: Milestone, r_index: int) -> None:
+    source = ctx.cite(rule.source)
+    if rule.date is not None:
+        ctx.out.add(_MILESTONE, rule.date, f"{rule.label} on {rule.date.isoformat()}",
+                    r_index, rule.label, source)
+        return
+    in_force = ctx.agreement.in_force
+    if rule.after is None or in_force is None:  # the model validator requires both
+        raise RuleError(f"rules[{r_index}]: `after` needs `in_force`")
+    day = shift(in_force, rule.after)
+    ctx.out.add(
+        _MILESTONE, day, f"in force {in_force.isoformat()} + {rule.after} = {day.isoformat()}",
+        r_index, rule.label, source,
+    )
+
+
+def _recurring(ctx: _Context, rule: Recurring, r_index: int, end_day: date | None) -> None:
+    out = ctx.out
+    last = out.hi
+    if rule.until is not None and rule.until < last:
+        last = rule.until
+    if end_day is not None and end_day < last:
+        last = end_day
+    first, every = rule.first, rule.every
+    k = 0
+    lo = out.lo
+    if lo > first:  # estimate the first index in the window, then correct it by ±1
+        k = int((lo - first).days / max(every.approx_days(), 1.0))
+        while k > 0 and shift(first, every, times=k - 1) >= lo:
+            k -= 1
+        while shift(first, every, times=k) < lo:
             k += 1
+    source = ctx.cite(rule.source)
+    first_iso = first.isoformat()
+    while True:
+        day = shift(first, every, times=k)
+        if day > last:
+            break
+        iso = day.isoformat()
+        text = f"first {iso}" if k == 0 else f"first {first_iso} + {k} × {every} = {iso}"
+        out.add(_RECURRING, day, text, r_index, rule.label, source)
+        k += 1
 
-    # ----- nothing after the end except survival_ends
-    deadlines = out.deadlines
-    if end_day is not None:
-        deadlines = [d for d in deadlines if d.date <= end_day]
-        out.deadlines = deadlines
-    for r_index, rule in enumerate(rules):
-        if not isinstance(rule, Survival):
-            continue
-        source = cite(rule.source)
-        ended_by_withdrawal = end_reason.startswith("withdrawal")
-        if end_day is not None and not ended_by_withdrawal:
-            day = shift(end_day, rule.period)
-            out.add(
-                K.SURVIVAL_ENDS, day,
+
+def _survival(ctx: _Context, rule: Survival, r_index: int, end_day: date | None,
+              end_reason: str) -> None:
+    source = ctx.cite(rule.source)
+    out = ctx.out
+    if end_day is not None and not end_reason.startswith("withdrawal"):
+        day = shift(end_day, rule.period)
+        out.add(_SURVIVAL, day,
                 f"agreement ends {end_day.isoformat()} + {rule.period} = {day.isoformat()}",
-                rule=r_index, label=rule.label, source=source,
-            )
-        for party_key, left in withdrawn.items():
-            if end_day is not None and left > end_day:
-                continue
-            party = party_key or None
-            day = shift(left, rule.period)
-            out.add(
-                K.SURVIVAL_ENDS, day,
-                f"withdrawal{_who(party)} effective {left.isoformat()} + {rule.period}"
-                f" = {day.isoformat()}",
-                rule=r_index, label=rule.label, source=source, party=party,
-            )
-
-    out.deadlines.sort(key=_SORT_KEY)
-    return Evaluation(out.deadlines, findings, end_day, end_reason, withdrawn)
+                r_index, rule.label, source)
+    for party_key, left in ctx.withdrawn.items():
+        if end_day is not None and left > end_day:
+            continue
+        party = party_key or None
+        day = shift(left, rule.period)
+        out.add(
+            _SURVIVAL, day,
+            f"withdrawal{_who(party)} effective {left.isoformat()} + {rule.period}"
+            f" = {day.isoformat()}",
+            r_index, rule.label, source, party,
+        )
 
 
-def _sort_key(d: Deadline) -> tuple[date, str, str]:
-    return (d.date, d.kind.value, d.party or "")
-
-
-_SORT_KEY = _sort_key
-
-
-def _auto_renewal(
-    rule: AutoRenewal,
-    r_index: int,
-    source: str | None,
-    counted: list[tuple[int, Event]],
-    episodes: list[_Episode],
-    findings: dict[int, str],
-    ends: list[tuple[date, str]],
-    out: _Out,
-    *,
-    read_notices: bool,
-    event_cite: Callable[[int, str | None], str | None],
-) -> None:
+def _auto_renewal(ctx: _Context, rule: AutoRenewal, r_index: int) -> None:
     series = _Series(rule)
     notice = rule.notice
     window = rule.notice_window
     label = rule.label
-    for i, ev in counted:
-        if ev.type is EventType.EXTENDED and ev.until is not None:
+    source = ctx.cite(rule.source)
+    findings = ctx.findings
+    for i, ev in ctx.counted:
+        if ev.type is _EXTENDED and ev.until is not None:
             findings[i] = series.extend(ev.date, ev.until)
 
-    # Which term does each pending notice end?  (term, explanation, notes)
+    # Which term does each pending notice end?  Under a withdrawal rule notices are read there.
     stop_term: tuple[int, int] | None = None
-    stop_text = ""
+    stop_text = stop_reason = ""
     stop_notes: tuple[str, ...] = ()
     stop_source: str | None = None
-    for ep in episodes if read_notices else ():
+    for ep in () if ctx.has_withdrawal else ctx.episodes:
         n = ep.since
         what = "notice resumed" if ep.resumed_by is not None else "notice given"
-        cur = series.first_at_or_after(n)
-        if cur is None:
+        term = series.first_at_or_after(n)
+        if term is None:
             fin = series.final()
-            assert fin is not None
+            assert fin is not None  # only a capped series runs out of terms
             findings[ep.index] = (
                 f"after the final expiry {series.expiry(*fin).isoformat()}; no effect"
             )
             continue
-        term = cur
         expiry = series.expiry(*term)
         deadline = shift(expiry, notice, times=-1)
         late_note = ""
-        while deadline < n:
+        while deadline < n:  # late: it applies to the next term whose deadline it meets
             if not late_note:
                 late_note = (
                     f"late: {what} {n.isoformat()}{_who(ep.party)} came after the deadline "
@@ -611,15 +583,16 @@ def _auto_renewal(
             term = nxt
             expiry = series.expiry(*term)
             deadline = shift(expiry, notice, times=-1)
+        prefix = late_note + "; " if late_note else ""
         if deadline < n or series.is_final(*term):
-            findings[ep.index] = (late_note + "; " if late_note else "") + (
+            findings[ep.index] = prefix + (
                 f"the agreement ends at its final expiry {expiry.isoformat()} anyway; no effect"
             )
             continue
         if window is not None:
             opens = shift(expiry, window, times=-1)
             if n < opens:
-                findings[ep.index] = (late_note + "; " if late_note else "") + (
+                findings[ep.index] = prefix + (
                     f"premature: {what} {n.isoformat()}{_who(ep.party)} came before the notice "
                     f"window for the term expiring {expiry.isoformat()} opened on "
                     f"{opens.isoformat()}; no effect"
@@ -648,50 +621,138 @@ def _auto_renewal(
                 f"{what} {n.isoformat()}{_who(ep.party)} (deadline {deadline.isoformat()}) "
                 f"ends the term expiring {expiry.isoformat()}"
             )
+            stop_reason = f"{what} {n.isoformat()}{_who(ep.party)}"
             stop_notes = (late_note,) if late_note else ()
-            stop_source = event_cite(ep.index, source)
+            stop_source = ctx.event_cite(ep.index, source)
 
     if stop_term is not None:
-        ends.append((series.expiry(*stop_term), "notice of termination"))
+        ctx.ends.append((series.expiry(*stop_term), stop_reason))
     final = series.final()
     if final is not None:
-        ends.append((series.expiry(*final), f"final expiry after {rule.max_renewals} renewals"))
+        ctx.ends.append(
+            (series.expiry(*final), f"final expiry after {rule.max_renewals} renewals")
+        )
 
-    # ----- the terms whose dates can fall inside [start, end]
-    lead = max(_lead_days(notice), _lead_days(window))
-    horizon = out.hi + timedelta(days=lead)
-    term_opt = series.first_at_or_after(out.lo)
+    # The terms whose dates can fall inside [lo, hi]: a term's dates are never after its
+    # expiry and never more than the longest lead before it.
+    out = ctx.out
+    lo, hi = out.lo, out.hi
+    horizon = hi + timedelta(days=max(_lead_days(notice), _lead_days(window)))
+    term_opt = series.first_at_or_after(lo)
     while term_opt is not None:
         expiry = series.expiry(*term_opt)
         if expiry > horizon:
             break
-        if term_opt == stop_term:
-            out.add(K.TERMINATION, expiry, stop_text, rule=r_index, label=label,
-                    source=stop_source, notes=stop_notes)
-        elif series.is_final(*term_opt):
-            out.add(
-                K.EXPIRY, expiry,
-                f"{series.explain_expiry(*term_opt, expiry)} (final term: at most "
-                f"{rule.max_renewals} renewals)",
-                rule=r_index, label=label, source=source,
-            )
+        final_term = series.is_final(*term_opt)
+        if lo <= expiry <= hi:
+            if term_opt == stop_term:
+                out.add(_TERMINATION, expiry, stop_text, r_index, label, stop_source, None,
+                        stop_notes)
+            elif final_term:
+                out.add(
+                    _EXPIRY, expiry,
+                    f"{series.explain_expiry(*term_opt, expiry)} (final term: at most "
+                    f"{rule.max_renewals} renewals)",
+                    r_index, label, source,
+                )
+            else:
+                out.add(_EXPIRY, expiry, series.explain_expiry(*term_opt, expiry),
+                        r_index, label, source)
+        if final_term:
             break
-        else:
-            out.add(K.EXPIRY, expiry, series.explain_expiry(*term_opt, expiry),
-                    rule=r_index, label=label, source=source)
-        if not series.is_final(*term_opt):
-            e_text = expiry.isoformat()
-            day = shift(expiry, notice, times=-1)
-            out.add(K.NOTICE_DEADLINE, day, f"expiry {e_text} − {notice} = {day.isoformat()}",
-                    rule=r_index, label=label, source=source)
-            if window is not None:
-                day = shift(expiry, window, times=-1)
-                out.add(K.NOTICE_WINDOW_OPENS, day,
-                        f"expiry {e_text} − {window} = {day.isoformat()}",
-                        rule=r_index, label=label, source=source)
+        day = shift(expiry, notice, times=-1)
+        if lo <= day <= hi:
+            out.add(_NOTICE_DEADLINE, day,
+                    f"expiry {expiry.isoformat()} − {notice} = {day.isoformat()}",
+                    r_index, label, source)
+        if window is not None:
+            day = shift(expiry, window, times=-1)
+            if lo <= day <= hi:
+                out.add(_WINDOW_OPENS, day,
+                        f"expiry {expiry.isoformat()} − {window} = {day.isoformat()}",
+                        r_index, label, source)
         if term_opt == stop_term:
             break
         term_opt = series.after(*term_opt)
+
+
+def _evaluate(agreement: Agreement, as_of: date, start: date, end: date) -> Evaluation:
+    out = _Out(agreement, as_of, start, end)
+    counted: list[tuple[int, Event]] = []
+    if agreement.events:
+        counted = sorted(
+            ((i, e) for i, e in enumerate(agreement.events) if e.date <= as_of),
+            key=_event_date,
+        )
+    ctx = _Context(agreement, out, counted)
+    if counted:
+        _terminated_events(ctx)
+    later: list[tuple[int, Recurring | Survival]] = []
+    rules = agreement.rules
+    ctx.has_withdrawal = any(type(r) is Withdrawal for r in rules)
+    for r_index, rule in enumerate(rules):
+        kind = type(rule)
+        if kind is AutoRenewal:
+            _auto_renewal(ctx, rule, r_index)  # type: ignore[arg-type]
+        elif kind is FixedTerm:
+            _fixed_term(ctx, rule, r_index)  # type: ignore[arg-type]
+        elif kind is Withdrawal:
+            _withdrawal(ctx, rule, r_index)  # type: ignore[arg-type]
+        elif kind is Milestone:
+            _milestone(ctx, rule, r_index)  # type: ignore[arg-type]
+        else:  # recurring and survival depend on when the agreement ends
+            later.append((r_index, rule))  # type: ignore[arg-type]
+
+    ends = ctx.ends
+    if ctx.withdrawals:
+        # The agreement ends when fewer than two parties would remain bound.
+        need = max(1, len(agreement.parties) - 1)
+        gone: set[str | None] = set()
+        for day, party in sorted(ctx.withdrawals, key=_first):
+            gone.add(party)
+            if len(gone) >= need:
+                ends.append((day, f"withdrawal{_who(party)} effective {day.isoformat()}"))
+                break
+    end_day: date | None = None
+    end_reason = ""
+    if ends:
+        end_day, end_reason = min(ends, key=_first)
+        # Nothing after the end except survival_ends (added below).
+        out.deadlines = [d for d in out.deadlines if d.date <= end_day]
+    for r_index, rule in later:
+        if type(rule) is Recurring:
+            _recurring(ctx, rule, r_index, end_day)
+        else:
+            _survival(ctx, rule, r_index, end_day, end_reason)  # type: ignore[arg-type]
+    return Evaluation(out.deadlines, ctx.findings, end_day, end_reason, ctx.withdrawn)
+
+
+def _event_date(pair: tuple[int, Event]) -> date:
+    return pair[1].date
+
+
+def _first(pair: tuple[date, Any]) -> date:
+    return pair[0]
+
+
+def _sort_key(d: Deadline) -> tuple[date, str, str]:
+    # DeadlineKind is a StrEnum: members compare as their string values.
+    return (d.date, d.kind, d.party or "")
+
+
+def _all_key(d: Deadline) -> tuple[date, str, str, str]:
+    return (d.date, d.agreement, d.kind, d.party or "")
+
+
+def evaluate(agreement: Agreement, *, as_of: date, start: date, end: date) -> Evaluation:
+    """Evaluate every rule and counted event of ``agreement``; deadlines in [start, end].
+
+    The deadlines are sorted by (date, kind, party). See the module docstring for the
+    semantics; this is the one computation behind :func:`compute_deadlines` and ``explain``.
+    """
+    result = _evaluate(agreement, as_of, start, end)
+    result.deadlines.sort(key=_sort_key)
+    return result
 
 
 def compute_deadlines(
@@ -709,16 +770,10 @@ def compute_all(
     agreements: Iterable[Agreement], *, as_of: date, start: date, end: date
 ) -> list[Deadline]:
     """The deadlines of all ``agreements`` in [start, end], sorted by (date, agreement, kind,
-    party)."""
+    party). One sort at the end, not one per agreement."""
     result: list[Deadline] = []
+    extend = result.extend
     for agreement in agreements:
-        result.extend(evaluate(agreement, as_of=as_of, start=start, end=end).deadlines)
-    result.sort(key=_ALL_KEY)
+        extend(_evaluate(agreement, as_of, start, end).deadlines)
+    result.sort(key=_all_key)
     return result
-
-
-def _all_key(d: Deadline) -> tuple[date, str, str, str]:
-    return (d.date, d.agreement, d.kind.value, d.party or "")
-
-
-_ALL_KEY = _all_key

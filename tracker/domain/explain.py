@@ -1,0 +1,180 @@
+"""How an agreement's dates come about: its rules in words, what each event did, its deadlines.
+
+:func:`explain_agreement` reads the engine's own :func:`~tracker.domain.rules.evaluate` result;
+it never recomputes a date, so what ``explain`` shows is what ``deadlines`` lists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from tracker.domain.agreement import (
+    Agreement,
+    AutoRenewal,
+    Effective,
+    Event,
+    FixedTerm,
+    Milestone,
+    Recurring,
+    Rule,
+    Survival,
+    Withdrawal,
+)
+from tracker.domain.deadline import Deadline
+from tracker.domain.durations import add_months, shift
+from tracker.domain.rules import evaluate
+
+#: Default horizon of ``explain`` when no end is given.
+EXPLAIN_YEARS = 2
+
+
+@dataclass(frozen=True)
+class RuleSummary:
+    """One rule in words: ``text`` is a human sentence, ``cite`` the source it comes from."""
+
+    index: int
+    kind: str
+    label: str | None
+    cite: str | None
+    text: str
+
+
+@dataclass(frozen=True)
+class EventFinding:
+    """What one event did. ``counted`` is False for an event dated after ``as_of``."""
+
+    index: int
+    event: Event
+    counted: bool
+    finding: str
+
+
+@dataclass(frozen=True)
+class Explanation:
+    agreement: Agreement
+    as_of: date
+    status: str
+    rules: list[RuleSummary]
+    events: list[EventFinding]
+    deadlines: list[Deadline]
+
+
+_EFFECTIVE_TEXT = {
+    Effective.SAME_DAY: "takes effect {notice} after the notice",
+    Effective.DAY_AFTER: "takes effect the day after {notice} from the notice",
+    Effective.FIRST_OF_NEXT_MONTH: (
+        "takes effect on the first day of the month after {notice} from the notice"
+    ),
+    Effective.END_OF_FOLLOWING_YEAR: (
+        "takes effect on 31 December of the year after the notice{after}"
+    ),
+}
+
+
+def describe_rule(agreement: Agreement, rule: Rule) -> str:
+    """A sentence saying what ``rule`` means, with the dates it is anchored on."""
+    if isinstance(rule, AutoRenewal):
+        if rule.first_expiry is not None:
+            anchor = f"first expires {rule.first_expiry.isoformat()}"
+        else:
+            assert rule.start is not None and rule.term is not None
+            first = shift(rule.start, rule.term)
+            anchor = (
+                f"runs {rule.term} from {rule.start.isoformat()} (first expiry {first.isoformat()})"
+            )
+        text = (
+            f"The agreement {anchor} and renews for {rule.step} at a time unless notice is "
+            f"given at least {rule.notice} before an expiry"
+        )
+        if rule.notice_window is not None:
+            text += f" and no more than {rule.notice_window} before it"
+        if rule.max_renewals is not None:
+            text += f"; it renews at most {rule.max_renewals} times"
+        return text + "."
+    if isinstance(rule, FixedTerm):
+        if rule.expires is not None:
+            text = f"The agreement expires on {rule.expires.isoformat()}"
+        else:
+            assert rule.start is not None and rule.term is not None
+            text = (
+                f"The agreement runs {rule.term} from {rule.start.isoformat()} "
+                f"(expiry {shift(rule.start, rule.term).isoformat()})"
+            )
+        if rule.notice is not None:
+            text += f"; a decision is due {rule.notice} before the expiry"
+        return text + "."
+    if isinstance(rule, Withdrawal):
+        notice = str(rule.notice) if rule.notice is not None else "no period"
+        after = f" plus {rule.notice}" if rule.notice is not None else ""
+        effect = _EFFECTIVE_TEXT[rule.effective].format(notice=notice, after=after)
+        text = f"A party may withdraw by written notice; withdrawal {effect}"
+        if isinstance(rule.earliest_notice, date):
+            text += f"; notice may be given from {rule.earliest_notice.isoformat()}"
+        elif rule.earliest_notice is not None:
+            text += f"; notice may be given from {rule.earliest_notice} after entry into force"
+        return text + "."
+    if isinstance(rule, Recurring):
+        until = f" until {rule.until.isoformat()}" if rule.until is not None else ""
+        return f"{rule.label}: every {rule.every} from {rule.first.isoformat()}{until}."
+    if isinstance(rule, Milestone):
+        if rule.date is not None:
+            return f"{rule.label} on {rule.date.isoformat()}."
+        return f"{rule.label} {rule.after} after entry into force."
+    assert isinstance(rule, Survival)
+    return (
+        f"Obligations continue for {rule.period} after the agreement, or a party's "
+        "participation, ends."
+    )
+
+
+def explain_agreement(
+    agreement: Agreement, *, as_of: date, end: date | None = None
+) -> Explanation:
+    """Rules in words, each event's effect and the deadlines from ``as_of`` to ``end``.
+
+    ``end`` defaults to ``as_of`` + 2 years (29 February as_of → 28 February). The deadlines and
+    findings come from :func:`~tracker.domain.rules.evaluate`, the same computation as
+    :func:`~tracker.domain.rules.compute_deadlines`.
+    """
+    if end is None:
+        end = add_months(as_of, 12 * EXPLAIN_YEARS)
+    result = evaluate(agreement, as_of=as_of, start=as_of, end=end)
+    rules = [
+        RuleSummary(
+            index=i,
+            kind=rule.kind,
+            label=rule.label,
+            cite=agreement.source_cite(rule.source),
+            text=describe_rule(agreement, rule),
+        )
+        for i, rule in enumerate(agreement.rules)
+    ]
+    events = []
+    for i, event in enumerate(agreement.events):
+        counted = event.date <= as_of
+        if counted:
+            finding = result.findings.get(i, "recorded; no rule reads this event")
+        else:
+            finding = f"dated after {as_of.isoformat()}; not counted"
+        events.append(EventFinding(index=i, event=event, counted=counted, finding=finding))
+
+    if result.end is None:
+        status = "in force"
+    elif result.end <= as_of:
+        status = f"ended on {result.end.isoformat()} ({result.end_reason})"
+    else:
+        status = f"in force until {result.end.isoformat()} ({result.end_reason})"
+    left = sorted(
+        (day, party) for party, day in result.withdrawn.items() if day <= as_of and party
+    )
+    if left:
+        status += "; withdrawn: " + ", ".join(f"{p} ({d.isoformat()})" for d, p in left)
+    return Explanation(
+        agreement=agreement,
+        as_of=as_of,
+        status=status,
+        rules=rules,
+        events=events,
+        deadlines=result.deadlines,
+    )
