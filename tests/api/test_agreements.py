@@ -1,0 +1,201 @@
+"""/api/v1/agreements: listing, reading, creating from JSON and YAML, replacing, deleting,
+and every error shape a client can meet."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import API_PACT_YAML, AUTH, GSOMIA_JSON
+
+BASE = "/api/v1/agreements"
+
+
+def test_listing_returns_every_seed_with_the_total_count(client: TestClient, seeds_copy: Path) -> None:
+    response = client.get(BASE, params={"limit": 5})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["count"] == len(list(seeds_copy.glob("*.yaml")))
+    assert len(body["data"]) == 5
+    ids = [a["id"] for a in body["data"]]
+    assert ids == sorted(ids)
+
+
+def test_listing_pages_with_offset(client: TestClient) -> None:
+    first = client.get(BASE, params={"limit": 2}).json()["data"]
+    second = client.get(BASE, params={"limit": 2, "offset": 2}).json()["data"]
+    assert [a["id"] for a in first] != [a["id"] for a in second]
+    everything = client.get(BASE, params={"limit": 1000}).json()["data"]
+    assert [a["id"] for a in everything[2:4]] == [a["id"] for a in second]
+
+
+def test_listing_filters_by_tag(client: TestClient) -> None:
+    body = client.get(BASE, params={"tag": "korea"}).json()
+    assert [a["id"] for a in body["data"]] == ["kr-jp-gsomia"]
+    assert body["count"] == 1
+    assert body["data"][0]["tags"] == ["security", "bilateral", "japan", "korea"]
+
+
+def test_reading_an_agreement_gives_its_document_origin_and_path(
+    client: TestClient, seeds_copy: Path
+) -> None:
+    body = client.get(f"{BASE}/kr-jp-gsomia").json()
+    assert body["origin"] == "file"
+    assert body["path"] == str(seeds_copy / "kr-jp-gsomia.yaml")
+    assert body["document"]["rules"][0]["notice"] == "90 days"
+    assert body["document"]["events"][0] == {
+        "date": "2019-08-23", "type": "notice_given", "party": "KR",
+        "note": body["document"]["events"][0]["note"], "source": None, "until": None,
+    }
+    assert body["updated_at"] == "2026-08-07T00:00:00Z"
+
+
+def test_an_unknown_agreement_is_404_with_a_message(client: TestClient) -> None:
+    response = client.get(f"{BASE}/no-such-thing")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "no agreement 'no-such-thing'"}
+
+
+def test_creating_from_json_returns_201_and_its_location(client: TestClient) -> None:
+    response = client.post(BASE, json=GSOMIA_JSON, headers=AUTH)
+    assert response.status_code == 201, response.text
+    assert response.headers["location"] == f"{BASE}/api-pact"
+    body = response.json()
+    assert (body["id"], body["origin"], body["path"], body["revision"]) == ("api-pact", "api", None, 1)
+    assert client.get(f"{BASE}/api-pact").json()["document"]["title"] == "API Pact"
+
+
+def test_creating_from_yaml_reads_the_body_by_its_content_type(client: TestClient) -> None:
+    for content_type in ("application/yaml", "text/yaml; charset=utf-8"):
+        response = client.post(
+            BASE, content=API_PACT_YAML, headers={**AUTH, "Content-Type": content_type}
+        )
+        assert response.status_code == 201, response.text
+        assert response.json()["document"]["rules"][0]["date"] == "2026-09-01"
+        assert client.delete(f"{BASE}/api-pact", headers=AUTH).status_code == 204
+
+
+def test_a_bad_yaml_body_gets_the_loaders_file_style_message(client: TestClient) -> None:
+    text = API_PACT_YAML.replace("    date: 2026-09-01\n", "    date: 2026-09-01\n    after: 90 dais\n")
+    response = client.post(BASE, content=text, headers={**AUTH, "Content-Type": "application/yaml"})
+    assert response.status_code == 422
+    assert response.json() == {
+        "detail": ["<request>:10:5: rules[0].after: '90 dais' is not a duration "
+                   "(examples: '90 days', 'P3M')"]
+    }
+
+
+def test_broken_yaml_and_broken_json_are_422_not_500(client: TestClient) -> None:
+    response = client.post(BASE, content="a: [", headers={**AUTH, "Content-Type": "text/yaml"})
+    assert response.status_code == 422
+    assert response.json() == {
+        "detail": ["<request>:2:1: YAML syntax error: did not find expected node content "
+                   "(while parsing a flow node)"]
+    }
+    response = client.post(BASE, content="{", headers={**AUTH, "Content-Type": "application/json"})
+    assert response.status_code == 422
+    assert response.json()["detail"][0].startswith("<request>:1:")
+
+
+def test_a_body_of_another_media_type_is_415(client: TestClient) -> None:
+    response = client.post(BASE, content="x", headers={**AUTH, "Content-Type": "text/plain"})
+    assert response.status_code == 415
+    assert response.json() == {
+        "detail": "unsupported content type 'text/plain': send application/json or application/yaml"
+    }
+
+
+def test_creating_an_existing_id_is_409(client: TestClient) -> None:
+    assert client.post(BASE, json=GSOMIA_JSON, headers=AUTH).status_code == 201
+    response = client.post(BASE, json=GSOMIA_JSON, headers=AUTH)
+    assert response.status_code == 409
+    assert response.json() == {"detail": "agreement 'api-pact' already exists"}
+
+
+def test_file_owned_agreements_are_read_only_with_a_message_naming_the_file(
+    client: TestClient, seeds_copy: Path
+) -> None:
+    owner = seeds_copy / "kr-jp-gsomia.yaml"
+    expected = {
+        "detail": f"agreement 'kr-jp-gsomia' is read-only: it comes from file {owner}; "
+                  "edit the file instead"
+    }
+    document = {**GSOMIA_JSON, "id": "kr-jp-gsomia"}
+    for response in (
+        client.post(BASE, json=document, headers=AUTH),
+        client.put(f"{BASE}/kr-jp-gsomia", json=document, headers=AUTH),
+        client.delete(f"{BASE}/kr-jp-gsomia", headers=AUTH),
+    ):
+        assert response.status_code == 409
+        assert response.json() == expected
+
+
+def test_replacing_an_api_agreement_bumps_its_revision(client: TestClient) -> None:
+    client.post(BASE, json=GSOMIA_JSON, headers=AUTH)
+    changed = {**GSOMIA_JSON, "title": "API Pact, amended"}
+    response = client.put(f"{BASE}/api-pact", json=changed, headers=AUTH)
+    assert response.status_code == 200
+    assert (response.json()["title"], response.json()["revision"]) == ("API Pact, amended", 2)
+
+
+def test_replacing_needs_the_id_in_the_body_to_match_the_path(client: TestClient) -> None:
+    client.post(BASE, json=GSOMIA_JSON, headers=AUTH)
+    response = client.put(f"{BASE}/other-pact", json=GSOMIA_JSON, headers=AUTH)
+    assert response.status_code == 422
+    assert response.json() == {
+        "detail": ["<request>: id: 'api-pact' does not match the agreement in the path 'other-pact'"]
+    }
+
+
+def test_replacing_a_missing_agreement_is_404(client: TestClient) -> None:
+    response = client.put(f"{BASE}/api-pact", json=GSOMIA_JSON, headers=AUTH)
+    assert response.status_code == 404
+    assert response.json() == {"detail": "no agreement 'api-pact'"}
+
+
+def test_deleting_removes_the_agreement_and_its_deadlines(client: TestClient) -> None:
+    client.post(BASE, json=GSOMIA_JSON, headers=AUTH)
+    assert client.get("/api/v1/deadlines", params={"agreement": "api-pact"}).json()["count"] > 0
+    response = client.delete(f"{BASE}/api-pact", headers=AUTH)
+    assert response.status_code == 204
+    assert response.content == b""
+    assert client.get(f"{BASE}/api-pact").status_code == 404
+    assert client.get("/api/v1/deadlines", params={"agreement": "api-pact"}).json()["count"] == 0
+    assert client.delete(f"{BASE}/api-pact", headers=AUTH).status_code == 404
+
+
+def test_explain_shows_rules_events_and_the_arithmetic_of_each_date(client: TestClient) -> None:
+    response = client.get(f"{BASE}/kr-jp-gsomia/explain")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["as_of"] == "2026-08-07"
+    assert body["rules"][0]["kind"] == "auto_renewal"
+    assert body["rules"][0]["cite"] == "Art. 21(3)"
+    assert [e["event"]["type"] for e in body["events"]] == [
+        "notice_given", "notice_suspended", "notice_withdrawn"
+    ]
+    notice = next(d for d in body["deadlines"] if d["kind"] == "notice_deadline")
+    assert notice["date"] == "2026-08-24"
+    assert notice["days_left"] == 17
+    assert "2026-11-22" in notice["explanation"]
+
+
+def test_explain_as_of_ignores_later_events(client: TestClient) -> None:
+    body = client.get(f"{BASE}/kr-jp-gsomia/explain", params={"as_of": "2019-08-01"}).json()
+    assert body["as_of"] == "2019-08-01"
+    assert [e["counted"] for e in body["events"]] == [False, False, False]
+
+
+def test_explain_rejects_a_bad_date_with_422(client: TestClient) -> None:
+    response = client.get(f"{BASE}/kr-jp-gsomia/explain", params={"as_of": "2019-02-30"})
+    assert response.status_code == 422
+    assert response.json()["detail"][0].startswith("query.as_of: ")
+
+
+def test_no_response_ever_contains_a_configured_secret(client: TestClient) -> None:
+    client.post(BASE, json=GSOMIA_JSON, headers=AUTH)
+    for path in (BASE, f"{BASE}/api-pact", "/api/v1/deadlines", "/healthz", "/openapi.json"):
+        assert "s3cret-token" not in client.get(path).text
+    assert json.dumps(client.get(f"{BASE}/api-pact").json()).count("s3cret") == 0
