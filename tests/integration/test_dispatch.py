@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy.engine import Engine
 from standardwebhooks.webhooks import Webhook
 
+from tests.support.receiver import Receiver, Reply
 from tracker import dispatch
-from tracker.domain.reminder import ReminderStatus
 from tracker.errors import NotFoundError
 from tracker.loader import load_text
 from tracker.notify.base import Delivery, Notification
@@ -23,7 +23,6 @@ from tracker.store import reminders as outbox
 from tracker.store.engine import make_engine
 from tracker.store.migrate import upgrade
 from tracker.store.repository import import_agreements
-from tests.support.receiver import Receiver, Reply
 
 SECRET = "whsec_" + base64.b64encode(b"integration-test-secret-0123456789").decode()
 
