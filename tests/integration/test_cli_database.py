@@ -21,7 +21,9 @@ from tracker.store.sync import sync_directory
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
 
-def agreement_yaml(agreement_id: str, *, title: str = "Test agreement", notice: str = "90 days") -> str:
+def agreement_yaml(
+    agreement_id: str, *, title: str = "Test agreement", notice: str = "90 days"
+) -> str:
     return f"""\
 # {agreement_id}: written by hand
 version: 1
@@ -74,7 +76,10 @@ def test_import_migrates_a_fresh_database_and_reports_what_it_added(
     result = run(tracker, "import", str(tmp_path / "in"))
 
     assert (result.exit_code, result.stdout) == (0, "imported 2 agreements (2 added, 0 updated)\n")
-    assert stored(db_url) == {"a": ("import", "Test agreement", 1), "b": ("import", "Test agreement", 1)}
+    assert stored(db_url) == {
+        "a": ("import", "Test agreement", 1),
+        "b": ("import", "Test agreement", 1),
+    }
 
 
 def test_reimporting_unchanged_and_changed_files_says_which_is_which(

@@ -13,13 +13,18 @@ from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
 import tracker.store.tables  # noqa: F401  (registers the tables)
+from tests.conftest import requires_postgres
 from tracker.store.engine import make_engine
 from tracker.store.migrate import current_revision, downgrade, head_revision, upgrade
-from tests.conftest import requires_postgres
 
 TABLES = {
-    "agreements", "events", "deadlines", "deadline_horizons", "reminders",
-    "delivery_attempts", "channel_state",
+    "agreements",
+    "events",
+    "deadlines",
+    "deadline_horizons",
+    "reminders",
+    "delivery_attempts",
+    "channel_state",
 }
 
 
@@ -68,9 +73,7 @@ def test_downgrade_to_base_leaves_no_tables(engine: Engine) -> None:
 def test_upgrade_twice_is_a_no_op(engine: Engine) -> None:
     upgrade(engine)
     with engine.begin() as conn:
-        conn.execute(text(
-            "INSERT INTO channel_state (name, disabled) VALUES ('ops', true)"
-        ))
+        conn.execute(text("INSERT INTO channel_state (name, disabled) VALUES ('ops', true)"))
     upgrade(engine)
     assert current_revision(engine) == "0001"
     with engine.connect() as conn:

@@ -35,8 +35,12 @@ LATER = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
 
 def agreement_yaml(
-    agreement_id: str, *, title: str = "Test agreement", tags: str = "security",
-    notice: str = "90 days", events: str = "",
+    agreement_id: str,
+    *,
+    title: str = "Test agreement",
+    tags: str = "security",
+    notice: str = "90 days",
+    events: str = "",
 ) -> str:
     return f"""\
 version: 1
@@ -80,18 +84,30 @@ def engine(db_url: str) -> Iterator[Engine]:
 
 def snapshot(engine: Engine) -> list[tuple[str, str, str, int, str]]:
     with session_scope(engine) as session:
-        return [(r.id, r.origin, r.sha256, r.revision, r.source_text)
-                for r in list_agreement_rows(session)]
+        return [
+            (r.id, r.origin, r.sha256, r.revision, r.source_text)
+            for r in list_agreement_rows(session)
+        ]
 
 
 def add_reminder(engine: Engine, agreement_id: str, *, status: str, key: str) -> None:
     with session_scope(engine) as session:
-        session.add(ReminderRow(
-            agreement_id=agreement_id, deadline_kind="notice_deadline",
-            deadline_date=date(2027, 8, 24), offset=key, channel="log",
-            webhook_id=f"msg_{agreement_id}_{key}", due_at=NOW, status=status,
-            next_attempt_at=NOW, deadline_json="{}", created_at=NOW, updated_at=NOW,
-        ))
+        session.add(
+            ReminderRow(
+                agreement_id=agreement_id,
+                deadline_kind="notice_deadline",
+                deadline_date=date(2027, 8, 24),
+                offset=key,
+                channel="log",
+                webhook_id=f"msg_{agreement_id}_{key}",
+                due_at=NOW,
+                status=status,
+                next_attempt_at=NOW,
+                deadline_json="{}",
+                created_at=NOW,
+                updated_at=NOW,
+            )
+        )
 
 
 def reminder_statuses(engine: Engine, agreement_id: str) -> dict[str, str]:
@@ -116,7 +132,12 @@ def test_import_adds_agreements_and_mirrors_their_events(engine: Engine, tmp_pat
         ("kr-jp-gsomia", date(2019, 8, 23), "notice_given", "KR"),
         ("kr-jp-gsomia", date(2019, 11, 22), "notice_suspended", "KR"),
     ]
-    assert (row.origin, row.revision, row.tags, row.updated_at) == ("import", 1, ",trade,japan,", NOW)
+    assert (row.origin, row.revision, row.tags, row.updated_at) == (
+        "import",
+        1,
+        ",trade,japan,",
+        NOW,
+    )
     assert row.path == str(tmp_path / "b.yaml")
 
 
@@ -345,29 +366,42 @@ def test_deadlines_filter_by_agreement_kind_and_tag_and_paginate(two_agreements:
         )
         return rows(page), total
 
-    assert query(agreement=["a"]) == ([
-        ("2020-07-15", "a", "recurring", 14),
-        ("2020-08-24", "a", "notice_deadline", 54),
-        ("2020-11-22", "a", "termination", 144),
-    ], 3)
-    assert query(kind=["expiry", "termination"]) == ([
-        ("2020-11-22", "a", "termination", 144),
-        ("2020-11-22", "b", "expiry", 144),
-    ], 2)
+    assert query(agreement=["a"]) == (
+        [
+            ("2020-07-15", "a", "recurring", 14),
+            ("2020-08-24", "a", "notice_deadline", 54),
+            ("2020-11-22", "a", "termination", 144),
+        ],
+        3,
+    )
+    assert query(kind=["expiry", "termination"]) == (
+        [
+            ("2020-11-22", "a", "termination", 144),
+            ("2020-11-22", "b", "expiry", 144),
+        ],
+        2,
+    )
     assert query(tag=["trade"], kind=["recurring"]) == ([("2020-07-15", "b", "recurring", 14)], 1)
     assert query(tag=["nothing"]) == ([], 0)
-    assert query(limit=2, offset=1) == ([
-        ("2020-07-15", "b", "recurring", 14),
-        ("2020-08-24", "a", "notice_deadline", 54),
-    ], 6)
+    assert query(limit=2, offset=1) == (
+        [
+            ("2020-07-15", "b", "recurring", 14),
+            ("2020-08-24", "a", "notice_deadline", 54),
+        ],
+        6,
+    )
 
 
 def test_materialised_deadlines_give_the_same_answers_as_computing_them(
     two_agreements: Engine,
 ) -> None:
     queries: list[dict[str, Any]] = [
-        {}, {"agreement": ["b"]}, {"kind": ["recurring"]}, {"tag": ["security"]},
-        {"limit": 3, "offset": 2}, {"kind": ["notice_deadline"], "tag": ["trade", "security"]},
+        {},
+        {"agreement": ["b"]},
+        {"kind": ["recurring"]},
+        {"tag": ["security"]},
+        {"limit": 3, "offset": 2},
+        {"kind": ["notice_deadline"], "tag": ["trade", "security"]},
     ]
 
     def answers() -> list[tuple[list[dict[str, Any]], int]]:
@@ -396,8 +430,14 @@ def test_queries_read_the_materialised_table_only_when_it_covers_them(
         marked.explanation = "read from the table"
 
     def explanation(*, as_of: date, end: date) -> str:
-        page, _ = query_deadlines(two_agreements, as_of=as_of, start=as_of, end=end,
-                                  agreement=["a"], kind=["termination", "expiry"])
+        page, _ = query_deadlines(
+            two_agreements,
+            as_of=as_of,
+            start=as_of,
+            end=end,
+            agreement=["a"],
+            kind=["termination", "expiry"],
+        )
         return page[0].explanation
 
     assert explanation(as_of=JULY_1, end=END_2020) == "read from the table"
@@ -411,10 +451,12 @@ def test_a_query_as_of_an_earlier_day_ignores_events_recorded_after_it(
 ) -> None:
     materialize_deadlines(two_agreements, as_of=JULY_1, end=END_2020)
 
-    before, _ = query_deadlines(two_agreements, as_of=MAY_1, start=date(2020, 11, 1),
-                                end=END_2020, agreement=["a"])
-    after, _ = query_deadlines(two_agreements, as_of=JULY_1, start=date(2020, 11, 1),
-                               end=END_2020, agreement=["a"])
+    before, _ = query_deadlines(
+        two_agreements, as_of=MAY_1, start=date(2020, 11, 1), end=END_2020, agreement=["a"]
+    )
+    after, _ = query_deadlines(
+        two_agreements, as_of=JULY_1, start=date(2020, 11, 1), end=END_2020, agreement=["a"]
+    )
 
     assert rows(before) == [("2020-11-22", "a", "expiry", 205)]
     assert rows(after) == [("2020-11-22", "a", "termination", 144)]
@@ -423,13 +465,24 @@ def test_a_query_as_of_an_earlier_day_ignores_events_recorded_after_it(
 def test_changing_an_agreement_forgets_its_materialised_deadlines(
     two_agreements: Engine, tmp_path: Path
 ) -> None:
-    assert materialize_deadlines(two_agreements, as_of=JULY_1, end=END_2020, agreement_ids=["b"]) == 3
-    changed = write(tmp_path / "v2", "b.yaml", reviewed_yaml("b", tags="trade").replace(
-        "notice: 90 days", "notice: 30 days"))
+    assert (
+        materialize_deadlines(two_agreements, as_of=JULY_1, end=END_2020, agreement_ids=["b"]) == 3
+    )
+    changed = write(
+        tmp_path / "v2",
+        "b.yaml",
+        reviewed_yaml("b", tags="trade").replace("notice: 90 days", "notice: 30 days"),
+    )
     import_agreements(two_agreements, load_paths([changed]), origin="import", now=LATER)
 
-    page, _ = query_deadlines(two_agreements, as_of=JULY_1, start=JULY_1, end=END_2020,
-                              agreement=["b"], kind=["notice_deadline"])
+    page, _ = query_deadlines(
+        two_agreements,
+        as_of=JULY_1,
+        start=JULY_1,
+        end=END_2020,
+        agreement=["b"],
+        kind=["notice_deadline"],
+    )
 
     assert rows(page) == [("2020-10-23", "b", "notice_deadline", 114)]
     with session_scope(two_agreements) as session:

@@ -29,8 +29,9 @@ NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 LATER = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
 
-def agreement_yaml(agreement_id: str, *, title: str = "Test agreement", notice: str = "90 days",
-                   events: str = "") -> str:
+def agreement_yaml(
+    agreement_id: str, *, title: str = "Test agreement", notice: str = "90 days", events: str = ""
+) -> str:
     return f"""\
 version: 1
 id: {agreement_id}
@@ -77,16 +78,28 @@ def test_sync_adds_new_files_and_a_second_sync_finds_nothing_to_do(
     assert first.changed
     assert second == SyncReport(unchanged=["a", "b"])
     assert not second.changed
-    assert stored(engine) == {"a": ("file", "Test agreement", 1), "b": ("file", "Test agreement", 1)}
+    assert stored(engine) == {
+        "a": ("file", "Test agreement", 1),
+        "b": ("file", "Test agreement", 1),
+    }
 
 
-def test_a_changed_file_updates_its_agreement_and_its_events(engine: Engine, tmp_path: Path) -> None:
+def test_a_changed_file_updates_its_agreement_and_its_events(
+    engine: Engine, tmp_path: Path
+) -> None:
     path = write(tmp_path, "a.yaml", agreement_yaml("a"))
     sync_directory(engine, tmp_path, now=NOW)
-    path.write_text(agreement_yaml("a", title="Amended", events="""\
+    path.write_text(
+        agreement_yaml(
+            "a",
+            title="Amended",
+            events="""\
 events:
   - {date: 2019-08-23, type: notice_given, party: KR}
-"""), encoding="utf-8")
+""",
+        ),
+        encoding="utf-8",
+    )
 
     report = sync_directory(engine, tmp_path, now=LATER)
 
@@ -107,11 +120,22 @@ def test_a_removed_file_removes_its_agreement_and_cancels_its_pending_reminders(
     gone = write(tmp_path, "b.yaml", agreement_yaml("b"))
     sync_directory(engine, tmp_path, now=NOW)
     with session_scope(engine) as session:
-        session.add(ReminderRow(
-            agreement_id="b", deadline_kind="expiry", deadline_date=date(2027, 11, 22),
-            offset="7 days", channel="log", webhook_id="msg_b", due_at=NOW, status="pending",
-            next_attempt_at=NOW, deadline_json="{}", created_at=NOW, updated_at=NOW,
-        ))
+        session.add(
+            ReminderRow(
+                agreement_id="b",
+                deadline_kind="expiry",
+                deadline_date=date(2027, 11, 22),
+                offset="7 days",
+                channel="log",
+                webhook_id="msg_b",
+                due_at=NOW,
+                status="pending",
+                next_attempt_at=NOW,
+                deadline_json="{}",
+                created_at=NOW,
+                updated_at=NOW,
+            )
+        )
     gone.unlink()
 
     report = sync_directory(engine, tmp_path, now=LATER)
@@ -121,14 +145,18 @@ def test_a_removed_file_removes_its_agreement_and_cancels_its_pending_reminders(
     with session_scope(engine) as session:
         reminder = session.scalars(select(ReminderRow)).one()
     assert (reminder.status, reminder.reason, reminder.updated_at) == (
-        "cancelled", "agreement file removed", LATER)
+        "cancelled",
+        "agreement file removed",
+        LATER,
+    )
 
 
 def test_sync_never_touches_agreements_written_through_the_api(
     engine: Engine, tmp_path: Path
 ) -> None:
-    save_api_agreement(engine, load_text(agreement_yaml("mine", title="API copy")),
-                       now=NOW, replace=False)
+    save_api_agreement(
+        engine, load_text(agreement_yaml("mine", title="API copy")), now=NOW, replace=False
+    )
     save_api_agreement(engine, load_text(agreement_yaml("other-api")), now=NOW, replace=False)
     write(tmp_path, "mine.yaml", agreement_yaml("mine", title="File copy"))
     write(tmp_path, "f.yaml", agreement_yaml("f"))
@@ -170,17 +198,27 @@ def test_a_bad_file_makes_sync_change_nothing(engine: Engine, tmp_path: Path) ->
     with pytest.raises(ValidationFailed, match=r"c\.yaml:\d+:\d+: rules\[0\]\.notice"):
         sync_directory(engine, tmp_path, now=LATER)
 
-    assert stored(engine) == {"a": ("file", "Test agreement", 1), "b": ("file", "Test agreement", 1)}
+    assert stored(engine) == {
+        "a": ("file", "Test agreement", 1),
+        "b": ("file", "Test agreement", 1),
+    }
 
 
 def test_replicas_syncing_at_once_end_with_one_consistent_copy(
     db_url: str, engine: Engine, tmp_path: Path
 ) -> None:
     for i in range(20):
-        write(tmp_path, f"a{i:02}.yaml", agreement_yaml(f"a{i:02}", events="""\
+        write(
+            tmp_path,
+            f"a{i:02}.yaml",
+            agreement_yaml(
+                f"a{i:02}",
+                events="""\
 events:
   - {date: 2019-08-23, type: notice_given, party: KR}
-"""))
+""",
+            ),
+        )
     replicas = [make_engine(db_url) for _ in range(4)]
     barrier = threading.Barrier(len(replicas))
     reports: list[SyncReport] = []

@@ -135,7 +135,9 @@ def db_upgrade(
 
 @db_app.command("downgrade")
 def db_downgrade(
-    revision: Annotated[str, typer.Argument(help="Target revision; 'base' removes every table.")] = "base",
+    revision: Annotated[
+        str, typer.Argument(help="Target revision; 'base' removes every table.")
+    ] = "base",
 ) -> None:
     """Revert migrations down to REVISION (default: base, an empty database)."""
     with open_database(migrate=False) as engine:

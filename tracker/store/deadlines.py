@@ -14,9 +14,9 @@ import logging
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import Select, and_, delete, func, select
+from sqlalchemy import ColumnElement, Select, and_, delete, func, select
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from tracker.domain.agreement import Agreement
 from tracker.domain.deadline import Deadline, DeadlineKind
@@ -46,18 +46,30 @@ def deadlines_of(agreement: Agreement, *, as_of: date, start: date, end: date) -
 
 def deadline_row(deadline: Deadline, *, tags: str) -> DeadlineRow:
     return DeadlineRow(
-        agreement_id=deadline.agreement, kind=deadline.kind.value, date=deadline.date,
-        party=deadline.party or "", title=deadline.title, label=deadline.label,
-        explanation=deadline.explanation, source=deadline.source,
-        weekday_note=deadline.weekday_note, tags=tags,
+        agreement_id=deadline.agreement,
+        kind=deadline.kind.value,
+        date=deadline.date,
+        party=deadline.party or "",
+        title=deadline.title,
+        label=deadline.label,
+        explanation=deadline.explanation,
+        source=deadline.source,
+        weekday_note=deadline.weekday_note,
+        tags=tags,
     )
 
 
 def deadline_from_row(row: DeadlineRow, *, as_of: date) -> Deadline:
     return Deadline(
-        agreement=row.agreement_id, title=row.title, kind=DeadlineKind(row.kind), date=row.date,
-        days_left=(row.date - as_of).days, explanation=row.explanation,
-        party=row.party or None, label=row.label, source=row.source,
+        agreement=row.agreement_id,
+        title=row.title,
+        kind=DeadlineKind(row.kind),
+        date=row.date,
+        days_left=(row.date - as_of).days,
+        explanation=row.explanation,
+        party=row.party or None,
+        label=row.label,
+        source=row.source,
         weekday_note=row.weekday_note,
     )
 
@@ -77,12 +89,12 @@ def materialize_deadlines(
         lock_agreement_writes(session)
         query = select(AgreementRow)
         if agreement_ids is not None:
-            query = query.where(AgreementRow.id.in_(list(agreement_ids)))  # type: ignore[attr-defined]
+            query = query.where(col(AgreementRow.id).in_(list(agreement_ids)))
         for row in session.scalars(query).all():
             ids = [row.id]
-            session.execute(delete(DeadlineRow).where(DeadlineRow.agreement_id.in_(ids)))  # type: ignore[attr-defined]
+            session.execute(delete(DeadlineRow).where(col(DeadlineRow.agreement_id).in_(ids)))
             session.execute(
-                delete(DeadlineHorizonRow).where(DeadlineHorizonRow.agreement_id.in_(ids))  # type: ignore[attr-defined]
+                delete(DeadlineHorizonRow).where(col(DeadlineHorizonRow.agreement_id).in_(ids))
             )
             agreement = agreement_from_row(row)
             seen: set[tuple[str, str, date, str]] = set()
@@ -101,18 +113,23 @@ def materialize_deadlines(
     return written
 
 
-def _matching_agreements(agreement: Sequence[str], tag: Sequence[str]) -> Select[tuple[str]]:
-    query = select(AgreementRow.id)
+def _matching_agreements(agreement: Sequence[str], tag: Sequence[str]) -> Select[str]:
+    query = select(col(AgreementRow.id))
     if agreement:
-        query = query.where(AgreementRow.id.in_(list(agreement)))  # type: ignore[attr-defined]
+        query = query.where(col(AgreementRow.id).in_(list(agreement)))
     if tag:
         query = query.where(tag_condition(AgreementRow.tags, tag))
     return query
 
 
 def materialised_for(
-    session: Session, *, as_of: date, start: date, end: date,
-    agreement: Sequence[str], tag: Sequence[str],
+    session: Session,
+    *,
+    as_of: date,
+    start: date,
+    end: date,
+    agreement: Sequence[str],
+    tag: Sequence[str],
 ) -> bool:
     """Whether every agreement the query concerns has stored deadlines covering it."""
     wanted = _matching_agreements(agreement, tag).subquery()
@@ -122,33 +139,50 @@ def materialised_for(
         .outerjoin(
             DeadlineHorizonRow,
             and_(
-                DeadlineHorizonRow.agreement_id == wanted.c.id,
-                DeadlineHorizonRow.as_of == as_of,
-                DeadlineHorizonRow.start <= start,
-                DeadlineHorizonRow.end >= end,
+                col(DeadlineHorizonRow.agreement_id) == wanted.c.id,
+                col(DeadlineHorizonRow.as_of) == as_of,
+                col(DeadlineHorizonRow.start) <= start,
+                col(DeadlineHorizonRow.end) >= end,
             ),
         )
-        .where(DeadlineHorizonRow.agreement_id.is_(None))  # type: ignore[union-attr]
+        .where(col(DeadlineHorizonRow.agreement_id).is_(None))
     )
     return session.scalar(uncovered) == 0
 
 
 def stored_deadlines(
-    session: Session, *, as_of: date, start: date, end: date, agreement: Sequence[str],
-    kind: Sequence[str], tag: Sequence[str], limit: int | None, offset: int,
+    session: Session,
+    *,
+    as_of: date,
+    start: date,
+    end: date,
+    agreement: Sequence[str],
+    kind: Sequence[str],
+    tag: Sequence[str],
+    limit: int | None,
+    offset: int,
 ) -> tuple[list[Deadline], int]:
     """One page of materialised deadlines and the total, through the (date, kind) index."""
-    conditions = [DeadlineRow.date >= start, DeadlineRow.date <= end]
+    conditions: list[ColumnElement[bool]] = [
+        col(DeadlineRow.date) >= start,
+        col(DeadlineRow.date) <= end,
+    ]
     if agreement:
-        conditions.append(DeadlineRow.agreement_id.in_(list(agreement)))  # type: ignore[attr-defined]
+        conditions.append(col(DeadlineRow.agreement_id).in_(list(agreement)))
     if kind:
-        conditions.append(DeadlineRow.kind.in_(list(kind)))  # type: ignore[attr-defined]
+        conditions.append(col(DeadlineRow.kind).in_(list(kind)))
     if tag:
         conditions.append(tag_condition(DeadlineRow.tags, tag))
     total = session.scalar(select(func.count()).select_from(DeadlineRow).where(*conditions)) or 0
     page = (
-        select(DeadlineRow).where(*conditions)
-        .order_by(DeadlineRow.date, DeadlineRow.agreement_id, DeadlineRow.kind, DeadlineRow.party)  # type: ignore[arg-type]
+        select(DeadlineRow)
+        .where(*conditions)
+        .order_by(
+            col(DeadlineRow.date),
+            col(DeadlineRow.agreement_id),
+            col(DeadlineRow.kind),
+            col(DeadlineRow.party),
+        )
         .offset(offset)
     )
     if limit is not None:
@@ -157,12 +191,20 @@ def stored_deadlines(
 
 
 def computed_deadlines(
-    session: Session, *, as_of: date, start: date, end: date, agreement: Sequence[str],
-    kind: Sequence[str], tag: Sequence[str], limit: int | None, offset: int,
+    session: Session,
+    *,
+    as_of: date,
+    start: date,
+    end: date,
+    agreement: Sequence[str],
+    kind: Sequence[str],
+    tag: Sequence[str],
+    limit: int | None,
+    offset: int,
 ) -> tuple[list[Deadline], int]:
     """The same answer as :func:`stored_deadlines`, computed from the documents."""
     query = select(AgreementRow).where(
-        AgreementRow.id.in_(_matching_agreements(agreement, tag))  # type: ignore[attr-defined]
+        col(AgreementRow.id).in_(_matching_agreements(agreement, tag))
     )
     found: list[Deadline] = []
     for row in session.scalars(query):
@@ -175,9 +217,16 @@ def computed_deadlines(
 
 
 def query_deadlines(
-    engine: Engine, *, as_of: date, start: date, end: date,
-    agreement: Sequence[str] = (), kind: Sequence[str] = (), tag: Sequence[str] = (),
-    limit: int | None = None, offset: int = 0,
+    engine: Engine,
+    *,
+    as_of: date,
+    start: date,
+    end: date,
+    agreement: Sequence[str] = (),
+    kind: Sequence[str] = (),
+    tag: Sequence[str] = (),
+    limit: int | None = None,
+    offset: int = 0,
 ) -> tuple[list[Deadline], int]:
     """Deadlines dated ``start``..``end`` (inclusive) as of ``as_of``, sorted by (date,
     agreement, kind, party): one page and the total count.
@@ -194,6 +243,13 @@ def query_deadlines(
             else computed_deadlines
         )
         return answer(
-            session, as_of=as_of, start=start, end=end, agreement=agreement, kind=kind, tag=tag,
-            limit=limit, offset=offset,
+            session,
+            as_of=as_of,
+            start=start,
+            end=end,
+            agreement=agreement,
+            kind=kind,
+            tag=tag,
+            limit=limit,
+            offset=offset,
         )

@@ -24,13 +24,19 @@ import yaml
 from sqlalchemy import delete, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from tracker.domain.agreement import Agreement
 from tracker.domain.reminder import ReminderStatus
 from tracker.errors import ConflictError, NotFoundError
 from tracker.store.engine import session_scope
-from tracker.store.tables import AgreementRow, DeadlineHorizonRow, DeadlineRow, EventRow, ReminderRow
+from tracker.store.tables import (
+    AgreementRow,
+    DeadlineHorizonRow,
+    DeadlineRow,
+    EventRow,
+    ReminderRow,
+)
 
 if TYPE_CHECKING:
     from tracker.loader import LoadedAgreement
@@ -81,7 +87,7 @@ def list_agreement_rows(
     session: Session, *, tag: str | None = None, limit: int | None = None, offset: int = 0
 ) -> list[AgreementRow]:
     """Agreement rows ordered by id, optionally only those carrying ``tag``."""
-    query = select(AgreementRow).order_by(AgreementRow.id)  # type: ignore[arg-type]
+    query = select(AgreementRow).order_by(col(AgreementRow.id))
     if tag is not None:
         query = query.where(tag_condition(AgreementRow.tags, [tag]))
     if offset:
@@ -119,7 +125,7 @@ def rows_by_id(session: Session, ids: Iterable[str] | None = None) -> dict[str, 
     """Agreement rows keyed by id (all of them when ``ids`` is None)."""
     query = select(AgreementRow)
     if ids is not None:
-        query = query.where(AgreementRow.id.in_(list(ids)))  # type: ignore[attr-defined]
+        query = query.where(col(AgreementRow.id).in_(list(ids)))
     return {row.id: row for row in session.scalars(query)}
 
 
@@ -137,7 +143,9 @@ def lock_agreement_writes(session: Session) -> None:
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AGREEMENT_LOCK_KEY})
     else:
-        session.execute(update(AgreementRow).where(AgreementRow.id.is_(None)).values(revision=0))  # type: ignore[union-attr]
+        session.execute(
+            update(AgreementRow).where(col(AgreementRow.id).is_(None)).values(revision=0)
+        )
 
 
 def read_only_error(row: AgreementRow) -> ConflictError:
@@ -176,23 +184,24 @@ def upsert_agreement(
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(AgreementRow).values(**values)
-    changes = {k: statement.excluded[k] for k in values if k != "id"}
-    changes["revision"] = AgreementRow.revision + 1  # type: ignore[assignment]
-    where = AgreementRow.origin.not_in(list(keep_origins)) if keep_origins else None  # type: ignore[attr-defined]
-    statement = statement.on_conflict_do_update(
-        index_elements=["id"], set_=changes, where=where
-    )
+    changes: dict[str, Any] = {k: statement.excluded[k] for k in values if k != "id"}
+    changes["revision"] = col(AgreementRow.revision) + 1
+    where = col(AgreementRow.origin).not_in(list(keep_origins)) if keep_origins else None
+    statement = statement.on_conflict_do_update(index_elements=["id"], set_=changes, where=where)
     result = session.execute(statement)
     return bool(getattr(result, "rowcount", 1))
 
 
 def replace_events(session: Session, agreement: Agreement) -> None:
     """Mirror the document's events into ``events`` (delete and re-insert)."""
-    session.execute(delete(EventRow).where(EventRow.agreement_id == agreement.id))  # type: ignore[arg-type]
+    session.execute(delete(EventRow).where(col(EventRow.agreement_id) == agreement.id))
     session.add_all(
         EventRow(
-            agreement_id=agreement.id, date=event.date, type=event.type.value,
-            party=event.party or "", note=event.note,
+            agreement_id=agreement.id,
+            date=event.date,
+            type=event.type.value,
+            party=event.party or "",
+            note=event.note,
         )
         for event in agreement.events
     )
@@ -204,8 +213,8 @@ def forget_deadlines(session: Session, agreement_ids: Sequence[str]) -> None:
     if not agreement_ids:
         return
     ids = list(agreement_ids)
-    session.execute(delete(DeadlineRow).where(DeadlineRow.agreement_id.in_(ids)))  # type: ignore[attr-defined]
-    session.execute(delete(DeadlineHorizonRow).where(DeadlineHorizonRow.agreement_id.in_(ids)))  # type: ignore[attr-defined]
+    session.execute(delete(DeadlineRow).where(col(DeadlineRow.agreement_id).in_(ids)))
+    session.execute(delete(DeadlineHorizonRow).where(col(DeadlineHorizonRow.agreement_id).in_(ids)))
 
 
 def cancel_pending_reminders(
@@ -216,8 +225,8 @@ def cancel_pending_reminders(
         return 0
     result = session.execute(
         update(ReminderRow)
-        .where(ReminderRow.agreement_id.in_(list(agreement_ids)))  # type: ignore[attr-defined]
-        .where(ReminderRow.status.in_(CANCELLABLE_STATUSES))  # type: ignore[attr-defined]
+        .where(col(ReminderRow.agreement_id).in_(list(agreement_ids)))
+        .where(col(ReminderRow.status).in_(CANCELLABLE_STATUSES))
         .values(status=ReminderStatus.CANCELLED.value, reason=reason, updated_at=now)
     )
     return int(getattr(result, "rowcount", 0))
@@ -232,18 +241,24 @@ def remove_agreements(
     ids = list(agreement_ids)
     cancel_pending_reminders(session, ids, now=now, reason=reason)
     forget_deadlines(session, ids)
-    session.execute(delete(EventRow).where(EventRow.agreement_id.in_(ids)))  # type: ignore[attr-defined]
-    session.execute(delete(AgreementRow).where(AgreementRow.id.in_(ids)))  # type: ignore[attr-defined]
+    session.execute(delete(EventRow).where(col(EventRow.agreement_id).in_(ids)))
+    session.execute(delete(AgreementRow).where(col(AgreementRow.id).in_(ids)))
 
 
 def write_agreement(
-    session: Session, loaded: LoadedAgreement, *, origin: str, now: datetime,
-    existing: AgreementRow | None, keep_origins: Sequence[str] = (),
+    session: Session,
+    loaded: LoadedAgreement,
+    *,
+    origin: str,
+    now: datetime,
+    existing: AgreementRow | None,
+    keep_origins: Sequence[str] = (),
 ) -> bool:
     """Upsert one agreement with its events; returns whether it was written."""
     revision = existing.revision + 1 if existing is not None else 1
     written = upsert_agreement(
-        session, agreement_values(loaded, origin=origin, now=now, revision=revision),
+        session,
+        agreement_values(loaded, origin=origin, now=now, revision=revision),
         keep_origins=keep_origins,
     )
     if written:
@@ -271,7 +286,11 @@ def save_api_agreement(
         if existing is None and replace:
             raise NotFoundError(f"no agreement '{agreement_id}'")
         write_agreement(
-            session, loaded, origin=ORIGIN_API, now=now, existing=existing,
+            session,
+            loaded,
+            origin=ORIGIN_API,
+            now=now,
+            existing=existing,
             keep_origins=(ORIGIN_FILE,),
         )
         session.expire_all()
@@ -308,8 +327,10 @@ def import_agreements(
         for item in loaded:
             agreement_id = item.agreement.id
             row = existing.get(agreement_id)
-            if row is not None and row.sha256 == item.sha256 and (
-                row.origin == origin or row.origin == ORIGIN_FILE
+            if (
+                row is not None
+                and row.sha256 == item.sha256
+                and (row.origin == origin or row.origin == ORIGIN_FILE)
             ):
                 report.unchanged.append(agreement_id)
                 continue

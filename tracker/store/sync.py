@@ -68,29 +68,42 @@ def sync_directory(engine: Engine, directory: Path, *, now: datetime) -> SyncRep
             if row is not None and row.origin == ORIGIN_API:
                 log.warning(
                     "file %s is ignored: agreement %r was written through the API",
-                    item.path, agreement_id,
+                    item.path,
+                    agreement_id,
                 )
                 report.skipped.append(agreement_id)
                 continue
-            if row is not None and row.origin == ORIGIN_FILE and row.sha256 == item.sha256 \
-                    and row.path == item.path:
+            if (
+                row is not None
+                and row.origin == ORIGIN_FILE
+                and row.sha256 == item.sha256
+                and row.path == item.path
+            ):
                 report.unchanged.append(agreement_id)
                 continue
             write_agreement(
-                session, item, origin=ORIGIN_FILE, now=now, existing=row,
+                session,
+                item,
+                origin=ORIGIN_FILE,
+                now=now,
+                existing=row,
                 keep_origins=(ORIGIN_API,),
             )
             (report.updated if row is not None else report.added).append(agreement_id)
         gone = sorted(
-            agreement_id for agreement_id, row in stored.items()
+            agreement_id
+            for agreement_id, row in stored.items()
             if row.origin == ORIGIN_FILE and agreement_id not in seen
         )
         remove_agreements(session, gone, now=now, reason="agreement file removed")
         report.removed.extend(gone)
     if report.changed:
         log.info(
-            "synced %s: %d added, %d updated, %d removed", directory,
-            len(report.added), len(report.updated), len(report.removed),
+            "synced %s: %d added, %d updated, %d removed",
+            directory,
+            len(report.added),
+            len(report.updated),
+            len(report.removed),
         )
     return report
 

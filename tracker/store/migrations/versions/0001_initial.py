@@ -76,7 +76,12 @@ def upgrade() -> None:
         sa.Column("updated_at", _utc(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint(
-            "agreement_id", "deadline_kind", "deadline_date", "party", "offset", "channel",
+            "agreement_id",
+            "deadline_kind",
+            "deadline_date",
+            "party",
+            "offset",
+            "channel",
             name="uq_reminder_key",
         ),
         sa.UniqueConstraint("webhook_id"),
