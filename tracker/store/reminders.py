@@ -131,8 +131,10 @@ def insert_planned(engine: Engine, planned: Sequence[PlannedReminder], *, now: d
                 }
                 for p in chunk
             ]
-            result = connection.execute(statement.values(values))
-            inserted += max(result.rowcount or 0, 0)
+            # RETURNING lists only the rows actually inserted (rowcount is unreliable for
+            # multi-row inserts across drivers).
+            result = connection.execute(statement.values(values).returning(R.c.id))
+            inserted += len(result.all())
     return inserted
 
 
@@ -154,7 +156,11 @@ def apply_changes(engine: Engine, changes: Iterable[Change], *, now: datetime) -
         update(R)
         .where(
             R.c.id == bindparam("rid"),
-            R.c.status.in_([ReminderStatus.PENDING.value, ReminderStatus.RETRYING.value]),
+            # or_ rather than IN: an expanding IN cannot run as executemany.
+            or_(
+                R.c.status == ReminderStatus.PENDING.value,
+                R.c.status == ReminderStatus.RETRYING.value,
+            ),
         )
         .values(
             status=bindparam("new_status"),

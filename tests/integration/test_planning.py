@@ -1,0 +1,164 @@
+"""Planning through the service on a real database: idempotence, cancellation, missed reminders."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from tests.integration.test_dispatch import add_agreement, agreement_yaml, make_settings
+from tests.support.receiver import Receiver
+from tracker.service import Service
+from tracker.store import reminders as outbox
+from tracker.store.engine import make_engine
+from tracker.store.migrate import upgrade
+from tracker.store.repository import list_agreements
+
+GSOMIA = """\
+version: 1
+id: kr-jp-gsomia
+title: Korea–Japan GSOMIA
+parties: [KR, JP]
+timezone: Asia/Seoul
+rules:
+  - {kind: auto_renewal, first_expiry: 2017-11-22, renewal_term: 1 year, notice: 90 days}
+reminders: [30 days, 7 days]
+"""
+GSOMIA_NOTICE = GSOMIA + "events:\n  - {date: 2019-08-23, type: notice_given, party: KR}\n"
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    engine = make_engine(db_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def gsomia_settings(db_url: str) -> Any:
+    return make_settings(
+        db_url,
+        "http://127.0.0.1:9/hook",
+        default_channels=["log"],
+        planning_horizon="600 days",
+        timezone="Asia/Seoul",
+    )
+
+
+def test_planning_twice_creates_nothing_new(db_url: str, engine: Engine) -> None:
+    now = datetime(2019, 6, 1, tzinfo=UTC)
+    add_agreement(engine, GSOMIA, now=now)
+    service = Service(gsomia_settings(db_url), engine=engine)
+    first = service.replan(now=now)
+    second = service.replan(now=now)
+    assert first.inserted > 0
+    assert (second.inserted, second.changed) == (0, 0)
+    assert second.unchanged == first.inserted
+    assert len(outbox.list_reminders(engine)) == first.inserted
+
+
+def test_a_timely_notice_cancels_the_future_renewal_reminders(db_url: str, engine: Engine) -> None:
+    planned_at = datetime(2019, 6, 1, tzinfo=UTC)
+    add_agreement(engine, GSOMIA, now=planned_at)
+    service = Service(gsomia_settings(db_url), engine=engine)
+    service.replan(now=planned_at)
+    before = {(r.deadline_kind, r.deadline_date.isoformat()) for r in outbox.list_reminders(engine)}
+    assert ("notice_deadline", "2020-08-24") in before
+
+    # Korea gives notice on 23 August 2019, one day before the deadline (Art. 21(3)).
+    noticed_at = datetime(2019, 8, 23, 3, 0, tzinfo=UTC)
+    add_agreement(engine, GSOMIA_NOTICE, now=noticed_at)
+    report = service.replan(now=noticed_at)
+
+    rows = outbox.list_reminders(engine)
+    cancelled = {
+        (r.deadline_kind, r.deadline_date.isoformat()) for r in rows if r.status == "cancelled"
+    }
+    assert ("notice_deadline", "2020-08-24") in cancelled
+    assert ("expiry", "2020-11-22") not in {
+        (r.deadline_kind, r.deadline_date.isoformat()) for r in rows if r.status == "pending"
+    }
+    assert all(
+        r.reason and r.reason.startswith("deadline_gone") for r in rows if r.status == "cancelled"
+    )
+    assert report.by_reason["deadline_gone"] == len([r for r in rows if r.status == "cancelled"])
+    # The agreement now ends on 22 November 2019: that termination gets reminders.
+    assert any(
+        r.deadline_kind == "termination"
+        and r.deadline_date.isoformat() == "2019-11-22"
+        and r.status == "pending"
+        for r in rows
+    )
+
+
+def test_a_reminder_missed_during_downtime_is_sent_once_on_start_and_older_ones_skipped(
+    db_url: str, engine: Engine
+) -> None:
+    now = datetime.now(UTC)
+    with Receiver() as receiver:
+        settings = make_settings(
+            db_url,
+            receiver.url,
+            tick_seconds=0.2,
+            reminders=["30 days", "10 days", "2 days", "1 day"],
+        )
+        add_agreement(
+            engine,
+            agreement_yaml("pact", now.date() + timedelta(days=3)),
+            now=now - timedelta(days=40),
+        )
+        # The service last ran (and planned) 40 days ago, before any reminder was due.
+        Service(settings, engine=engine).replan(now=now - timedelta(days=40))
+        service = Service(settings, engine=engine)
+        service.start()
+        try:
+            (request,) = receiver.wait_for(1)
+            time.sleep(1.0)  # a few more ticks: nothing else may arrive
+            assert receiver.count == 1
+            health = service.health()
+        finally:
+            service.stop()
+
+    by_offset = {r.offset: r for r in outbox.list_reminders(engine)}
+    assert by_offset["10 days"].status == "sent"
+    assert by_offset["10 days"].webhook_id == request.headers["webhook-id"]
+    assert by_offset["30 days"].status == "skipped"
+    assert (by_offset["30 days"].reason or "").startswith("missed_superseded")
+    assert (by_offset["2 days"].status, by_offset["1 day"].status) == ("pending", "pending")
+    assert health["status"] == "ok" and health["scheduler"] and health["database"]
+    assert health["last_tick_at"] is not None and health["last_plan_at"] is not None
+
+
+def test_an_invalid_agreements_folder_keeps_the_previous_agreements_and_the_service_starts(
+    db_url: str, engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = tmp_path / "agreements"
+    folder.mkdir()
+    (folder / "pact.yaml").write_text(
+        agreement_yaml("pact", datetime.now(UTC).date() + timedelta(days=50))
+    )
+    settings = make_settings(
+        db_url, "http://127.0.0.1:9/hook", agreements_dir=str(folder), default_channels=["log"]
+    )
+    first = Service(settings, engine=engine)
+    first.start()
+    first.stop()
+    (folder / "broken.yaml").write_text("version: 1\nid: broken\nrules: nope\n")
+    second = Service(settings, engine=engine)
+    with caplog.at_level(logging.ERROR):
+        second.start()
+    try:
+        assert second.health()["scheduler"] is True
+        assert [a.id for a in list_agreements(engine)] == ["pact"]
+        assert any(
+            "agreements.invalid" in r.getMessage() and "broken.yaml" in r.getMessage()
+            for r in caplog.records
+        )
+    finally:
+        second.stop()
