@@ -59,11 +59,13 @@ BAD_FILES = [
     ),
     (
         "bad-timezone.yaml",
-        "6:1: timezone: 'Asia/Tokio' is not an IANA time zone (examples: 'Europe/Berlin', 'Asia/Seoul')",
+        "6:1: timezone: 'Asia/Tokio' is not an IANA time zone "
+        "(examples: 'Europe/Berlin', 'Asia/Seoul')",
     ),
     (
         "bad-negative-duration.yaml",
-        "9:5: rules[0].notice: '-90 days' is negative; write the length of the period (e.g. '90 days')",
+        "9:5: rules[0].notice: '-90 days' is negative; "
+        "write the length of the period (e.g. '90 days')",
     ),
     (
         "bad-absurd-duration.yaml",
