@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -487,3 +488,49 @@ def test_changing_an_agreement_forgets_its_materialised_deadlines(
     assert rows(page) == [("2020-10-23", "b", "notice_deadline", 114)]
     with session_scope(two_agreements) as session:
         assert session.scalars(select(DeadlineRow)).all() == []
+
+
+def test_replicas_materialising_at_once_store_one_copy_of_each_deadline(
+    db_url: str, two_agreements: Engine
+) -> None:
+    replicas = [make_engine(db_url) for _ in range(4)]
+    barrier = threading.Barrier(len(replicas))
+    counts: list[int] = []
+    errors: list[BaseException] = []
+
+    def replica(engine: Engine) -> None:
+        barrier.wait()
+        try:
+            counts.append(materialize_deadlines(engine, as_of=JULY_1, end=END_2020))
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=replica, args=(r,)) for r in replicas]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for replica_engine in replicas:
+        replica_engine.dispose()
+
+    assert errors == []
+    assert counts == [6, 6, 6, 6]
+    with session_scope(two_agreements) as session:
+        assert len(session.scalars(select(DeadlineRow)).all()) == 6
+
+
+def test_the_seed_agreements_give_the_same_deadlines_from_the_table_as_computed(
+    engine: Engine, seeds_copy: Path
+) -> None:
+    import_agreements(engine, load_paths([seeds_copy]), origin="file", now=NOW)
+    as_of, end = date(2026, 11, 27), date(2028, 12, 31)
+
+    def everything() -> tuple[list[dict[str, Any]], int]:
+        page, total = query_deadlines(engine, as_of=as_of, start=as_of, end=end)
+        return [d.to_dict() for d in page], total
+
+    computed = everything()
+    written = materialize_deadlines(engine, as_of=as_of, end=end)
+
+    assert written == computed[1] > 0
+    assert everything() == computed
