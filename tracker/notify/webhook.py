@@ -35,6 +35,9 @@ PAYLOAD_VERSION = "1"
 MAX_RESPONSE_BYTES = 4096
 SNIPPET_CHARS = 200
 RETRYABLE_STATUSES = frozenset({408, 425, 429})
+_RESERVED_HEADERS = frozenset({
+    "content-type", "content-length", "host", "webhook-id", "webhook-timestamp", "webhook-signature",
+})
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +128,10 @@ class WebhookNotifier:
                 secret_key(secret)
             except ValueError as exc:
                 raise ConfigError(str(exc), path=f"channels.{name}.secret") from None
-        self._headers = dict(config.headers)
+        # Configured headers may add to a request, never replace what the signature vouches for.
+        self._headers = {
+            k: v for k, v in config.headers.items() if k.lower() not in _RESERVED_HEADERS
+        }
         self._timeout_s = config.timeout_seconds
         self._timeout = make_timeout(config.timeout_seconds)
         self._where = _origin(self._url)
