@@ -369,3 +369,54 @@ def _vanished(
         PlanReason.DEADLINE_GONE,
         f"{key.deadline_kind} on {key.deadline_date} no longer follows from {key.agreement}",
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Simulated:
+    """A reminder that would go out on ``day`` (its local date in the agreement's zone)."""
+
+    day: date
+    key: ReminderKey
+    due_at: datetime
+    deadline: Deadline
+
+
+def simulate(
+    agreements: Sequence[Agreement], settings: Settings, *, start: date, end: date
+) -> tuple[list[Simulated], dict[str, str]]:
+    """Every reminder a continuously running service would send from ``start`` to ``end``
+    (inclusive), each once, deciding each day with the deadlines as of that day (so events
+    recorded later are not yet known). Returns the reminders in sending order and the
+    agreements whose rules failed (id -> error). Sends and stores nothing.
+    """
+    from tracker.domain.rules import compute_deadlines
+
+    known_channels = settings.all_channels()
+    seen: set[ReminderKey] = set()
+    out: list[Simulated] = []
+    failed: dict[str, str] = {}
+    for agreement in agreements:
+        offsets = agreement.reminders if agreement.reminders is not None else settings.reminders
+        # Only deadlines within the longest offset of a day can have a reminder on that day.
+        lead = max((o.approx_days() for o in offsets), default=0.0)
+        lead_days = int(lead) + 2
+        zone = _zone_of(agreement, settings)
+        day = start
+        while day <= end:
+            try:
+                deadlines = compute_deadlines(
+                    agreement, as_of=day, start=day, end=day + timedelta(days=lead_days)
+                )
+            except Exception as exc:
+                failed[agreement.id] = f"{type(exc).__name__}: {exc}"
+                break
+            for deadline in deadlines:
+                for key, due in reminders_for(deadline, agreement, settings):
+                    if key in seen or key.channel not in known_channels:
+                        continue
+                    if due.astimezone(zone).date() == day:
+                        seen.add(key)
+                        out.append(Simulated(day, key, due, deadline))
+            day += timedelta(days=1)
+    out.sort(key=lambda s: (s.due_at, s.key))
+    return out, failed

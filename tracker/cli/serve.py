@@ -1,0 +1,49 @@
+"""``tracker serve``: the HTTP API, the web page and the scheduler in one process.
+
+uvicorn owns the process: on SIGTERM or Ctrl-C it stops accepting requests, finishes the ones
+in flight and runs the app's lifespan shutdown, which stops the service (the scheduler waits
+for a tick in progress and releases this worker's claimed reminders).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tracker.cli.app import STATE, app
+
+#: How long uvicorn waits for open connections before shutting down anyway.
+GRACEFUL_SHUTDOWN_S = 20
+
+
+@app.command("serve")
+def serve_command(
+    host: Annotated[str | None, typer.Option("--host", help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Port to listen on.")] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="Configuration file (YAML).")
+    ] = None,
+) -> None:
+    """Run the API, the web page and the reminder scheduler (migrations applied first)."""
+    import uvicorn
+
+    from tracker.api.app import create_app
+    from tracker.logs import configure_logging
+    from tracker.service import Service
+
+    if config is not None:
+        STATE.config = config
+    settings = STATE.settings(host=host, port=port)
+    configure_logging(settings.log_level)
+    service = Service(settings)
+    application = create_app(settings, service=service)
+    uvicorn.run(
+        application,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+        lifespan="on",
+    )
