@@ -42,8 +42,19 @@ def today(request: Request) -> date:
     return get_now(request).astimezone(ZoneInfo(settings.timezone)).date()
 
 
-def replan(request: Request) -> None:
-    """After a write, let the attached service re-plan deadlines and reminders now."""
+def after_write(request: Request, agreement_id: str | None = None) -> None:
+    """After an agreement write: store its deadlines again (so queries keep using the
+    indexed table instead of recomputing every agreement) and let the attached service
+    re-plan reminders now."""
+    if agreement_id is not None:
+        from tracker.domain.durations import shift
+        from tracker.store.deadlines import materialize_deadlines
+
+        as_of = today(request)
+        materialize_deadlines(
+            get_engine(request), as_of=as_of,
+            end=shift(as_of, get_settings(request).planning_horizon), agreement_ids=[agreement_id],
+        )
     service = get_service(request)
     if service is not None and hasattr(service, "replan"):
         service.replan(now=get_now(request))

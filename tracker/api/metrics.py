@@ -112,7 +112,7 @@ class TrackerCollector(Collector):
         return [reminders, attempts, failures, deadlines]
 
     def _from_service(self) -> Iterator[Any]:
-        duration = getattr(self.service, "last_tick_duration_s", None)
+        duration = getattr(getattr(self.service, "last_tick", None), "duration_s", None)
         if duration is not None:
             gauge = GaugeMetricFamily(
                 "tracker_tick_duration_seconds", "Duration of this process's last dispatch tick."

@@ -144,8 +144,13 @@ class AckIn(BaseModel):
 
 
 class HealthOut(BaseModel):
-    status: str = Field(description="'ok', or 'unavailable' when the database is unreachable.")
+    status: str = Field(
+        description="'ok'; 'degraded' when the scheduler is not running; 'unavailable' when "
+        "the database is unreachable (HTTP 503)."
+    )
     database: bool
     scheduler: bool | None = Field(description="Scheduler running; null without a service.")
     last_tick_at: datetime | None = Field(description="Last successful dispatch tick.")
+    last_plan_at: datetime | None = Field(description="Last reminder planning run.")
+    worker: str | None = Field(description="This process's worker name; null without a service.")
     version: str

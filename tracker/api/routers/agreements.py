@@ -142,7 +142,7 @@ def create_agreement(
 
     loaded = _load(request, body)
     row = save_api_agreement(engine, loaded, now=now, replace=False)
-    deps.replan(request)
+    deps.after_write(request, row.id)
     response.headers["Location"] = f"{request.url.path.rstrip('/')}/{row.id}"
     return detail_of(row)
 
@@ -172,7 +172,7 @@ def replace_agreement(
             f"path '{agreement_id}'"
         )
     row = save_api_agreement(engine, loaded, now=now, replace=True)
-    deps.replan(request)
+    deps.after_write(request, row.id)
     return detail_of(row)
 
 
@@ -193,7 +193,7 @@ def delete_agreement(
     from tracker.store.repository import delete_api_agreement
 
     delete_api_agreement(engine, agreement_id, now=now)
-    deps.replan(request)
+    deps.after_write(request)
     return Response(status_code=204)
 
 

@@ -1,7 +1,8 @@
 """``/healthz`` (also ``/api/v1/healthz``): database reachable, scheduler alive, last tick.
 
 Never needs a token (load balancers and orchestrators call it). 200 when the database
-answers, 503 when it does not.
+answers (``status`` "ok", or "degraded" when this process's scheduler is not running), 503
+with ``status`` "unavailable" when the database does not answer.
 """
 
 from __future__ import annotations
@@ -31,17 +32,21 @@ def database_reachable(engine: Engine) -> bool:
     return True
 
 
-def _scheduler_state(service: Any) -> tuple[bool | None, datetime | None]:
+def _instant(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def service_state(service: Any) -> dict[str, Any]:
+    """What :meth:`tracker.service.Service.health` says about this process's scheduler."""
     if service is None:
-        return None, None
-    report: dict[str, Any] = service.health() if hasattr(service, "health") else {}
-    running = report.get("scheduler_running", report.get("scheduler"))
-    if isinstance(running, dict):
-        running = running.get("running")
-    last_tick = report.get("last_tick_at", getattr(service, "last_tick_at", None))
-    if isinstance(last_tick, str):
-        last_tick = datetime.fromisoformat(last_tick)
-    return (None if running is None else bool(running)), last_tick
+        return {"scheduler": None, "last_tick_at": None, "last_plan_at": None, "worker": None}
+    report: dict[str, Any] = service.health()
+    return {
+        "scheduler": bool(report.get("scheduler")),
+        "last_tick_at": _instant(report.get("last_tick_at")),
+        "last_plan_at": _instant(report.get("last_plan_at")),
+        "worker": report.get("worker"),
+    }
 
 
 @router.get(
@@ -55,12 +60,7 @@ def healthz(
 ) -> JSONResponse:
     """Whether the database answers, the scheduler runs, and when the last tick succeeded."""
     database = database_reachable(engine)
-    scheduler, last_tick = _scheduler_state(service)
-    body = HealthOut(
-        status="ok" if database else "unavailable",
-        database=database,
-        scheduler=scheduler,
-        last_tick_at=last_tick,
-        version=__version__,
-    )
+    state = service_state(service)
+    status = "unavailable" if not database else "degraded" if state["scheduler"] is False else "ok"
+    body = HealthOut(status=status, database=database, version=__version__, **state)
     return JSONResponse(body.model_dump(mode="json"), status_code=200 if database else 503)

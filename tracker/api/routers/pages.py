@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import jinja2
-from fastapi import APIRouter, Depends, Path as PathParam, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
@@ -89,7 +90,7 @@ def row_of(d: Deadline) -> Row:
     css, badge = urgency(d.days_left)
     return Row(
         agreement=d.agreement, title=d.title, kind=d.kind.value,
-        what=d.label and f"{d.label}: {d.kind.value.replace('_', ' ')}" or d.kind.value.replace("_", " "),
+        what=(d.label and f"{d.label}: {d.kind.value.replace('_', ' ')}") or d.kind.value.replace("_", " "),
         date=d.date, party=d.party, source=d.source, explanation=d.explanation,
         weekday_note=d.weekday_note, urgency=css, badge=badge, days_text=days_text(d.days_left),
     )

@@ -15,7 +15,14 @@ from sqlalchemy.engine import Engine
 
 from tracker.api import deps
 from tracker.api.auth import require_read, require_write
-from tracker.api.schemas import AckIn, AttemptOut, ErrorOut, ReminderDetail, ReminderList, ReminderOut
+from tracker.api.schemas import (
+    AckIn,
+    AttemptOut,
+    ErrorOut,
+    ReminderDetail,
+    ReminderList,
+    ReminderOut,
+)
 from tracker.domain.agreement import ID_PATTERN
 from tracker.domain.reminder import ReminderStatus
 from tracker.store.tables import DeliveryAttemptRow, ReminderRow

@@ -1,0 +1,121 @@
+"""/calendar.ics: a feed that calendar libraries and a real client (khal) read."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import icalendar
+import recurring_ical_events
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import AUTH, GSOMIA_JSON
+
+URL = "/calendar.ics"
+GSOMIA_UID = "kr-jp-gsomia.notice_deadline.2026-08-24.all@treaty-tracker"
+
+
+def test_the_feed_is_text_calendar_with_an_etag(client: TestClient) -> None:
+    response = client.get(URL)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/calendar; charset=utf-8"
+    assert response.headers["etag"].startswith('"') and len(response.headers["etag"]) == 34
+    assert response.content.startswith(b"BEGIN:VCALENDAR\r\n")
+
+
+def test_two_requests_give_identical_bytes_and_a_matching_etag_gets_304(client: TestClient) -> None:
+    first, second = client.get(URL), client.get(URL)
+    assert first.content == second.content
+    assert first.headers["etag"] == second.headers["etag"]
+    cached = client.get(URL, headers={"If-None-Match": first.headers["etag"]})
+    assert cached.status_code == 304
+    assert cached.content == b""
+
+
+def test_the_feed_changes_when_an_agreement_is_added(client: TestClient) -> None:
+    before = client.get(URL)
+    assert client.post("/api/v1/agreements", json=GSOMIA_JSON, headers=AUTH).status_code == 201
+    after = client.get(URL, headers={"If-None-Match": before.headers["etag"]})
+    assert after.status_code == 200
+    assert after.headers["etag"] != before.headers["etag"]
+    assert b"api-pact.notice_deadline.2026-08-24.all@treaty-tracker" in after.content
+
+
+def test_the_feed_parses_with_icalendar_and_carries_the_explanation(client: TestClient) -> None:
+    calendar = icalendar.Calendar.from_ical(client.get(URL).content)
+    events = {str(e["uid"]): e for e in calendar.walk("VEVENT")}
+    gsomia = events[GSOMIA_UID]
+    assert gsomia.decoded("dtstart") == date(2026, 8, 24)
+    assert gsomia.decoded("dtend") == date(2026, 8, 25)
+    assert "2026-11-22" in str(gsomia["description"])
+    assert "Source: Art. 21(3)" in str(gsomia["description"])
+    assert str(calendar["refresh-interval"].to_ical(), "ascii") == "PT6H"
+
+
+def test_recurring_ical_events_finds_the_deadlines_between_two_dates(client: TestClient) -> None:
+    calendar = icalendar.Calendar.from_ical(client.get(URL, params={"tag": "korea"}).content)
+    found = recurring_ical_events.of(calendar).between(date(2026, 8, 1), date(2026, 12, 1))
+    assert sorted((e.decoded("dtstart"), str(e["categories"].cats[0])) for e in found) == [
+        (date(2026, 8, 24), "notice_deadline"),
+        (date(2026, 11, 22), "expiry"),
+    ]
+
+
+def test_the_feed_filters_by_agreement_and_kind(client: TestClient) -> None:
+    calendar = icalendar.Calendar.from_ical(
+        client.get(URL, params={"agreement": "kr-jp-gsomia", "kind": "notice_deadline"}).content
+    )
+    assert [str(e["uid"]) for e in calendar.walk("VEVENT")] == [GSOMIA_UID]
+    assert str(calendar["x-wr-calname"]) == "Treaty deadlines (kr-jp-gsomia)"
+
+
+def test_khal_lists_the_gsomia_deadline_from_the_feed(client: TestClient, tmp_path: Path) -> None:
+    """khal reads a vdir (one .ics file per event), as it would after syncing a subscription."""
+    calendar = icalendar.Calendar.from_ical(client.get(URL, params={"tag": "korea"}).content)
+    vdir = tmp_path / "vdir" / "deadlines"
+    vdir.mkdir(parents=True)
+    for event in calendar.walk("VEVENT"):
+        single = icalendar.Calendar()
+        single.add("prodid", str(calendar["prodid"]))
+        single.add("version", "2.0")
+        single.add_component(event)
+        name = str(event["uid"]).replace("@", "_")
+        (vdir / f"{name}.ics").write_bytes(single.to_ical())
+    config = tmp_path / "khal.conf"
+    config.write_text(
+        f"""[calendars]
+[[deadlines]]
+path = {vdir}
+type = calendar
+[locale]
+local_timezone = UTC
+default_timezone = UTC
+timeformat = %H:%M
+dateformat = %Y-%m-%d
+longdateformat = %Y-%m-%d
+datetimeformat = %Y-%m-%d %H:%M
+longdatetimeformat = %Y-%m-%d %H:%M
+[default]
+default_calendar = deadlines
+[sqlite]
+path = {tmp_path / "khal.db"}
+""",
+        encoding="utf-8",
+    )
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "xdg-config"),
+           "XDG_DATA_HOME": str(tmp_path / "xdg-data"), "TZ": "UTC"}
+    khal = Path(sys.executable).with_name("khal")
+    result = subprocess.run(
+        [str(khal), "-c", str(config), "list", "--format", "{start-date} {title}",
+         "2026-08-20", "2026-08-30"],
+        capture_output=True, text=True, env=env, timeout=60, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if "GSOMIA" in line]
+    assert lines == [
+        "2026-08-24 annual renewal: Korea–Japan General Security of Military Information "
+        "Agreement (GSOMIA)"
+    ]
