@@ -282,6 +282,9 @@ class EmailNotifier:
                 permanent=exc.smtp_code >= 500, status=exc.smtp_code,
             ) from exc
         except smtplib.SMTPServerDisconnected as exc:
+            # smtplib reports a read timeout as a disconnection; say what really happened.
+            if isinstance(exc.__context__, TimeoutError):
+                raise self._error(f"timed out after {self._smtp.timeout_seconds:g} s") from exc
             raise self._error(f"server disconnected: {exc}") from exc
         except smtplib.SMTPNotSupportedError as exc:
             # STARTTLS or AUTH configured but not offered: a configuration problem.
