@@ -7,6 +7,9 @@ works, except ``db downgrade``, which would otherwise undo its own work.
 editable through the API (unlike agreements synced from the watched ``agreements_dir``, origin
 ``file``, which are read-only there). A file in the watched folder with the same id takes such
 an agreement over.
+
+The database stack (SQLAlchemy, alembic) is imported inside the commands: ``tracker`` loads
+every command module at start, and ``tracker validate`` should not pay for it.
 """
 
 from __future__ import annotations
@@ -15,19 +18,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from alembic.util.exc import CommandError
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
 from tracker.cli.app import STATE, app, fail
 from tracker.errors import TrackerError, ValidationFailed
-from tracker.loader import load_paths
-from tracker.store.engine import make_engine
-from tracker.store.migrate import current_revision, downgrade, head_revision, upgrade
-from tracker.store.repository import ORIGIN_IMPORT, export_agreements, import_agreements
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 db_app = typer.Typer(help="Manage the database schema (migrations).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -37,6 +36,12 @@ app.add_typer(db_app, name="db")
 def open_database(*, migrate: bool = True) -> Iterator[Engine]:
     """The configured database, migrated to the newest schema unless ``migrate`` is False.
     Database failures (unreachable server, locked file) become ``Error: ...`` and exit 1."""
+    from alembic.util.exc import CommandError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from tracker.store.engine import make_engine
+    from tracker.store.migrate import upgrade
+
     engine = make_engine(STATE.settings().database_url)
     try:
         if migrate:
@@ -64,6 +69,9 @@ def import_command(
     ],
 ) -> None:
     """Validate agreement files and store them, all or none (SPEC 3)."""
+    from tracker.loader import load_paths
+    from tracker.store.repository import ORIGIN_IMPORT, import_agreements
+
     try:
         # Validated before the database is opened: a bad batch touches nothing at all.
         loaded = load_paths(paths)
@@ -102,6 +110,8 @@ def export_command(
     ] = None,
 ) -> None:
     """Print agreements as YAML (documents separated by ---), or write them into a folder."""
+    from tracker.store.repository import export_agreements
+
     with open_database() as engine:
         exported = export_agreements(engine, ids or None)
     if out is None:
@@ -118,6 +128,8 @@ def export_command(
 
 
 def describe_revision(revision: str | None) -> str:
+    from tracker.store.migrate import head_revision
+
     if revision is None:
         return "none (empty database)"
     return f"{revision} (head)" if revision == head_revision() else revision
@@ -128,6 +140,8 @@ def db_upgrade(
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
 ) -> None:
     """Apply migrations up to REVISION (default: the newest)."""
+    from tracker.store.migrate import current_revision, upgrade
+
     with open_database(migrate=False) as engine:
         upgrade(engine, revision)
         typer.echo(f"database at revision {describe_revision(current_revision(engine))}")
@@ -140,6 +154,8 @@ def db_downgrade(
     ] = "base",
 ) -> None:
     """Revert migrations down to REVISION (default: base, an empty database)."""
+    from tracker.store.migrate import current_revision, downgrade
+
     with open_database(migrate=False) as engine:
         downgrade(engine, revision)
         typer.echo(f"database at revision {describe_revision(current_revision(engine))}")
@@ -148,5 +164,7 @@ def db_downgrade(
 @db_app.command("current")
 def db_current() -> None:
     """Show the database's schema revision."""
+    from tracker.store.migrate import current_revision
+
     with open_database(migrate=False) as engine:
         typer.echo(describe_revision(current_revision(engine)))
