@@ -46,6 +46,7 @@ _AgreementsOption = Annotated[
     typer.Option(
         "--agreements",
         "-a",
+        metavar="PATH",
         help="Agreement file or folder (repeatable); without it the database is read.",
         show_default=False,
     ),
@@ -205,8 +206,10 @@ def deadlines(
         OutputFormat, typer.Option("--format", "-f", help="Output format.")
     ] = OutputFormat.TABLE,
 ) -> None:
-    """List deadlines sorted by date, from --from (default: as-of) to --to (default: one
-    year later)."""
+    """List deadlines sorted by date (window: --from, default as-of, to --to, default 1 year).
+
+    Without --agreements the agreements are read from the database.
+    """
     # Check every option before touching files, the database or the clock.
     if to is not None and within is not None:
         raise typer.BadParameter("give --to or --within, not both", param_hint="--to/--within")
@@ -267,8 +270,7 @@ def explain(
         ExplainFormat, typer.Option("--format", "-f", help="Output format.")
     ] = ExplainFormat.TEXT,
 ) -> None:
-    """Show an agreement, its rules with their sources, its events, and how each upcoming
-    date is derived."""
+    """Show an agreement: rules with sources, events, status, and how each date is derived."""
     as_of_day = parse_day(as_of, "--as-of") if as_of is not None else None
     (chosen,) = select_agreements(read_agreements(agreements), [agreement_id], [])
     if as_of_day is None:
