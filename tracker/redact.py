@@ -36,10 +36,7 @@ def redact_url(url: str) -> str:
     query = parts.query
     if query:
         pairs = parse_qsl(query, keep_blank_values=True)
-        if pairs:
-            query = "&".join(f"{quote(key, safe='')}={MASK}" for key, _ in pairs)
-        else:
-            query = MASK
+        query = "&".join(f"{quote(key, safe='')}={MASK}" for key, _ in pairs) if pairs else MASK
     fragment = MASK if parts.fragment else ""
     return urlunsplit((parts.scheme, netloc, parts.path, query, fragment))
 

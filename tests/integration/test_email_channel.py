@@ -74,7 +74,9 @@ def test_a_reminder_arrives_as_one_message_with_text_html_and_the_calendar(
     assert message["Subject"] == "Notice deadline in 17 days: GSOMIA (2020-08-24)"
     assert message["Message-ID"] == "<msg_2f8c1a0e9b7d4c3a@treaty-tracker>"
     assert message["Cc"] == LEGAL
-    assert "expiry 2020-11-22 − 90 days" in message.get_body(preferencelist=("plain",)).get_content()
+    assert (
+        "expiry 2020-11-22 − 90 days" in message.get_body(preferencelist=("plain",)).get_content()
+    )
     assert "<h1" in message.get_body(preferencelist=("html",)).get_content()
     [attachment] = list(message.iter_attachments())
     assert attachment.get_filename() == "deadline.ics"
@@ -82,7 +84,9 @@ def test_a_reminder_arrives_as_one_message_with_text_html_and_the_calendar(
     assert str(calendar["METHOD"]) == "PUBLISH"
     [event] = calendar.walk("VEVENT")
     assert event.decoded("DTSTART") == date(2020, 8, 24)
-    assert str(event["UID"]) == deadline_uid("kr-jp-gsomia", "notice_deadline", date(2020, 8, 24), None)
+    assert str(event["UID"]) == deadline_uid(
+        "kr-jp-gsomia", "notice_deadline", date(2020, 8, 24), None
+    )
 
 
 def test_a_retried_reminder_arrives_as_the_same_message(smtp_server: SmtpServer) -> None:
@@ -126,10 +130,13 @@ def test_an_untrusted_certificate_is_refused_and_retryable(
 
 
 def test_a_wrong_password_is_permanent_with_the_smtp_code_and_never_shown(
-    smtp_starttls_server: SmtpServer, caplog: pytest.LogCaptureFixture,
+    smtp_starttls_server: SmtpServer,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     wrong = "wrong-pa55word-q1"
-    smtp = smtp_starttls_server.settings(security="starttls", username=TEST_USERNAME, password=wrong)
+    smtp = smtp_starttls_server.settings(
+        security="starttls", username=TEST_USERNAME, password=wrong
+    )
     with caplog.at_level(logging.DEBUG):
         error = fail(smtp, ssl_context=smtp_starttls_server.client_context())
     assert (error.permanent, error.status) == (True, 535)
@@ -171,7 +178,9 @@ def test_one_refused_recipient_among_several_still_delivers_to_the_others() -> N
 
 
 def test_a_closed_port_is_retryable() -> None:
-    smtp = SmtpSettings(host="127.0.0.1", port=free_port(), sender="tracker@example.org", timeout_seconds=5)
+    smtp = SmtpSettings(
+        host="127.0.0.1", port=free_port(), sender="tracker@example.org", timeout_seconds=5
+    )
     error = fail(smtp)
     assert (error.permanent, error.status) == (False, None)
     assert "cannot connect" in str(error)
@@ -190,7 +199,9 @@ def silent_server() -> Iterator[int]:
 
 
 def test_a_server_that_never_greets_times_out_retryably(silent_server: int) -> None:
-    smtp = SmtpSettings(host="127.0.0.1", port=silent_server, sender="t@example.org", timeout_seconds=0.5)
+    smtp = SmtpSettings(
+        host="127.0.0.1", port=silent_server, sender="t@example.org", timeout_seconds=0.5
+    )
     error = fail(smtp)
     assert not error.permanent
     assert "timed out after 0.5 s" in str(error)

@@ -36,7 +36,9 @@ def receiver() -> Iterator[Receiver]:
 
 
 def channel(url: str, **changes: Any) -> WebhookChannel:
-    return WebhookChannel.model_validate({"type": "webhook", "url": url, "secret": SECRET, **changes})
+    return WebhookChannel.model_validate(
+        {"type": "webhook", "url": url, "secret": SECRET, **changes}
+    )
 
 
 def run_with_client(use: Callable[[httpx.AsyncClient], Awaitable[T]], **client_args: Any) -> T:
@@ -50,7 +52,9 @@ def run_with_client(use: Callable[[httpx.AsyncClient], Awaitable[T]], **client_a
     return asyncio.run(main())
 
 
-def deliver(config: WebhookChannel, *, attempts: int = 1, now: datetime | None = None) -> list[Delivery | DeliveryError]:
+def deliver(
+    config: WebhookChannel, *, attempts: int = 1, now: datetime | None = None
+) -> list[Delivery | DeliveryError]:
     """Send the GSOMIA reminder ``attempts`` times; each outcome, delivered or raised."""
 
     async def use(client: httpx.AsyncClient) -> list[Delivery | DeliveryError]:
@@ -58,8 +62,11 @@ def deliver(config: WebhookChannel, *, attempts: int = 1, now: datetime | None =
         outcomes: list[Delivery | DeliveryError] = []
         for attempt in range(1, attempts + 1):
             try:
-                outcomes.append(await notifier.send(
-                    gsomia_notification(attempt=attempt), now=now or datetime.now(UTC)))
+                outcomes.append(
+                    await notifier.send(
+                        gsomia_notification(attempt=attempt), now=now or datetime.now(UTC)
+                    )
+                )
             except DeliveryError as exc:
                 outcomes.append(exc)
         await notifier.aclose()
@@ -101,7 +108,9 @@ def test_timestamp_header_is_the_send_time_in_whole_seconds(receiver: Receiver) 
     assert request.headers["webhook-timestamp"] == str(int(now.timestamp()))
 
 
-def test_during_rotation_both_the_current_and_the_previous_secret_verify(receiver: Receiver) -> None:
+def test_during_rotation_both_the_current_and_the_previous_secret_verify(
+    receiver: Receiver,
+) -> None:
     deliver(channel(receiver.url, previous_secret=PREVIOUS_SECRET))
     [request] = receiver.wait_for(1)
     assert len(request.headers["webhook-signature"].split(" ")) == 2
@@ -205,7 +214,9 @@ def test_a_url_with_an_unsupported_scheme_is_permanent() -> None:
     assert error.permanent
 
 
-def test_no_secret_or_url_credential_appears_in_errors_or_logs(caplog: pytest.LogCaptureFixture) -> None:
+def test_no_secret_or_url_credential_appears_in_errors_or_logs(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     # A hostile or careless receiver echoes everything back in its error body.
     echo = f"got secret {SECRET} from {URL_PASSWORD} with {QUERY_TOKEN} and {HEADER_TOKEN}"
     replies = [Reply(status=500, body=echo.encode()), Reply(status=404, body=echo.encode()), 200]
@@ -223,8 +234,14 @@ def test_no_secret_or_url_credential_appears_in_errors_or_logs(caplog: pytest.Lo
     shown += [record.getMessage() for record in caplog.records]
     assert any("HTTP Request" in line for line in shown)  # ...and httpx did log the requests
     for line in shown:
-        for secret in (SECRET, PREVIOUS_SECRET.removeprefix("whsec_"), SECRET.removeprefix("whsec_"),
-                       URL_PASSWORD, QUERY_TOKEN, HEADER_TOKEN):
+        for secret in (
+            SECRET,
+            PREVIOUS_SECRET.removeprefix("whsec_"),
+            SECRET.removeprefix("whsec_"),
+            URL_PASSWORD,
+            QUERY_TOKEN,
+            HEADER_TOKEN,
+        ):
             assert secret not in line, f"{secret!r} leaked into {line!r}"
 
 
@@ -235,9 +252,12 @@ def test_one_client_delivers_many_webhooks_concurrently(receiver: Receiver) -> N
     async def use(client: httpx.AsyncClient) -> list[Delivery]:
         notifier = WebhookNotifier("ops", config, client=client)
         now = datetime.now(UTC)
-        return await asyncio.gather(*(
-            notifier.send(gsomia_notification(message_id=f"msg_{i}"), now=now) for i in range(count)
-        ))
+        return await asyncio.gather(
+            *(
+                notifier.send(gsomia_notification(message_id=f"msg_{i}"), now=now)
+                for i in range(count)
+            )
+        )
 
     deliveries = run_with_client(use, max_connections=16)
     assert {d.status for d in deliveries} == {200}

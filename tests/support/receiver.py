@@ -150,7 +150,9 @@ class Receiver:
         server.receiver = self
         self._server = server
         self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True,
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
             name=f"receiver:{self.port}",
         )
         self._thread.start()
@@ -303,8 +305,18 @@ class ReceiverProcess:
     def start(self) -> ReceiverProcess:
         self._port_file.unlink(missing_ok=True)
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "tests.support.receiver", "--port", "0",
-             "--log", str(self.log_path), "--port-file", str(self._port_file), *self._args],
+            [
+                sys.executable,
+                "-m",
+                "tests.support.receiver",
+                "--port",
+                "0",
+                "--log",
+                str(self.log_path),
+                "--port-file",
+                str(self._port_file),
+                *self._args,
+            ],
             cwd=REPO_ROOT,
         )
         deadline = time.monotonic() + self._start_timeout_s
@@ -360,7 +372,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--log", type=Path, required=True, help="JSONL file to append requests to")
     parser.add_argument("--port-file", type=Path, help="written with the bound port once ready")
     parser.add_argument("--status", type=int, default=200, help="answer after the script")
-    parser.add_argument("--script", default="", help="comma-separated statuses for the first requests")
+    parser.add_argument(
+        "--script", default="", help="comma-separated statuses for the first requests"
+    )
     parser.add_argument("--delay", type=float, default=0.0, help="seconds before each answer")
     args = parser.parse_args(argv)
 
@@ -368,10 +382,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    with args.log.open("a", encoding="utf-8") as log, Receiver(
-        script, default=Reply(status=args.status, delay_s=args.delay), port=args.port, log=log,
-        keep=False,
-    ) as receiver:
+    with (
+        args.log.open("a", encoding="utf-8") as log,
+        Receiver(
+            script,
+            default=Reply(status=args.status, delay_s=args.delay),
+            port=args.port,
+            log=log,
+            keep=False,
+        ) as receiver,
+    ):
         if args.port_file:
             # Written atomically: a reader never sees a half-written port number.
             tmp = args.port_file.with_name(args.port_file.name + ".tmp")

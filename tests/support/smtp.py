@@ -71,11 +71,29 @@ def make_tls_files(folder: Path) -> TlsFiles | None:
     if openssl is None:
         return None
     subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-         "-nodes", "-days", "2", "-subj", "/CN=localhost",
-         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-         "-keyout", str(files.key), "-out", str(files.cert)],
-        check=True, capture_output=True, timeout=60,
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            "-keyout",
+            str(files.key),
+            "-out",
+            str(files.cert),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
     )
     return files
 
@@ -94,19 +112,31 @@ def _make_with_cryptography(files: TlsFiles) -> None:
     now = _dt.datetime.now(_dt.UTC)
     cert = (
         x509.CertificateBuilder()
-        .subject_name(name).issuer_name(name).public_key(key.public_key())
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - _dt.timedelta(minutes=5)).not_valid_after(now + _dt.timedelta(days=2))
-        .add_extension(x509.SubjectAlternativeName([
-            x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address(HOST)),
-        ]), critical=False)
+        .not_valid_before(now - _dt.timedelta(minutes=5))
+        .not_valid_after(now + _dt.timedelta(days=2))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [
+                    x509.DNSName("localhost"),
+                    x509.IPAddress(ipaddress.ip_address(HOST)),
+                ]
+            ),
+            critical=False,
+        )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
-    files.key.write_bytes(key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ))
+    files.key.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     files.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
 
 
@@ -139,12 +169,14 @@ class _Collector:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         login = session.auth_data.login if isinstance(session.auth_data, LoginPassword) else None
-        self._server._record(ReceivedMail(
-            mail_from=envelope.mail_from,
-            rcpt_tos=tuple(envelope.rcpt_tos),
-            raw=envelope.original_content or envelope.content,
-            authenticated_as=login.decode() if isinstance(login, bytes) else None,
-        ))
+        self._server._record(
+            ReceivedMail(
+                mail_from=envelope.mail_from,
+                rcpt_tos=tuple(envelope.rcpt_tos),
+                raw=envelope.original_content or envelope.content,
+                authenticated_as=login.decode() if isinstance(login, bytes) else None,
+            )
+        )
         return "250 2.0.0 Message accepted for delivery"
 
 
@@ -198,8 +230,11 @@ class SmtpServer:
         elif self.mode == "tls":
             kwargs.update(ssl_context=self._server_context())
         if self.credentials is not None:
-            kwargs.update(authenticator=self._authenticate, auth_required=True,
-                          auth_require_tls=self.mode != "plain")
+            kwargs.update(
+                authenticator=self._authenticate,
+                auth_required=True,
+                auth_require_tls=self.mode != "plain",
+            )
         self._controller = Controller(
             _Collector(self), hostname=HOST, port=self.port, server_hostname="localhost", **kwargs
         )
@@ -220,8 +255,11 @@ class SmtpServer:
     def settings(self, **overrides: Any) -> SmtpSettings:
         """:class:`SmtpSettings` pointing at this server (security ``none`` unless overridden)."""
         values: dict[str, Any] = {
-            "host": HOST, "port": self.port, "security": "none",
-            "sender": "tracker@example.org", "timeout_seconds": 10,
+            "host": HOST,
+            "port": self.port,
+            "security": "none",
+            "sender": "tracker@example.org",
+            "timeout_seconds": 10,
         }
         values.update(overrides)
         return SmtpSettings.model_validate(values)

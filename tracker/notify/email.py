@@ -112,7 +112,9 @@ def short_title(title: str, *, max_chars: int = SUBJECT_TITLE_CHARS) -> str:
 def email_subject(notification: Notification) -> str:
     """``Notice deadline in 17 days: GSOMIA (2020-08-24)``."""
     deadline = notification.deadline
-    title = str(notification.agreement.get("title") or deadline.get("title") or deadline["agreement"])
+    title = str(
+        notification.agreement.get("title") or deadline.get("title") or deadline["agreement"]
+    )
     return (
         f"{deadline_name(deadline)} {humanise_days(days_left(notification))}: "
         f"{short_title(title)} ({deadline['date']})"
@@ -132,7 +134,9 @@ def _source(notification: Notification) -> dict[str, str | None]:
     for source in notification.agreement.get("sources") or []:
         if isinstance(source, dict) and cite and source.get("cite") == cite:
             url = source.get("url")
-            safe_url = url if isinstance(url, str) and url.startswith(("https://", "http://")) else None
+            safe_url = (
+                url if isinstance(url, str) and url.startswith(("https://", "http://")) else None
+            )
             return {"cite": cite, "url": safe_url, "quote": source.get("quote")}
     return {"cite": cite, "url": None, "quote": None}
 
@@ -195,15 +199,18 @@ def build_email(
     )
     calendar = build_calendar([Deadline.from_dict(notification.deadline)], method="PUBLISH")
     message.add_attachment(
-        calendar, maintype="text", subtype="calendar", filename=ICS_FILENAME,
+        calendar,
+        maintype="text",
+        subtype="calendar",
+        filename=ICS_FILENAME,
         params={"method": "PUBLISH", "charset": "utf-8"},
     )
     # Boundaries derived from the reminder make every retry byte-identical, not just equivalent.
     token = hashlib.sha256(notification.message_id.encode()).hexdigest()[:24]
     message.set_boundary(f"=_mixed_{token}")
-    alternative = message.get_payload()[0]
-    assert isinstance(alternative, EmailMessage)
-    alternative.set_boundary(f"=_alt_{token}")
+    for part in message.iter_parts():
+        if part.get_content_type() == "multipart/alternative":
+            part.set_boundary(f"=_alt_{token}")
     return message
 
 
@@ -251,7 +258,9 @@ class EmailNotifier:
 
     def _error(self, message: str, **kwargs: Any) -> DeliveryError:
         where = f"{self._smtp.host}:{self._smtp.port}"
-        return DeliveryError(redact(f"email {self.name!r} (smtp {where}): {message}", self._sensitive), **kwargs)
+        return DeliveryError(
+            redact(f"email {self.name!r} (smtp {where}): {message}", self._sensitive), **kwargs
+        )
 
     async def send(self, notification: Notification, *, now: datetime) -> Delivery:
         message = build_email(
@@ -269,17 +278,22 @@ class EmailNotifier:
         except smtplib.SMTPRecipientsRefused as exc:
             replies = exc.recipients.values()
             codes = [code for code, _ in replies]
-            text = "; ".join(f"{addr}: {code} {_reply_text(reply)}" for addr, (code, reply) in exc.recipients.items())
+            text = "; ".join(
+                f"{addr}: {code} {_reply_text(reply)}"
+                for addr, (code, reply) in exc.recipients.items()
+            )
             raise self._error(
                 f"every recipient refused ({text})",
-                permanent=all(code >= 500 for code in codes), status=codes[0] if codes else None,
+                permanent=all(code >= 500 for code in codes),
+                status=codes[0] if codes else None,
             ) from exc
         except smtplib.SMTPResponseException as exc:
             # SMTPSenderRefused, SMTPDataError, SMTPAuthenticationError, SMTPHeloError...
             what = type(exc).__name__.removeprefix("SMTP")
             raise self._error(
                 f"{what}: {exc.smtp_code} {_reply_text(exc.smtp_error)}",
-                permanent=exc.smtp_code >= 500, status=exc.smtp_code,
+                permanent=exc.smtp_code >= 500,
+                status=exc.smtp_code,
             ) from exc
         except smtplib.SMTPServerDisconnected as exc:
             # smtplib reports a read timeout as a disconnection; say what really happened.
@@ -303,8 +317,11 @@ class EmailNotifier:
         server: smtplib.SMTP
         if smtp.security == "tls":
             server = smtplib.SMTP_SSL(
-                smtp.host, smtp.port, local_hostname=_local_hostname(),
-                timeout=smtp.timeout_seconds, context=self._context(),
+                smtp.host,
+                smtp.port,
+                local_hostname=_local_hostname(),
+                timeout=smtp.timeout_seconds,
+                context=self._context(),
             )
         else:
             server = smtplib.SMTP(
@@ -347,7 +364,7 @@ class EmailNotifier:
             if code not in (250, 251):
                 refused[address] = (code, reply)
         if len(refused) == len(recipients):
-            raise smtplib.SMTPRecipientsRefused(refused)  # type: ignore[arg-type]
+            raise smtplib.SMTPRecipientsRefused(refused)
         code, reply = server.data(message.as_bytes(policy=message.policy.clone(linesep="\r\n")))
         if code != 250:
             raise smtplib.SMTPDataError(code, reply)

@@ -37,8 +37,12 @@ class LogNotifier:
         days = days_left(notification)
         self._log.info(
             "reminder: %s: %s on %s (%s, %s), offset %s",
-            agreement, deadline_name(deadline), deadline["date"], humanise_days(days),
-            notification.agreement.get("title") or deadline.get("title"), notification.offset,
+            agreement,
+            deadline_name(deadline),
+            deadline["date"],
+            humanise_days(days),
+            notification.agreement.get("title") or deadline.get("title"),
+            notification.offset,
             extra={
                 "reminder_id": notification.reminder_id,
                 "message_id": notification.message_id,

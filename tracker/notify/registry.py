@@ -30,5 +30,7 @@ def build_notifiers(settings: Settings, *, client: httpx.AsyncClient) -> dict[st
     notifiers: dict[str, Notifier] = {}
     for name, config in settings.all_channels().items():
         notifier_class = NOTIFIERS[config.type]
-        notifiers[name] = notifier_class.from_settings(name, config, settings=settings, client=client)
+        notifiers[name] = notifier_class.from_settings(
+            name, config, settings=settings, client=client
+        )
     return notifiers

@@ -42,9 +42,7 @@ def sign(secret: str, *, msg_id: str, timestamp: int, body: bytes) -> str:
     return f"{SIGNATURE_VERSION},{base64.b64encode(digest).decode('ascii')}"
 
 
-def signature_header(
-    secrets: Sequence[str], *, msg_id: str, timestamp: int, body: bytes
-) -> str:
+def signature_header(secrets: Sequence[str], *, msg_id: str, timestamp: int, body: bytes) -> str:
     """The ``webhook-signature`` value: one signature per distinct secret, current first."""
     if not secrets:
         raise ValueError("at least one webhook secret is needed to sign")

@@ -35,9 +35,16 @@ PAYLOAD_VERSION = "1"
 MAX_RESPONSE_BYTES = 4096
 SNIPPET_CHARS = 200
 RETRYABLE_STATUSES = frozenset({408, 425, 429})
-_RESERVED_HEADERS = frozenset({
-    "content-type", "content-length", "host", "webhook-id", "webhook-timestamp", "webhook-signature",
-})
+_RESERVED_HEADERS = frozenset(
+    {
+        "content-type",
+        "content-length",
+        "host",
+        "webhook-id",
+        "webhook-timestamp",
+        "webhook-signature",
+    }
+)
 
 log = logging.getLogger(__name__)
 
@@ -153,9 +160,13 @@ class WebhookNotifier:
         return redact(text, self._sensitive)
 
     def _error(self, message: str, **kwargs: Any) -> DeliveryError:
-        return DeliveryError(self._redact(f"webhook {self.name!r} ({self._where}): {message}"), **kwargs)
+        return DeliveryError(
+            self._redact(f"webhook {self.name!r} ({self._where}): {message}"), **kwargs
+        )
 
-    def request_headers(self, notification: Notification, body: bytes, *, now: datetime) -> dict[str, str]:
+    def request_headers(
+        self, notification: Notification, body: bytes, *, now: datetime
+    ) -> dict[str, str]:
         """The headers of one attempt; ``webhook-id`` is the reminder's stable message id."""
         timestamp = int(now.timestamp())
         return {
@@ -213,15 +224,22 @@ class WebhookNotifier:
         snippet = _snippet(raw)
         detail = f"{summary}: {snippet}" if snippet else summary
         if 200 <= status < 300:
-            log.debug("webhook %s delivered in %.0f ms: %s", self.name, elapsed_ms, self._redact(detail))
+            log.debug(
+                "webhook %s delivered in %.0f ms: %s", self.name, elapsed_ms, self._redact(detail)
+            )
             return Delivery(status=status, detail=self._redact(detail))
         if 300 <= status < 400:
             location = response.headers.get("location")
             shown = redact_url(location) if location else "<no location>"
-            raise self._error(f"{summary}: redirect to {shown} not followed", permanent=True, status=status)
+            raise self._error(
+                f"{summary}: redirect to {shown} not followed", permanent=True, status=status
+            )
         if status == 410:
-            raise self._error(f"{detail} (the receiver is gone; disabling the channel)",
-                              disable_channel=True, status=status)
+            raise self._error(
+                f"{detail} (the receiver is gone; disabling the channel)",
+                disable_channel=True,
+                status=status,
+            )
         if status in RETRYABLE_STATUSES or status >= 500:
             retry_after_s = parse_retry_after(response.headers.get("retry-after"), now=now)
             raise self._error(detail, status=status, retry_after_s=retry_after_s)

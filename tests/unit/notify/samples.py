@@ -40,11 +40,13 @@ def gsomia_notification(*, deadline: dict[str, Any] | None = None, **changes: An
         agreement={
             "id": "kr-jp-gsomia",
             "title": GSOMIA_TITLE,
-            "sources": [{
-                "cite": "Art. 21(3)",
-                "url": "https://example.org/gsomia-text",
-                "quote": "... unless either Party notifies the other in writing ...",
-            }],
+            "sources": [
+                {
+                    "cite": "Art. 21(3)",
+                    "url": "https://example.org/gsomia-text",
+                    "quote": "... unless either Party notifies the other in writing ...",
+                }
+            ],
         },
     )
     return replace(notification, **changes)

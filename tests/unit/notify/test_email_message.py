@@ -26,13 +26,18 @@ def test_subject_names_the_kind_days_left_short_title_and_date() -> None:
     assert built()["Subject"] == "Notice deadline in 17 days: GSOMIA (2020-08-24)"
 
 
-@pytest.mark.parametrize(("due_at", "when"), [
-    (datetime(2020, 8, 23, 0, 0, tzinfo=UTC), "in 1 day"),
-    (datetime(2020, 8, 24, 0, 0, tzinfo=UTC), "today"),
-    (datetime(2020, 8, 25, 0, 0, tzinfo=UTC), "overdue by 1 day"),
-    (datetime(2020, 8, 27, 0, 0, tzinfo=UTC), "overdue by 3 days"),
-])
-def test_subject_counts_days_from_the_due_day_in_the_agreements_zone(due_at: datetime, when: str) -> None:
+@pytest.mark.parametrize(
+    ("due_at", "when"),
+    [
+        (datetime(2020, 8, 23, 0, 0, tzinfo=UTC), "in 1 day"),
+        (datetime(2020, 8, 24, 0, 0, tzinfo=UTC), "today"),
+        (datetime(2020, 8, 25, 0, 0, tzinfo=UTC), "overdue by 1 day"),
+        (datetime(2020, 8, 27, 0, 0, tzinfo=UTC), "overdue by 3 days"),
+    ],
+)
+def test_subject_counts_days_from_the_due_day_in_the_agreements_zone(
+    due_at: datetime, when: str
+) -> None:
     notification = gsomia_notification(due_at=due_at)
     notification.agreement["timezone"] = "Asia/Seoul"
     assert built(notification)["Subject"] == f"Notice deadline {when}: GSOMIA (2020-08-24)"
@@ -53,15 +58,21 @@ def test_without_a_zone_the_subject_uses_the_deadlines_days_left() -> None:
 def test_subject_names_the_party_and_uses_the_label_of_a_recurring_date() -> None:
     deadline = gsomia_deadline(kind="recurring", label="Annual report", party="KR")
     assert built(gsomia_notification(deadline=deadline))["Subject"].startswith(
-        "Annual report (KR) in 17 days:")
+        "Annual report (KR) in 17 days:"
+    )
 
 
-@pytest.mark.parametrize(("title", "short"), [
-    (GSOMIA_TITLE, "GSOMIA"),
-    ("Energy Charter Treaty", "Energy Charter Treaty"),
-    ("Treaty between the United States of America and the Russian Federation on Measures",
-     "Treaty between the United States of America and…"),
-])
+@pytest.mark.parametrize(
+    ("title", "short"),
+    [
+        (GSOMIA_TITLE, "GSOMIA"),
+        ("Energy Charter Treaty", "Energy Charter Treaty"),
+        (
+            "Treaty between the United States of America and the Russian Federation on Measures",
+            "Treaty between the United States of America and…",
+        ),
+    ],
+)
 def test_long_titles_are_shortened_to_their_short_name_or_at_a_word(title: str, short: str) -> None:
     assert short_title(title) == short
 
@@ -96,7 +107,11 @@ def test_plain_text_part_shows_the_deadline_and_how_it_is_computed() -> None:
 def test_plain_text_shows_the_weekday_note_when_the_deadline_has_one() -> None:
     note = "Saturday; last working day before is Friday 2019-08-23"
     deadline = gsomia_deadline(date="2019-08-24", weekday_note=note)
-    text = built(gsomia_notification(deadline=deadline)).get_body(preferencelist=("plain",)).get_content()
+    text = (
+        built(gsomia_notification(deadline=deadline))
+        .get_body(preferencelist=("plain",))
+        .get_content()
+    )
     assert f"Note: {note}" in text
 
 
@@ -134,4 +149,6 @@ def test_calendar_attachment_is_an_all_day_published_event_with_the_feeds_uid() 
     [event] = calendar.walk("VEVENT")
     assert event.decoded("DTSTART") == date(2020, 8, 24)
     assert not isinstance(event.decoded("DTSTART"), datetime)
-    assert str(event["UID"]) == deadline_uid("kr-jp-gsomia", "notice_deadline", date(2020, 8, 24), None)
+    assert str(event["UID"]) == deadline_uid(
+        "kr-jp-gsomia", "notice_deadline", date(2020, 8, 24), None
+    )

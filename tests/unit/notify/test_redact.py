@@ -3,14 +3,17 @@ import pytest
 from tracker.redact import redact, redact_url
 
 
-@pytest.mark.parametrize(("url", "shown"), [
-    ("https://user:pw@h/p?token=x", "https://***@h/p?token=***"),
-    ("https://hooks.example.org/treaties", "https://hooks.example.org/treaties"),
-    ("http://h:8080/p?a=1&b=2", "http://h:8080/p?a=***&b=***"),
-    ("https://token@h/", "https://***@h/"),
-    ("https://h/p#access_token=abc", "https://h/p#***"),
-    ("/relative/path?sig=abc", "/relative/path?sig=***"),
-])
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://user:pw@h/p?token=x", "https://***@h/p?token=***"),
+        ("https://hooks.example.org/treaties", "https://hooks.example.org/treaties"),
+        ("http://h:8080/p?a=1&b=2", "http://h:8080/p?a=***&b=***"),
+        ("https://token@h/", "https://***@h/"),
+        ("https://h/p#access_token=abc", "https://h/p#***"),
+        ("/relative/path?sig=abc", "/relative/path?sig=***"),
+    ],
+)
 def test_redact_url_drops_credentials_and_masks_query_values(url: str, shown: str) -> None:
     assert redact_url(url) == shown
 

@@ -21,11 +21,12 @@ def with_client(build):
     async def run():
         async with httpx.AsyncClient() as client:
             return build(client)
+
     return asyncio.run(run())
 
 
 def test_registry_maps_each_channel_type_to_its_class() -> None:
-    assert NOTIFIERS == {"webhook": WebhookNotifier, "email": EmailNotifier, "log": LogNotifier}
+    assert {"webhook": WebhookNotifier, "email": EmailNotifier, "log": LogNotifier} == NOTIFIERS
 
 
 def test_one_notifier_is_built_per_configured_channel_plus_the_builtin_log() -> None:
@@ -38,7 +39,11 @@ def test_one_notifier_is_built_per_configured_channel_plus_the_builtin_log() -> 
     assert isinstance(notifiers["ops"], WebhookNotifier)
     assert isinstance(notifiers["desk"], EmailNotifier)
     assert isinstance(notifiers["log"], LogNotifier)
-    assert {name: n.name for name, n in notifiers.items()} == {"desk": "desk", "log": "log", "ops": "ops"}
+    assert {name: n.name for name, n in notifiers.items()} == {
+        "desk": "desk",
+        "log": "log",
+        "ops": "ops",
+    }
 
 
 def test_a_webhook_secret_that_is_not_base64_is_a_config_error_naming_the_channel() -> None:

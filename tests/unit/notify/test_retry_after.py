@@ -7,13 +7,16 @@ from tracker.notify.http import parse_retry_after
 NOW = datetime(2015, 10, 21, 7, 28, 0, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(("value", "seconds"), [
-    ("7", 7.0),
-    ("0", 0.0),
-    (" 120 ", 120.0),
-    ("Wed, 21 Oct 2015 07:29:30 GMT", 90.0),  # RFC 9110's example date, 90 s after NOW
-    ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),
-])
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        ("7", 7.0),
+        ("0", 0.0),
+        (" 120 ", 120.0),
+        ("Wed, 21 Oct 2015 07:29:30 GMT", 90.0),  # RFC 9110's example date, 90 s after NOW
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),
+    ],
+)
 def test_retry_after_is_read_as_seconds_or_as_an_http_date(value: str, seconds: float) -> None:
     assert parse_retry_after(value, now=NOW) == seconds
 

@@ -18,14 +18,20 @@ def test_signature_matches_the_standard_webhooks_test_vector() -> None:
 
 def test_a_secret_without_the_whsec_prefix_signs_the_same() -> None:
     bare = VECTOR_SECRET.removeprefix("whsec_")
-    assert sign(bare, msg_id=VECTOR_ID, timestamp=VECTOR_TIMESTAMP, body=VECTOR_BODY) == VECTOR_SIGNATURE
+    assert (
+        sign(bare, msg_id=VECTOR_ID, timestamp=VECTOR_TIMESTAMP, body=VECTOR_BODY)
+        == VECTOR_SIGNATURE
+    )
 
 
-@pytest.mark.parametrize("change", [
-    {"msg_id": "msg_other"},
-    {"timestamp": VECTOR_TIMESTAMP + 1},
-    {"body": b'{"test": 2432232315}'},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"msg_id": "msg_other"},
+        {"timestamp": VECTOR_TIMESTAMP + 1},
+        {"body": b'{"test": 2432232315}'},
+    ],
+)
 def test_changing_id_timestamp_or_one_body_byte_changes_the_signature(change: dict) -> None:
     args = {"msg_id": VECTOR_ID, "timestamp": VECTOR_TIMESTAMP, "body": VECTOR_BODY, **change}
     assert sign(VECTOR_SECRET, **args) != VECTOR_SIGNATURE
@@ -33,17 +39,25 @@ def test_changing_id_timestamp_or_one_body_byte_changes_the_signature(change: di
 
 def test_signature_header_carries_one_signature_per_secret_current_first() -> None:
     header = signature_header(
-        [VECTOR_SECRET, OTHER_SECRET], msg_id=VECTOR_ID, timestamp=VECTOR_TIMESTAMP, body=VECTOR_BODY
+        [VECTOR_SECRET, OTHER_SECRET],
+        msg_id=VECTOR_ID,
+        timestamp=VECTOR_TIMESTAMP,
+        body=VECTOR_BODY,
     )
     first, second = header.split(" ")
     assert first == VECTOR_SIGNATURE
-    assert second == sign(OTHER_SECRET, msg_id=VECTOR_ID, timestamp=VECTOR_TIMESTAMP, body=VECTOR_BODY)
+    assert second == sign(
+        OTHER_SECRET, msg_id=VECTOR_ID, timestamp=VECTOR_TIMESTAMP, body=VECTOR_BODY
+    )
     assert second != first
 
 
 def test_signature_header_does_not_repeat_a_secret_given_twice() -> None:
     header = signature_header(
-        [VECTOR_SECRET, VECTOR_SECRET], msg_id=VECTOR_ID, timestamp=VECTOR_TIMESTAMP, body=VECTOR_BODY
+        [VECTOR_SECRET, VECTOR_SECRET],
+        msg_id=VECTOR_ID,
+        timestamp=VECTOR_TIMESTAMP,
+        body=VECTOR_BODY,
     )
     assert header == VECTOR_SIGNATURE
 

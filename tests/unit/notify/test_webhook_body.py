@@ -14,8 +14,10 @@ def test_body_has_type_version_and_the_deadline_object() -> None:
 def test_body_names_the_reminder_and_the_agreement_with_its_sources() -> None:
     data = json.loads(webhook_body(gsomia_notification()))["data"]
     assert data["reminder"] == {
-        "id": "msg_2f8c1a0e9b7d4c3a", "offset": "17 days",
-        "due_at": "2020-08-07T00:00:00Z", "channel": "desk",
+        "id": "msg_2f8c1a0e9b7d4c3a",
+        "offset": "17 days",
+        "due_at": "2020-08-07T00:00:00Z",
+        "channel": "desk",
     }
     assert data["agreement"]["id"] == "kr-jp-gsomia"
     assert data["agreement"]["title"] == GSOMIA_TITLE
