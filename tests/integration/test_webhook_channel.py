@@ -6,13 +6,14 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 import pytest
 from standardwebhooks import Webhook
 
-from tests.support.receiver import Receiver, Reply
+from tests.support.receiver import Receiver, ReceiverProcess, Reply
 from tests.unit.notify.samples import gsomia_notification
 from tracker.errors import DeliveryError
 from tracker.notify.base import Delivery
@@ -263,3 +264,14 @@ def test_one_client_delivers_many_webhooks_concurrently(receiver: Receiver) -> N
     assert {d.status for d in deliveries} == {200}
     requests = receiver.wait_for(count)
     assert len({r.headers["webhook-id"] for r in requests}) == count
+
+
+def test_a_receiver_in_another_process_logs_each_delivery_as_a_json_line(tmp_path: Path) -> None:
+    with ReceiverProcess(tmp_path / "requests.jsonl", script=[503]) as receiver:
+        outcomes = deliver(channel(receiver.url), attempts=2)
+        first, second = receiver.wait_for(2)
+    assert isinstance(outcomes[0], DeliveryError)
+    assert outcomes[1] == Delivery(status=200, detail="HTTP 200 OK")
+    assert (first.status, second.status) == (503, 200)
+    assert first.headers["webhook-id"] == second.headers["webhook-id"]
+    Webhook(SECRET).verify(second.body, second.headers)

@@ -17,7 +17,9 @@ As a separate process (benchmarks, SIGKILL tests), appending one JSON line per r
     python -m tests.support.receiver --port 0 --log requests.jsonl --port-file port.txt
 
 or from Python, :class:`ReceiverProcess` starts that and reads the log back. Keep-alive and
-``TCP_NODELAY`` are on and request logging is off, so thousands of requests per second are fine.
+``TCP_NODELAY`` are on and request logging is off: a receiver process answers a few thousand
+requests per second. For benchmarks use the process: in-process, the server threads compete
+with the client's event loop for the GIL and the receiver becomes the bottleneck.
 """
 
 from __future__ import annotations
