@@ -82,6 +82,21 @@ def _note(day: date, countries: tuple[str, ...]) -> str | None:
     return f"{reason}; last working day before is {day_name} {before.isoformat()}"
 
 
+def party_countries(parties: Sequence[str]) -> tuple[str, ...]:
+    """The parties with a national holiday calendar (for :func:`note_for_countries`)."""
+    return _countries(tuple(parties))
+
+
+def note_for_countries(day: date, countries: tuple[str, ...]) -> str | None:
+    """:func:`weekday_note` for parties already reduced by :func:`party_countries`.
+
+    The engine reduces an agreement's parties once and then asks for every deadline.
+    """
+    if not countries and day.weekday() < 5:
+        return None
+    return _note(day, countries)
+
+
 def weekday_note(day: date, parties: Sequence[str]) -> str | None:
     """A note when ``day`` is not a working day for the parties, else None.
 
