@@ -19,12 +19,14 @@ _WHSEC = re.compile(r"whsec_[A-Za-z0-9+/=_-]+")
 _URL_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)[^/\s@]+@")
 
 
-def redact_url(url: str) -> str:
+def redact_url(url: str, *, keep_path: bool = True) -> str:
     """``url`` with credentials dropped and query values masked.
 
     ``https://user:pw@h/p?token=x`` becomes ``https://***@h/p?token=***``; the scheme, host,
     port, path and query keys stay, so a person can still tell which endpoint is meant. A
     fragment is masked too. Text that does not parse as a URL is masked entirely.
+    ``keep_path=False`` masks the path as well, for URLs whose path is itself a token (Slack and
+    Discord hook URLs): ``https://h/services/T0/B0/XXXX`` becomes ``https://h/***``.
     """
     try:
         parts = urlsplit(url)
@@ -38,7 +40,8 @@ def redact_url(url: str) -> str:
         pairs = parse_qsl(query, keep_blank_values=True)
         query = "&".join(f"{quote(key, safe='')}={MASK}" for key, _ in pairs) if pairs else MASK
     fragment = MASK if parts.fragment else ""
-    return urlunsplit((parts.scheme, netloc, parts.path, query, fragment))
+    path = parts.path if keep_path or parts.path in ("", "/") else f"/{MASK}"
+    return urlunsplit((parts.scheme, netloc, path, query, fragment))
 
 
 def redact(text: str, secrets: Iterable[str | None]) -> str:

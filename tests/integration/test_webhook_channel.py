@@ -25,6 +25,7 @@ SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 PREVIOUS_SECRET = "whsec_cHJldmlvdXMtc2VjcmV0LXN0aWxsLXZhbGlk"
 URL_PASSWORD = "url-pa55word-x9"
 QUERY_TOKEN = "query-token-y8"
+PATH_TOKEN = "path-token-w6"
 HEADER_TOKEN = "header-token-z7"
 
 T = TypeVar("T")
@@ -219,10 +220,13 @@ def test_no_secret_or_url_credential_appears_in_errors_or_logs(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     # A hostile or careless receiver echoes everything back in its error body.
-    echo = f"got secret {SECRET} from {URL_PASSWORD} with {QUERY_TOKEN} and {HEADER_TOKEN}"
+    echo = f"got {SECRET} {URL_PASSWORD} {QUERY_TOKEN} {PATH_TOKEN} {HEADER_TOKEN}"
     replies = [Reply(status=500, body=echo.encode()), Reply(status=404, body=echo.encode()), 200]
     with Receiver(responses=replies) as receiver:
-        url = f"http://tracker:{URL_PASSWORD}@127.0.0.1:{receiver.port}/hook?token={QUERY_TOKEN}"
+        url = (
+            f"http://tracker:{URL_PASSWORD}@127.0.0.1:{receiver.port}"
+            f"/hook/{PATH_TOKEN}?token={QUERY_TOKEN}"
+        )
         config = channel(url, previous_secret=PREVIOUS_SECRET, headers={"x-api-key": HEADER_TOKEN})
         with caplog.at_level(logging.DEBUG):
             outcomes = deliver(config, attempts=3)
@@ -230,6 +234,7 @@ def test_no_secret_or_url_credential_appears_in_errors_or_logs(
     # The credentials were used...
     assert requests[0].headers["x-api-key"] == HEADER_TOKEN
     assert requests[0].headers["authorization"].startswith("Basic ")
+    assert requests[0].path == f"/hook/{PATH_TOKEN}?token={QUERY_TOKEN}"
     assert [o.status for o in outcomes] == [500, 404, 200]
     shown = [str(o) if isinstance(o, DeliveryError) else o.detail for o in outcomes]
     shown += [record.getMessage() for record in caplog.records]
@@ -241,6 +246,7 @@ def test_no_secret_or_url_credential_appears_in_errors_or_logs(
             SECRET.removeprefix("whsec_"),
             URL_PASSWORD,
             QUERY_TOKEN,
+            PATH_TOKEN,
             HEADER_TOKEN,
         ):
             assert secret not in line, f"{secret!r} leaked into {line!r}"

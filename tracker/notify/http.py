@@ -24,13 +24,15 @@ USER_AGENT = f"treaty-tracker/{__version__}"
 
 
 class _RedactHttpxUrls(logging.Filter):
-    """httpx logs every request's full URL at INFO, credentials and query tokens included;
-    this filter rewrites those URLs before any handler sees them."""
+    """httpx logs every request's full URL at INFO, credentials and tokens included; this filter
+    rewrites those URLs (path too: many hook URLs carry their token there) before any handler
+    sees them."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple) and any(isinstance(a, httpx.URL) for a in record.args):
             record.args = tuple(
-                redact_url(str(a)) if isinstance(a, httpx.URL) else a for a in record.args
+                redact_url(str(a), keep_path=False) if isinstance(a, httpx.URL) else a
+                for a in record.args
             )
         return True
 

@@ -100,14 +100,16 @@ def _origin(url: str) -> str:
 
 def _url_secrets(url: str) -> list[str]:
     """Pieces of a URL that must never be shown: the whole URL, its password, query values
-    and path (raw and decoded)."""
+    and path with its longer segments (raw and decoded)."""
     pieces = [url]
     try:
         parts = urlsplit(url)
-        pieces += [parts.password or "", parts.username or "", parts.query, parts.fragment]
+        pieces += [parts.password or "", parts.query, parts.fragment]
         pieces += [value for _, value in parse_qsl(parts.query, keep_blank_values=True)]
         if parts.path not in ("", "/"):
             pieces.append(parts.path)
+            # A receiver may echo just the token segment; masking a harmless word is cheaper.
+            pieces += [segment for segment in parts.path.split("/") if len(segment) >= 6]
     except ValueError:
         pass
     pieces += [unquote(p) for p in pieces if p]

@@ -38,3 +38,9 @@ def test_redact_masks_credentials_in_any_url_inside_text() -> None:
 
 def test_redact_ignores_empty_and_missing_secrets() -> None:
     assert redact("nothing secret here", ["", None]) == "nothing secret here"
+
+
+def test_redact_url_can_mask_a_path_that_is_itself_a_token() -> None:
+    url = "https://hooks.example.org/services/T0/B0/XXXX?x=1"
+    assert redact_url(url, keep_path=False) == "https://hooks.example.org/***?x=***"
+    assert redact_url("https://h/", keep_path=False) == "https://h/"
