@@ -150,7 +150,10 @@ def select_agreements(
 @app.command()
 def validate(
     paths: Annotated[
-        list[Path], typer.Argument(help="Agreement files or folders (searched recursively).")
+        list[Path],
+        typer.Argument(
+            metavar="PATH...", help="Agreement files or folders (searched recursively)."
+        ),
     ],
 ) -> None:
     """Check agreement files: exit 0 when all are valid, 1 with every error on stderr."""
