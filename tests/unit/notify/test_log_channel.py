@@ -7,14 +7,14 @@ import pytest
 from tests.unit.notify.samples import gsomia_notification
 from tracker.notify.log import LogNotifier
 
+SENT_AT = datetime(2020, 8, 7, 0, 0, 5, tzinfo=UTC)
+
 
 def test_log_channel_writes_one_line_with_agreement_kind_date_days_and_offset(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     with caplog.at_level(logging.INFO, logger="tracker.reminders"):
-        delivery = asyncio.run(
-            LogNotifier("log").send(gsomia_notification(), now=datetime.now(UTC))
-        )
+        delivery = asyncio.run(LogNotifier("log").send(gsomia_notification(), now=SENT_AT))
     [record] = [r for r in caplog.records if r.name == "tracker.reminders"]
     line = record.getMessage()
     for part in ("kr-jp-gsomia", "Notice deadline", "2020-08-24", "in 17 days", "offset 17 days"):
