@@ -56,6 +56,9 @@ from tracker.errors import ConfigError, ValidationFailed
 #: Files (and API bodies) larger than this are refused before parsing.
 MAX_FILE_BYTES = 1_000_000
 
+#: Deepest nesting of lists and mappings accepted (agreement files need four levels).
+MAX_NESTING_DEPTH = 32
+
 #: ``$id`` of the published JSON Schema (``tracker schema``).
 SCHEMA_ID = "https://treaty-tracker.example.org/schema/agreement-v1.json"
 
@@ -154,6 +157,10 @@ class _Builder:
                 return value.lower() == "true"
             if tag == _FLOAT:
                 return float(value)
+        elif len(path) >= MAX_NESTING_DEPTH:
+            # Agreement files nest four levels deep; this keeps the builder's recursion bounded.
+            self.error(node, path, f"nested more than {MAX_NESTING_DEPTH} levels deep")
+            return None
         elif isinstance(node, SequenceNode) and tag == _SEQ:
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
         elif isinstance(node, MappingNode) and tag == _MAP:

@@ -286,3 +286,10 @@ def test_the_json_schema_is_draft_2020_12_and_describes_the_rule_kinds() -> None
     }
     assert kinds == set(RULE_KINDS.split(", "))
     json.dumps(schema)  # serialisable as is
+
+
+def test_deep_nesting_is_refused_without_exhausting_the_stack() -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        load_text("tags: " + "[" * 900 + "]" * 900)
+    messages = [str(e) for e in caught.value.errors]
+    assert f"<request>:1:38: tags{'[0]' * 31}: nested more than 32 levels deep" in messages
