@@ -15,6 +15,7 @@ import pytest
 
 from tracker.domain.agreement import Agreement
 from tracker.domain.deadline import DeadlineKind
+from tracker.domain.explain import explain_agreement
 from tracker.domain.rules import compute_all, compute_deadlines, evaluate
 
 D = date.fromisoformat
@@ -276,8 +277,8 @@ CASES = [
     # ---- edge cases
     # Month-end series: 2024-01-31 + 1, 2, 3 months = 02-29, 03-31, 04-30 (SPEC 2.1).
     Case("month-end-series",
-         agreement([{"kind": "auto_renewal", "first_expiry": "2024-01-31", "renewal_term": "1 month",
-                     "notice": "10 days"}]),
+         agreement([{"kind": "auto_renewal", "first_expiry": "2024-01-31",
+                     "renewal_term": "1 month", "notice": "10 days"}]),
          D("2024-02-01"), [("expiry", "2024-02-29", None), ("expiry", "2024-03-31", None),
                            ("expiry", "2024-04-30", None), ("expiry", "2024-05-31", None),
                            ("notice_deadline", "2024-04-20", None)],
@@ -291,8 +292,8 @@ CASES = [
          [("expiry", "2028-02-28", None)], end=D("2028-12-31")),
     # An anchor in 1950 costs no more than a recent one and lands on the right day.
     Case("anchor-1950",
-         agreement([{"kind": "auto_renewal", "first_expiry": "1950-03-31", "renewal_term": "1 month",
-                     "notice": "5 days"}]),
+         agreement([{"kind": "auto_renewal", "first_expiry": "1950-03-31",
+                     "renewal_term": "1 month", "notice": "5 days"}]),
          D("2025-01-01"), [("expiry", "2025-02-28", None), ("expiry", "2025-03-31", None),
                            ("notice_deadline", "2025-03-26", None)], end=D("2025-04-01")),
     # Notice on the deadline day is timely: the agreement ends at that term's expiry.
@@ -322,7 +323,8 @@ CASES = [
     # so it ends the 2021 term).
     Case("notice-resumed",
          agreement([dict(GSOMIA_RULE)],
-                   events=[notice("2020-08-01", "KR"), notice("2020-08-10", "KR", "notice_suspended"),
+                   events=[notice("2020-08-01", "KR"),
+                           notice("2020-08-10", "KR", "notice_suspended"),
                            notice("2020-09-01", "KR", "notice_resumed")]),
          D("2020-09-02"), [("expiry", "2020-11-22", None), ("termination", "2021-11-22", None)],
          end=D("2022-01-01")),
@@ -360,7 +362,8 @@ CASES = [
     Case("start-plus-term",
          agreement([{"kind": "auto_renewal", "start": "2011-02-05", "term": "10 years",
                      "notice": "6 months"}]),
-         D("2020-01-01"), [("notice_deadline", "2020-08-05", None), ("expiry", "2021-02-05", None)]),
+         D("2020-01-01"),
+         [("notice_deadline", "2020-08-05", None), ("expiry", "2021-02-05", None)]),
 ]
 
 
@@ -418,7 +421,8 @@ def test_russia_ukraine_termination_explains_the_notice() -> None:
         (DeadlineKind.TERMINATION, D("2019-04-01"))]
     assert result.deadlines[0].explanation == (
         "notice given 2018-09-24 by UA (deadline 2018-10-01) ends the term expiring 2019-04-01")
-    assert result.findings[0] == "timely notice for the term expiring 2019-04-01 (deadline 2018-10-01)"
+    assert result.findings[0] == (
+        "timely notice for the term expiring 2019-04-01 (deadline 2018-10-01)")
 
 
 def test_withdrawal_explanations_show_the_arithmetic() -> None:
@@ -485,3 +489,37 @@ def test_events_after_as_of_are_ignored() -> None:
                                end=D("2020-12-31"))
     assert DeadlineKind.TERMINATION not in {d.kind for d in before}
     assert D("2020-08-24") in {d.date for d in before}
+
+
+# ---- explain reads the same evaluation
+
+
+def test_explain_gsomia_reports_each_event_and_the_same_deadlines() -> None:
+    as_of = D("2020-08-07")
+    x = explain_agreement(gsomia(), as_of=as_of)
+    assert x.status == "in force"
+    assert x.rules[0].cite == "Art. 21(3)"
+    assert x.rules[0].text == (
+        "The agreement first expires 2017-11-22 and renews for 1 year at a time unless notice "
+        "is given at least 90 days before an expiry.")
+    assert [(e.counted, e.finding) for e in x.events] == [
+        (True, "timely notice for the term expiring 2019-11-22 (deadline 2019-08-24); "
+               "suspended on 2019-11-22 before it took effect"),
+        (True, "notice suspended"),
+        (False, "dated after 2020-08-07; not counted"),
+    ]
+    assert x.deadlines == compute_deadlines(gsomia(), as_of=as_of, start=as_of,
+                                            end=D("2022-08-07"))
+
+
+def test_explain_status_names_the_pending_termination() -> None:
+    x = explain_agreement(gsomia(), as_of=D("2019-09-01"))
+    assert x.status == "in force until 2019-11-22 (notice given 2019-08-23 by KR)"
+
+
+def test_explain_status_lists_parties_that_withdrew() -> None:
+    a = agreement([{"kind": "withdrawal", "notice": "6 months"}], parties=OPEN_SKIES_PARTIES,
+                  events=[notice("2020-05-22", "US")])
+    x = explain_agreement(a, as_of=D("2021-01-01"))
+    assert x.status == "in force; withdrawn: US (2020-11-22)"
+    assert x.events[0].finding == "withdrawal by US effective 2020-11-22"
