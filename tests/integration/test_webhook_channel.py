@@ -281,3 +281,18 @@ def test_a_receiver_in_another_process_logs_each_delivery_as_a_json_line(tmp_pat
     assert (first.status, second.status) == (503, 200)
     assert first.headers["webhook-id"] == second.headers["webhook-id"]
     Webhook(SECRET).verify(second.body, second.headers)
+
+
+def test_an_undecodable_error_body_still_reports_the_status() -> None:
+    broken = Reply(status=503, body=b"not gzip at all", headers={"content-encoding": "gzip"})
+    with Receiver(responses=[broken]) as receiver:
+        error = fail(channel(receiver.url))
+    assert (error.permanent, error.status) == (False, 503)
+    assert "undecodable response body" in str(error)
+
+
+def test_a_long_error_body_is_quoted_only_in_part() -> None:
+    with Receiver(responses=[Reply(status=500, body=b"x" * 100_000)]) as receiver:
+        error = fail(channel(receiver.url))
+    assert "x" * 150 in str(error)
+    assert len(str(error)) < 400

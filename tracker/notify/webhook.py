@@ -202,6 +202,8 @@ class WebhookNotifier:
             raise self._error(f"unusable URL: {exc}", permanent=True) from exc
         except httpx.TransportError as exc:
             raise self._error(f"{type(exc).__name__}: {str(exc) or 'connection failed'}") from exc
+        except httpx.HTTPError as exc:  # anything else httpx may raise: worth another try
+            raise self._error(f"{type(exc).__name__}: {exc}") from exc
         except ValueError as exc:  # httpx rejects some malformed URLs before any I/O
             raise self._error(f"unusable URL: {exc}", permanent=True) from exc
         elapsed_ms = (time.monotonic() - started) * 1000
@@ -211,11 +213,15 @@ class WebhookNotifier:
         # A receiver may answer with a huge body; only its start is ever shown.
         chunks: list[bytes] = []
         size = 0
-        async for chunk in response.aiter_bytes():
-            chunks.append(chunk)
-            size += len(chunk)
-            if size >= MAX_RESPONSE_BYTES:
-                break
+        try:
+            async for chunk in response.aiter_bytes():
+                chunks.append(chunk)
+                size += len(chunk)
+                if size >= MAX_RESPONSE_BYTES:
+                    break
+        except httpx.DecodingError:
+            # A body we cannot decompress says nothing useful; the status still decides.
+            return b"<undecodable response body>"
         return b"".join(chunks)[:MAX_RESPONSE_BYTES]
 
     def _outcome(
