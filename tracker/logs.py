@@ -67,6 +67,8 @@ def configure_logging(level: str = "INFO", *, json_lines: bool = False) -> None:
     handler.setFormatter(JsonFormatter() if json_lines else KeyValueFormatter())
     root.addHandler(handler)
     root.setLevel(level.upper())
-    # APScheduler logs every job run at INFO ("Running job ..."), twice per tick: noise.
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # APScheduler logs every job run at INFO ("Running job ..."), twice per tick: noise;
+    # and warns each time a run is skipped because the previous tick is still running, which
+    # is exactly what max_instances=1 is for.
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)
     logging.getLogger("httpx").setLevel(logging.WARNING)
