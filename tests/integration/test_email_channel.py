@@ -205,3 +205,10 @@ def test_a_server_that_never_greets_times_out_retryably(silent_server: int) -> N
     error = fail(smtp)
     assert not error.permanent
     assert "timed out after 0.5 s" in str(error)
+
+
+def test_a_non_ascii_address_is_refused_permanently_before_sending(smtp_server: SmtpServer) -> None:
+    error = fail(smtp_server.settings(), to=["bücher@example.org"])
+    assert error.permanent
+    assert "cannot encode for SMTP" in str(error)
+    assert smtp_server.messages == []
