@@ -1,0 +1,52 @@
+"""The pure core imports nothing from the database, network, web or scheduler libraries."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+FORBIDDEN = ("sqlmodel", "sqlalchemy", "httpx", "fastapi", "apscheduler")
+DOMAIN = Path(__file__).resolve().parents[2] / "tracker" / "domain"
+
+
+def test_importing_the_engine_loads_no_io_library() -> None:
+    code = (
+        "import tracker.domain.rules, tracker.domain.explain, tracker.domain.workdays, "
+        "tracker.domain.durations, tracker.domain.agreement; import sys; "
+        f"print(','.join(m for m in {FORBIDDEN!r} if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, timeout=60)
+    assert done.stdout.strip() == ""
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def test_no_domain_module_imports_an_io_library() -> None:
+    # Covers every module under tracker/domain, including ones added later (planner.py).
+    modules = sorted(DOMAIN.rglob("*.py"))
+    assert DOMAIN / "rules.py" in modules
+    offenders = {
+        f"{path.relative_to(DOMAIN)}: {name}"
+        for path in modules
+        for name in imported_modules(path)
+        if name.split(".")[0] in FORBIDDEN
+    }
+    assert offenders == set()
+
+
+def test_the_static_check_would_catch_a_forbidden_import(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("import sqlalchemy.orm\nfrom httpx import Client\n", encoding="utf-8")
+    assert {n.split(".")[0] for n in imported_modules(bad)} == {"sqlalchemy", "httpx"}
