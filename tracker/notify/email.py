@@ -141,6 +141,13 @@ def _source(notification: Notification) -> dict[str, str | None]:
     return {"cite": cite, "url": None, "quote": None}
 
 
+def _reminder_phrase(offset: str) -> str:
+    """``Reminder 7 days before the deadline``; a zero offset is on the day itself."""
+    if re.fullmatch(r"\s*0+\s*[A-Za-z]*\s*|P0+[DWMY]|PT0+[SMH]", offset):
+        return "Reminder on the day of the deadline"
+    return f"Reminder {offset} before the deadline"
+
+
 @functools.cache
 def _templates() -> jinja2.Environment:
     return jinja2.Environment(
@@ -172,6 +179,7 @@ def template_context(notification: Notification) -> dict[str, Any]:
         "party": deadline.get("party"),
         "source": _source(notification),
         "offset": notification.offset,
+        "reminder": _reminder_phrase(notification.offset),
         "message_id": notification.message_id,
     }
 

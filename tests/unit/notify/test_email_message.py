@@ -152,3 +152,19 @@ def test_calendar_attachment_is_an_all_day_published_event_with_the_feeds_uid() 
     assert str(event["UID"]) == deadline_uid(
         "kr-jp-gsomia", "notice_deadline", date(2020, 8, 24), None
     )
+
+
+@pytest.mark.parametrize(
+    ("offset", "phrase"),
+    [
+        ("7 days", "Reminder 7 days before the deadline"),
+        ("0 days", "Reminder on the day of the deadline"),
+        ("P0D", "Reminder on the day of the deadline"),
+    ],
+)
+def test_footer_says_how_long_before_the_deadline_the_reminder_was_due(
+    offset: str, phrase: str
+) -> None:
+    message = built(gsomia_notification(offset=offset))
+    assert phrase in message.get_body(preferencelist=("plain",)).get_content()
+    assert phrase in message.get_body(preferencelist=("html",)).get_content()
