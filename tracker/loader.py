@@ -275,6 +275,7 @@ _MODELS_BY_KIND: dict[str, type[Any]] = {
 _ENUM_NOUNS = {"effective": "effective convention", "type": "event type"}
 # Location elements pydantic adds for the members of a union; they are not keys of the file.
 _UNION_MEMBER = re.compile(r"^(?:str|int|float|bool|none|list\[.*|dict\[.*|date|.*\[.*\].*)$")
+_GENERIC_MISMATCH = re.compile(r"^'.*' is not an? (?:date|duration) \(")
 _REF_PATH = re.compile(r"^((?:[a-z_]+|\[\d+\])(?:\.[a-z_]+|\[\d+\])*): (.+)$", re.DOTALL)
 _REF_ELEMENT = re.compile(r"([a-z_]+)|\[(\d+)\]")
 
@@ -404,8 +405,8 @@ def _errors_from_validation(
     found: dict[tuple[int | None, int | None, str], list[str]] = {}
     for err in exc.errors(include_url=False):
         loc: tuple[str | int, ...] = tuple(err["loc"])
-        if err["type"] == "union_tag_invalid":
-            loc = (*loc, "kind")  # point at the bad kind itself
+        if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            loc = (*loc, "kind")  # the bad kind itself, or the rule that lacks one
         if root is None:
             line = column = None
             path = tuple(e for e in loc if not (isinstance(e, str) and e in _MODELS_BY_KIND))
@@ -437,6 +438,10 @@ def _errors_from_validation(
     for (line, column, path_text), messages in found.items():
         # A union reports one error per member: "'x' is not a date" or "... not a duration".
         unique = list(dict.fromkeys(messages))
+        # ... unless one member says more: '2020-02-30' is a date, just not a valid one.
+        specific = [m for m in unique if not _GENERIC_MISMATCH.match(m)]
+        if specific:
+            unique = specific
         errors.append(ConfigError(" or ".join(unique), file, line, column, path_text or None))
     return sorted(errors, key=lambda e: (e.line or 0, e.column or 0))
 

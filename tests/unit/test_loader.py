@@ -293,3 +293,29 @@ def test_deep_nesting_is_refused_without_exhausting_the_stack() -> None:
         load_text("tags: " + "[" * 900 + "]" * 900)
     messages = [str(e) for e in caught.value.errors]
     assert f"<request>:1:38: tags{'[0]' * 31}: nested more than 32 levels deep" in messages
+
+
+AGREEMENT_HEAD = "version: 1\nid: x\ntitle: T\nparties: [A]\nrules:\n"
+
+
+def test_a_rule_without_kind_points_at_the_rule_and_lists_the_kinds() -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        load_text(AGREEMENT_HEAD + "  - {label: no kind}\n", name="f.yaml")
+    assert str(caught.value) == (
+        f"f.yaml:6:5: rules[0].kind: required field is missing (one of: {RULE_KINDS})"
+    )
+
+
+def test_a_date_or_duration_field_names_both_only_when_the_value_is_neither() -> None:
+    text = AGREEMENT_HEAD + (
+        "  - {kind: withdrawal, notice: 1 year, earliest_notice: 2020-02-30}\n"
+        "  - {kind: withdrawal, notice: 1 year, earliest_notice: soon}\n"
+    )
+    with pytest.raises(ValidationFailed) as caught:
+        load_text(text, name="f.yaml")
+    assert [str(e) for e in caught.value.errors] == [
+        "f.yaml:6:39: rules[0].earliest_notice: '2020-02-30' is not a valid date "
+        "(day is out of range for month; expected YYYY-MM-DD)",
+        "f.yaml:7:39: rules[1].earliest_notice: 'soon' is not a date (expected YYYY-MM-DD) "
+        "or 'soon' is not a duration (examples: '90 days', 'P3M')",
+    ]
