@@ -212,3 +212,11 @@ def test_a_non_ascii_address_is_refused_permanently_before_sending(smtp_server: 
     assert error.permanent
     assert "cannot encode for SMTP" in str(error)
     assert smtp_server.messages == []
+
+
+def test_login_over_plain_smtp_works_when_the_server_allows_it() -> None:
+    with SmtpServer(credentials=(TEST_USERNAME, TEST_PASSWORD)) as server:
+        delivery = send(server.settings(username=TEST_USERNAME, password=TEST_PASSWORD))
+        [mail] = server.wait_for(1)
+    assert delivery.status == 250
+    assert mail.authenticated_as == TEST_USERNAME
