@@ -314,8 +314,8 @@ def test_a_date_or_duration_field_names_both_only_when_the_value_is_neither() ->
     with pytest.raises(ValidationFailed) as caught:
         load_text(text, name="f.yaml")
     assert [str(e) for e in caught.value.errors] == [
-        "f.yaml:6:39: rules[0].earliest_notice: '2020-02-30' is not a valid date "
+        "f.yaml:6:40: rules[0].earliest_notice: '2020-02-30' is not a valid date "
         "(day is out of range for month; expected YYYY-MM-DD)",
-        "f.yaml:7:39: rules[1].earliest_notice: 'soon' is not a date (expected YYYY-MM-DD) "
+        "f.yaml:7:40: rules[1].earliest_notice: 'soon' is not a date (expected YYYY-MM-DD) "
         "or 'soon' is not a duration (examples: '90 days', 'P3M')",
     ]
