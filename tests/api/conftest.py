@@ -6,12 +6,11 @@ is 2026-08-24, 17 days later, as in the SPEC's August 2020 example.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-import warnings
 
 import pytest
 from fastapi import FastAPI

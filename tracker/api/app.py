@@ -101,7 +101,8 @@ class BodyLimit:
 
 def _openapi_with_agreement_schema(app: FastAPI) -> Callable[[], dict[str, Any]]:
     """The generated schema plus the agreement format, so that the YAML/JSON body of
-    ``POST``/``PUT /agreements`` (read by the loader, not by FastAPI) is documented."""
+    ``POST``/``PUT /agreements`` (read by the loader, not by FastAPI) is documented; reads
+    are documented as needing the token only when ``read_requires_token`` is set."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
@@ -115,6 +116,10 @@ def _openapi_with_agreement_schema(app: FastAPI) -> Callable[[], dict[str, Any]]
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components.update(agreement_schema.pop("$defs", {}))
         components["Agreement"] = agreement_schema
+        if not app.state.settings.read_requires_token:
+            for operations in schema.get("paths", {}).values():
+                if "get" in operations:
+                    operations["get"].pop("security", None)
         app.openapi_schema = schema
         return schema
 

@@ -8,11 +8,19 @@ matches, not the length of this page.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from tracker.domain.agreement import ID_PATTERN
 from tracker.domain.deadline import Deadline
+
+#: A tag in a query: no control characters and no commas (tags are stored comma-separated).
+TAG_PATTERN = r"^[^\x00-\x1f\x7f,]+$"
+
+
+TagStr = Annotated[str, StringConstraints(pattern=TAG_PATTERN, min_length=1, max_length=100)]
+AgreementIdStr = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=100)]
 
 
 class _Out(BaseModel):

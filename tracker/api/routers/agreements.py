@@ -17,6 +17,7 @@ from tracker.api import deps
 from tracker.api.auth import require_read, require_write
 from tracker.api.errors import BadRequest, UnsupportedMediaType
 from tracker.api.schemas import (
+    TAG_PATTERN,
     AgreementList,
     AgreementOut,
     AgreementSummary,
@@ -96,7 +97,9 @@ def _load(request: Request, body: bytes) -> Any:
 @router.get("", response_model=AgreementList, dependencies=[Depends(require_read)])
 def list_agreements(
     engine: Annotated[Engine, Depends(deps.get_engine)],
-    tag: Annotated[str | None, Query(max_length=100, description="Only agreements with this tag.")] = None,
+    tag: Annotated[
+        str | None, Query(max_length=100, pattern=TAG_PATTERN, description="Only agreements with this tag.")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> dict[str, Any]:

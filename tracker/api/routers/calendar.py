@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from tracker.api import deps
 from tracker.api.auth import require_read
 from tracker.api.routers.deadlines import resolve_window
-from tracker.api.schemas import ErrorOut
+from tracker.api.schemas import AgreementIdStr, ErrorOut, TagStr
 from tracker.domain.deadline import DeadlineKind
 from tracker.feed import build_calendar
 
@@ -48,8 +48,8 @@ def calendar_feed(
     request: Request,
     engine: Annotated[Engine, Depends(deps.get_engine)],
     today: Annotated[date, Depends(deps.today)],
-    tag: Annotated[list[str] | None, Query(description="Only agreements with one of these tags.")] = None,
-    agreement: Annotated[list[str] | None, Query(description="Only these agreement ids.")] = None,
+    tag: Annotated[list[TagStr] | None, Query(description="Only agreements with one of these tags.")] = None,
+    agreement: Annotated[list[AgreementIdStr] | None, Query(description="Only these agreement ids.")] = None,
     kind: Annotated[list[DeadlineKind] | None, Query(description="Only these kinds.")] = None,
 ) -> Response:
     """Deadlines from today to one year ahead, as all-day events with stable UIDs."""

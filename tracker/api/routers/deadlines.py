@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from tracker.api import deps
 from tracker.api.auth import require_read
 from tracker.api.errors import BadRequest
-from tracker.api.schemas import DeadlineList, DeadlineOut, ErrorOut
+from tracker.api.schemas import AgreementIdStr, DeadlineList, DeadlineOut, ErrorOut, TagStr
 from tracker.domain.deadline import DeadlineKind
 from tracker.domain.durations import DurationParseError, parse_duration, shift
 
@@ -84,9 +84,9 @@ def list_deadlines(
         Query(max_length=40, description="Window length instead of 'to', e.g. '90d', '6 months'."),
     ] = None,
     as_of: Annotated[date | None, Query(description="Compute as if today were this day.")] = None,
-    agreement: Annotated[list[str] | None, Query(description="Only these agreement ids.")] = None,
+    agreement: Annotated[list[AgreementIdStr] | None, Query(description="Only these agreement ids.")] = None,
     kind: Annotated[list[DeadlineKind] | None, Query(description="Only these kinds.")] = None,
-    tag: Annotated[list[str] | None, Query(description="Only agreements with one of these tags.")] = None,
+    tag: Annotated[list[TagStr] | None, Query(description="Only agreements with one of these tags.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> dict[str, Any]:

@@ -1,0 +1,88 @@
+"""The web page: upcoming deadlines by month, and one page per agreement."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import AUTH, GSOMIA_JSON
+from tracker.api.routers.pages import days_text, urgency
+
+
+def gsomia_row(html: str) -> str:
+    match = re.search(r'<li class="[^"]*" data-agreement="kr-jp-gsomia" data-kind="notice_deadline">(.*?)</li>', html, re.S)
+    assert match is not None
+    return match.group(0)
+
+
+def test_the_index_groups_upcoming_deadlines_by_month(client: TestClient) -> None:
+    response = client.get("/")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    html = response.text
+    assert "<h2>August 2026</h2>" in html
+    assert html.index("<h2>August 2026</h2>") < html.index("<h2>November 2026</h2>")
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
+    assert "<script" not in html
+
+
+def test_the_gsomia_row_shows_its_date_days_left_and_urgency_in_words(client: TestClient) -> None:
+    row = gsomia_row(client.get("/").text)
+    assert 'class="this-month"' in row
+    assert '<span class="badge">This month</span>17 days left' in row
+    assert "<strong>2026-08-24</strong>" in row
+    assert '<a href="/agreements/kr-jp-gsomia">' in row
+
+
+def test_urgency_is_a_class_and_a_word() -> None:
+    assert [urgency(d) for d in (-3, 0, 7, 8, 31, 32)] == [
+        ("overdue", "Overdue"), ("this-week", "This week"), ("this-week", "This week"),
+        ("this-month", "This month"), ("this-month", "This month"), ("later", ""),
+    ]
+    assert [days_text(d) for d in (-2, -1, 0, 1, 17)] == [
+        "2 days ago", "yesterday, 1 day ago", "today", "tomorrow, 1 day left", "17 days left",
+    ]
+
+
+def test_the_index_filters_by_tag_and_agreement_with_a_plain_form(client: TestClient) -> None:
+    html = client.get("/", params={"tag": "korea"}).text
+    assert set(re.findall(r'data-agreement="([^"]+)"', html)) == {"kr-jp-gsomia"}
+    assert '<option value="korea" selected>' in html
+    html = client.get("/", params={"agreement": "npt"}).text
+    assert set(re.findall(r'data-agreement="([^"]+)"', html)) <= {"npt"}
+    assert '<form class="filters" method="get" action="/">' in html
+
+
+def test_the_index_links_the_calendar_and_webcal(client: TestClient) -> None:
+    html = client.get("/", params={"tag": "korea"}).text
+    assert '<a href="/calendar.ics?tag=korea">' in html
+    assert '<a href="webcal://testserver/calendar.ics?tag=korea">' in html
+
+
+def test_the_agreement_page_shows_rules_sources_events_and_explanations(client: TestClient) -> None:
+    response = client.get("/agreements/kr-jp-gsomia")
+    assert response.status_code == 200
+    html = response.text
+    assert "<h1>Korea–Japan General Security of Military Information Agreement (GSOMIA)</h1>" in html
+    assert "Art. 21(3)" in html
+    assert "ninety days in advance of its intention to terminate" in html
+    assert 'href="https://en.wikisource.org/wiki/Page:Japan-Korea_GSOMIA_(English_Text).pdf/10"' in html
+    for event in ("notice_given", "notice_suspended", "notice_withdrawn"):
+        assert event in html
+    assert "<strong>2026-08-24</strong>" in html
+    assert "2026-11-22" in html
+    assert "No reminders planned yet." in html
+
+
+def test_an_unknown_agreement_page_is_404(client: TestClient) -> None:
+    assert client.get("/agreements/no-such-thing").status_code == 404
+
+
+def test_text_from_agreements_is_escaped(client: TestClient) -> None:
+    document = {**GSOMIA_JSON, "title": "<script>alert(1)</script> Pact"}
+    assert client.post("/api/v1/agreements", json=document, headers=AUTH).status_code == 201
+    html = client.get("/agreements/api-pact").text
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; Pact" in html
+    assert "<script>" not in client.get("/").text
