@@ -319,7 +319,7 @@ class EmailNotifier:
             raise self._error(f"timed out after {self._smtp.timeout_seconds:g} s") from exc
         except OSError as exc:
             raise self._error(f"cannot connect: {exc.strerror or exc}") from exc
-        except UnicodeError as exc:
+        except UnicodeEncodeError as exc:
             # smtplib speaks ASCII only: a non-ASCII address will never go through as configured.
             raise self._error(f"cannot encode for SMTP: {exc.reason}", permanent=True) from exc
 

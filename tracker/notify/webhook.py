@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -82,8 +82,19 @@ def webhook_body(notification: Notification) -> bytes:
     """The request body: compact UTF-8 JSON with sorted keys, so the same notification always
     gives the same bytes (and the same signature for the same id and timestamp)."""
     return json.dumps(
-        webhook_payload(notification), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        webhook_payload(notification),
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        default=_json_value,
     ).encode("utf-8")
+
+
+def _json_value(value: object) -> str:
+    # Dates in a deadline dict built by hand (not by Deadline.to_dict) still serialise as ISO.
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 def _origin(url: str) -> str:

@@ -35,3 +35,10 @@ def test_the_same_notification_gives_the_same_bytes_on_every_attempt() -> None:
 def test_body_is_utf8_json_keeping_non_ascii_titles_readable() -> None:
     body = webhook_body(gsomia_notification())
     assert "Korea–Japan".encode() in body
+
+
+def test_dates_in_a_hand_built_deadline_serialise_as_iso_strings() -> None:
+    from datetime import date
+
+    notification = gsomia_notification(deadline=gsomia_deadline(date=date(2020, 8, 24)))
+    assert json.loads(webhook_body(notification))["data"]["deadline"]["date"] == "2020-08-24"
