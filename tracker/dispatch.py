@@ -189,6 +189,7 @@ class _Tick:
         self.disabled: dict[str, str] = {}
         self.agreements: dict[str, _AgreementInfo] = {}
         self.report = TickReport()
+        self.clock: Callable[[], datetime] | None = None
 
     async def deliver(self, claimed: outbox.ClaimedReminder) -> outbox.AttemptResult:
         attempt = claimed.attempts + 1
@@ -341,11 +342,16 @@ class _Tick:
     ) -> TickReport:
         began = time.perf_counter()
         self.disabled = await asyncio.to_thread(outbox.disabled_channels, self.engine)
-        lease_until = self.now + timedelta(seconds=self.settings.lease.total_seconds())
+        lease = timedelta(seconds=self.settings.lease.total_seconds())
         recording: asyncio.Future[int] | None = None
         remaining = limit
         try:
             while remaining > 0 and not (stop is not None and stop.is_set()):
+                if self.clock is not None:
+                    # A long tick reads the clock per batch, so each batch gets a full lease
+                    # and its attempts their real time.
+                    self.now = self.clock().astimezone(UTC)
+                lease_until = self.now + lease
                 batch = await asyncio.to_thread(
                     outbox.claim_due,
                     self.engine,
@@ -400,14 +406,17 @@ async def tick_async(
     batch_size: int | None = None,
     uniform: Callable[[float, float], float] = random.uniform,
     stop: threading.Event | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> TickReport:
     """One tick inside a running event loop, with notifiers bound to that loop. ``stop``
-    ends the tick after the batch in flight (shutdown)."""
+    ends the tick after the batch in flight (shutdown). With ``clock`` (the service's real
+    clock) each batch runs at ``clock()`` instead of ``now``."""
     if now.tzinfo is None:
         raise ValueError("now must be an aware datetime")
     runner = _Tick(
         engine, notifiers, settings, now=now.astimezone(UTC), worker=worker, uniform=uniform
     )
+    runner.clock = clock
     return await runner.run(
         limit=limit, batch_size=batch_size or batch_size_for(settings), stop=stop
     )
@@ -422,6 +431,7 @@ async def _tick_with_own_notifiers(
     limit: int,
     batch_size: int | None,
     stop: threading.Event | None,
+    clock: Callable[[], datetime] | None,
 ) -> TickReport:
     from tracker.notify.http import make_http_client
     from tracker.notify.registry import build_notifiers
@@ -440,6 +450,7 @@ async def _tick_with_own_notifiers(
                 limit=limit,
                 batch_size=batch_size,
                 stop=stop,
+                clock=clock,
             )
         finally:
             for notifier in notifiers.values():
@@ -461,6 +472,7 @@ def tick(
     limit: int,
     batch_size: int | None = None,
     stop: threading.Event | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> TickReport:
     """Run one tick in a fresh event loop (the scheduler's worker thread has none).
 
@@ -477,6 +489,7 @@ def tick(
                 limit=limit,
                 batch_size=batch_size,
                 stop=stop,
+                clock=clock,
             )
         )
     return asyncio.run(
@@ -489,5 +502,6 @@ def tick(
             limit=limit,
             batch_size=batch_size,
             stop=stop,
+            clock=clock,
         )
     )

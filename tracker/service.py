@@ -62,6 +62,10 @@ class PlanReport:
     problems: list[str] = field(default_factory=list)
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 def default_worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
@@ -285,8 +289,10 @@ class Service:
         return report
 
     def tick(self, *, now: datetime | None = None, limit: int = TICK_LIMIT) -> TickReport:
-        """Claim and send what is due at ``now`` (default: the clock)."""
-        now = now or datetime.now(UTC)
+        """Claim and send what is due at ``now`` (default: the clock, read again for each
+        batch of a long tick)."""
+        clock = _utc_now if now is None else None
+        now = now or _utc_now()
         with self._tick_lock:
             report = tick(
                 self.engine,
@@ -296,6 +302,7 @@ class Service:
                 worker=self.worker,
                 limit=limit,
                 stop=self._stopping,
+                clock=clock,
             )
             self.last_tick_at = now
             self.last_tick = report
