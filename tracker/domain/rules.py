@@ -217,7 +217,7 @@ def _who(party: str | None) -> str:
 # --------------------------------------------------------------------------- renewal series
 
 
-@dataclass
+@dataclass(slots=True)
 class _Segment:
     anchor: date
     base: int  # global term index of local term 0
@@ -228,9 +228,12 @@ class _Segment:
 class _Series:
     """The expiries of an ``auto_renewal`` rule, possibly re-anchored by extensions."""
 
+    __slots__ = ("max", "segments", "step", "step_days")
+
     def __init__(self, rule: AutoRenewal) -> None:
-        self.step = rule.step
-        self.step_days = max(rule.step.approx_days(), 1.0)
+        step = self.step = rule.step
+        # Mean term length, only to estimate a term index (then corrected exactly).
+        self.step_days = max(step.months * 30.436875 + step.days, 1.0)
         if rule.first_expiry is not None:
             anchor = rule.first_expiry
             origin = "first expiry"
@@ -248,11 +251,11 @@ class _Series:
         s = self.segments[seg]
         return seg == len(self.segments) - 1 and s.last is not None and k == s.last
 
-    def _first_k(self, anchor: date, day: date) -> int:
+    def first_k(self, anchor: date, day: date) -> int:
         """Smallest k ≥ 0 with anchor + k × step ≥ day, from an estimate adjusted by ±1."""
         if day <= anchor:
             return 0
-        k = int((day - anchor).days / self.step_days)
+        k = int((day.toordinal() - anchor.toordinal()) / self.step_days)
         step = self.step
         while k > 0 and _shift(anchor, step, k - 1) >= day:
             k -= 1
@@ -263,7 +266,7 @@ class _Series:
     def first_at_or_after(self, day: date) -> tuple[int, int] | None:
         """The first term (segment, local index) expiring on or after ``day``, or None."""
         for i, s in enumerate(self.segments):
-            k = self._first_k(s.anchor, day)
+            k = self.first_k(s.anchor, day)
             if s.last is None or k <= s.last:
                 return i, k
         return None
@@ -661,46 +664,54 @@ def _auto_renewal(ctx: _Context, rule: AutoRenewal, r_index: int) -> None:
         )
 
     # The terms whose dates can fall inside [lo, hi]: a term's dates are never after its
-    # expiry and never more than the longest lead before it.
-    out = ctx
-    lo, hi = out.lo, out.hi
+    # expiry and never more than the longest lead before it. Segments are walked directly
+    # (there is one unless the agreement was extended) with the term index computed from
+    # each anchor, never by stepping from term 0.
+    lo, hi = ctx.lo, ctx.hi
     horizon = hi + timedelta(days=max(_lead_days(notice), _lead_days(window)))
-    term_opt = series.first_at_or_after(lo)
-    while term_opt is not None:
-        expiry = series.expiry(*term_opt)
-        if expiry > horizon:
-            break
-        final_term = series.is_final(*term_opt)
-        if lo <= expiry <= hi:
-            if term_opt == stop_term:
-                out.add(_TERMINATION, expiry, stop_text, r_index, label, stop_source, None,
+    step = series.step
+    notice_text = str(notice)
+    window_text = str(window)
+    add = ctx.add
+    segments = series.segments
+    last_seg = len(segments) - 1
+    for si, seg in enumerate(segments):
+        k = series.first_k(seg.anchor, lo)
+        last = seg.last
+        while last is None or k <= last:
+            expiry = _shift(seg.anchor, step, k)
+            if expiry > horizon:
+                return
+            final_term = si == last_seg and k == last
+            stopping = stop_term is not None and stop_term == (si, k)
+            if lo <= expiry <= hi:
+                if stopping:
+                    add(_TERMINATION, expiry, stop_text, r_index, label, stop_source, None,
                         stop_notes)
-            elif final_term:
-                out.add(
-                    _EXPIRY, expiry,
-                    f"{series.explain_expiry(*term_opt, expiry)} (final term: at most "
-                    f"{rule.max_renewals} renewals)",
-                    r_index, label, source,
-                )
-            else:
-                out.add(_EXPIRY, expiry, series.explain_expiry(*term_opt, expiry),
+                elif final_term:
+                    add(_EXPIRY, expiry,
+                        f"{series.explain_expiry(si, k, expiry)} (final term: at most "
+                        f"{rule.max_renewals} renewals)",
                         r_index, label, source)
-        if final_term:
-            break
-        day = _shift(expiry, notice, -1)
-        if lo <= day <= hi:
-            out.add(_NOTICE_DEADLINE, day,
-                    f"expiry {expiry.isoformat()} − {notice} = {day.isoformat()}",
-                    r_index, label, source)
-        if window is not None:
-            day = _shift(expiry, window, -1)
+                else:
+                    add(_EXPIRY, expiry, series.explain_expiry(si, k, expiry),
+                        r_index, label, source)
+            if final_term:
+                return
+            day = _shift(expiry, notice, -1)
             if lo <= day <= hi:
-                out.add(_WINDOW_OPENS, day,
-                        f"expiry {expiry.isoformat()} − {window} = {day.isoformat()}",
+                add(_NOTICE_DEADLINE, day,
+                    f"expiry {expiry.isoformat()} − {notice_text} = {day.isoformat()}",
+                    r_index, label, source)
+            if window is not None:
+                day = _shift(expiry, window, -1)
+                if lo <= day <= hi:
+                    add(_WINDOW_OPENS, day,
+                        f"expiry {expiry.isoformat()} − {window_text} = {day.isoformat()}",
                         r_index, label, source)
-        if term_opt == stop_term:
-            break
-        term_opt = series.after(*term_opt)
+            if stopping:
+                return
+            k += 1
 
 
 def _evaluate(agreement: Agreement, as_of: date, start: date, end: date) -> Evaluation:
