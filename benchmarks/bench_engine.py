@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import random
 import resource
 import shutil
@@ -118,13 +119,30 @@ def make_agreement(i: int, rng: random.Random) -> tuple[dict[str, Any], list[str
                            "until": (expires + timedelta(days=1826)).isoformat()})
         rem += [f"REM {expires:%d %b %Y} MSG a{i} expiry",
                 f"REM {rules[1]['date']} MSG a{i} review"]
-    else:  # monthly recurring reporting from an old anchor, sometimes terminated
+    else:  # recurring reporting from an old anchor, sometimes terminated
         first = _day(rng, 1970, 2020)
+        every = rng.choice(("1 month", "3 months", "1 year"))
         rules.append({"kind": "recurring", "label": "Report", "first": first.isoformat(),
-                      "every": rng.choice(("1 month", "3 months", "1 year"))})
+                      "every": every})
+        until = ""
         if rng.random() < 0.1:
             events.append({"date": "2024-11-30", "type": "terminated"})
-        rem.append(f"REM {first.day} MSG a{i} report")
+            until = " UNTIL 30 Nov 2024"
+        if first.day > 28 and every != "1 year":  # Remind has no month-end clamping
+            step = parse_duration(every)
+            k = 0
+            while (d := shift(first, step, times=k)) <= date(2026, 12, 31):
+                if d >= date(2024, 6, 1) and not (until and d > date(2024, 11, 30)):
+                    rem.append(f"REM {d:%d %b %Y} MSG a{i} report")
+                k += 1
+        elif every == "1 month":
+            rem.append(f"REM {first.day}{until} MSG a{i} report")
+        elif every == "3 months":
+            phase = first.month % 3
+            rem.append(f"REM {first.day}{until} SATISFY [monnum(trigdate()) % 3 == {phase}] "
+                       f"MSG a{i} report")
+        else:
+            rem.append(f"REM {first.day} {MONTHS[first.month - 1]}{until} MSG a{i} report")
     return doc, rem
 
 
@@ -160,15 +178,21 @@ def main(argv: list[str] | None = None) -> int:
         rem_lines += rem
     build_s = time.perf_counter() - t0
 
-    runs = []
-    deadlines = []
-    for _ in range(args.repeat):
-        deadlines = []
+    def timed() -> tuple[float, float, int]:
         gc.collect()
-        t0 = time.perf_counter()
-        deadlines = compute_all(agreements, as_of=AS_OF, start=AS_OF, end=WINDOW_END)
-        runs.append(time.perf_counter() - t0)
-    engine_s = min(runs)
+        w0, c0 = time.perf_counter(), time.process_time()
+        found = compute_all(agreements, as_of=AS_OF, start=AS_OF, end=WINDOW_END)
+        return time.perf_counter() - w0, time.process_time() - c0, len(found)
+
+    timed()  # warm-up: imports holiday calendars and fills the per-(country, year) caches
+    plain_wall, plain_cpu, count = timed()
+    # The models are long-lived (loaded once, queried often): freezing them moves them out
+    # of the collector's generations, so the runs below time the engine rather than repeated
+    # full-heap scans of 100,000 models. Both figures are reported.
+    gc.freeze()
+    runs = [timed() for _ in range(args.repeat)]
+    engine_s = min(r[0] for r in runs)
+    engine_cpu_s = min(r[1] for r in runs)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     OUT_DIR.mkdir(parents=True, exist_ok=True)
@@ -179,11 +203,13 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "agreements": args.agreements,
         "window": [AS_OF.isoformat(), WINDOW_END.isoformat()],
-        "deadlines": len(deadlines),
-        "with_weekday_note": sum(1 for d in deadlines if d.weekday_note),
+        "deadlines": count,
         "model_build_s": round(build_s, 3),
         "engine_s": round(engine_s, 3),
-        "engine_runs_s": [round(r, 3) for r in runs],
+        "engine_cpu_s": round(engine_cpu_s, 3),
+        "engine_runs_wall_cpu_s": [[round(w, 3), round(c, 3)] for w, c, _ in runs],
+        "engine_without_gc_freeze_s": {"wall": round(plain_wall, 3), "cpu": round(plain_cpu, 3)},
+        "load_average_1m": round(os.getloadavg()[0], 2),
         "peak_rss_mb": round(peak_mb, 1),
         "remind": {**remind, "rem_lines": len(rem_lines)},
         "targets": {"engine_s": TARGET_ENGINE_S, "peak_mb": TARGET_PEAK_MB},
@@ -192,9 +218,10 @@ def main(argv: list[str] | None = None) -> int:
     (OUT_DIR / "engine.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     ok = engine_s < TARGET_ENGINE_S and peak_mb < TARGET_PEAK_MB
     print(
-        f"{args.agreements} agreements → {len(deadlines)} deadlines in one year\n"
-        f"  engine  {engine_s:.3f} s (runs {', '.join(f'{r:.3f}' for r in runs)}; "
-        f"target < {TARGET_ENGINE_S} s)\n"
+        f"{args.agreements} agreements → {count} deadlines in one year\n"
+        f"  engine  {engine_s:.3f} s wall, {engine_cpu_s:.3f} s CPU, best of {args.repeat} "
+        f"(target < {TARGET_ENGINE_S} s); without gc.freeze {plain_wall:.3f} s wall, "
+        f"{plain_cpu:.3f} s CPU; load average {os.getloadavg()[0]:.1f}\n"
         f"  peak    {peak_mb:.0f} MB RSS (target < {TARGET_PEAK_MB} MB; includes the models)\n"
         f"  models  {build_s:.1f} s to build (not counted)"
     )
