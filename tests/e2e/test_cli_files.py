@@ -307,3 +307,37 @@ def test_schema_prints_the_json_schema(run) -> None:  # type: ignore[no-untyped-
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert "rules" in schema["required"]
     assert result.stdout.startswith('{\n  "$schema"')
+
+
+@pytest.mark.parametrize(
+    ("as_of", "window", "cell"),
+    [
+        ("2020-08-20", ["--from", "2019-11-01", "--to", "2019-12-01"], "\x1b[31m     -272\x1b[0m"),
+        ("2020-08-20", ["--within", "7d"], "\x1b[1m        4\x1b[0m"),
+        ("2020-08-01", ["--within", "30d"], "\x1b[33m       23\x1b[0m"),
+    ],
+    ids=["overdue-red", "within-a-week-bold", "within-a-month-yellow"],
+)
+def test_days_left_are_coloured_in_a_terminal(  # type: ignore[no-untyped-def]
+    run, as_of: str, window: list[str], cell: str
+) -> None:
+    result = subprocess.run(
+        [TRACKER, "deadlines", "-a", str(GOOD), "--as-of", as_of, *window],
+        capture_output=True, text=True, timeout=60,
+        env={**os.environ, "FORCE_COLOR": "1", "COLUMNS": "160"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert cell in result.stdout
+
+
+def test_a_narrow_terminal_gets_one_line_per_deadline_with_the_details_below() -> None:
+    result = subprocess.run(
+        [TRACKER, "deadlines", "-a", str(GOOD), *ACCEPTANCE],
+        capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "80"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "2020-08-24 Mon    17 days  notice_deadline  kr-jp-gsomia",
+        "2020-11-22 Sun   107 days  expiry           kr-jp-gsomia",
+        "                           Sunday; last working day before is Friday 2020-11-20",
+    ]

@@ -19,7 +19,7 @@ from enum import StrEnum
 from typing import Any
 
 from rich import box
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
@@ -32,6 +32,9 @@ from tracker.feed import build_calendar
 #: Width used when stdout is not a terminal and ``COLUMNS`` is unset, so that piped tables
 #: keep one row per line instead of rich's 80-column default.
 PIPE_WIDTH_CHARS = 200
+
+#: Narrower terminals get one line per deadline instead of a table.
+TABLE_MIN_WIDTH_CHARS = 110
 
 #: The fields of a deadline object (SPEC 2.4), in the order of :meth:`Deadline.to_dict`; the
 #: CSV header.
@@ -120,13 +123,40 @@ def deadlines_table(deadlines: Sequence[Deadline], *, title: str | None = None) 
     return table
 
 
+def deadlines_list(deadlines: Sequence[Deadline]) -> list[RenderableType]:
+    """The narrow-terminal layout: one line per deadline, its label and note indented below.
+
+    A table needs about 110 columns before the label and note get any room; below that rich
+    would squeeze them to "La…" or one word per line.
+    """
+    kind_width = max(len(d.kind.value) for d in deadlines)
+    lines: list[RenderableType] = []
+    for d in deadlines:
+        line = Text(f"{d.date.isoformat()} {d.date.strftime('%a')} ")
+        line.append(" " * max(0, 5 - len(str(d.days_left))))
+        line.append_text(days_left_text(d.days_left))
+        line.append(f" days  {d.kind.value:<{kind_width}}  {d.agreement}")
+        if d.party:
+            line.append(f" ({d.party})")
+        lines.append(line)
+        details = " · ".join(x for x in (d.label, d.weekday_note) if x)
+        if details:
+            lines.append(Padding(Text(details, style="dim"), (0, 0, 0, 27), expand=False))
+    return lines
+
+
 def print_deadlines_table(deadlines: Sequence[Deadline], *, console: Console) -> None:
-    """The table; when piped, without the padding rich adds to the right of each row."""
+    """The table (a list in terminals narrower than :data:`TABLE_MIN_WIDTH_CHARS`); when
+    piped, without the padding rich adds to the right of each row."""
     if not deadlines:
         console.print("No deadlines in this window.")
         return
     with _trimmed(console):
-        console.print(deadlines_table(deadlines))
+        if console.width >= TABLE_MIN_WIDTH_CHARS:
+            console.print(deadlines_table(deadlines))
+        else:
+            for renderable in deadlines_list(deadlines):
+                console.print(renderable)
 
 
 def deadlines_json(deadlines: Sequence[Deadline]) -> str:
