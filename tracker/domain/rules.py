@@ -150,7 +150,7 @@ def _lead_days(duration: Duration | None) -> int:
 # --------------------------------------------------------------------------- notices
 
 
-@dataclass
+@dataclass(slots=True)
 class _Episode:
     """One spell of a party's notice: given (or resumed) on ``since``, perhaps stopped."""
 
@@ -162,45 +162,52 @@ class _Episode:
     stop: date | None = None
     stop_index: int | None = None
     stop_kind: str = ""  # "suspended" or "withdrawn"
+    retracted: date | None = None  # a suspended notice withdrawn later: no resuming it
+
+
+def _latest(episodes: list[_Episode], party: str | None) -> list[_Episode]:
+    """The most recent episode of ``party``; of every party when ``party`` is None."""
+    latest: dict[str | None, _Episode] = {}
+    for e in episodes:
+        if party is None or e.party == party:
+            latest[e.party] = e
+    return list(latest.values())
 
 
 def _episodes(counted: list[tuple[int, Event]], findings: dict[int, str]) -> list[_Episode]:
-    """Walk the counted notice events in date order into notice episodes per party."""
+    """Walk the counted notice events in date order into notice episodes per party.
+
+    Suspensions, resumptions and retractions act on the party's most recent notice. Whether a
+    notice is redundant or had already taken effect depends on the rule, which judges that.
+    """
     episodes: list[_Episode] = []
     for i, ev in counted:
         kind = ev.type
         if kind == "notice_given":
-            pending = [e for e in episodes if e.party == ev.party and e.stop is None]
-            if pending:
-                findings[i] = (
-                    f"redundant: {ev.party or 'a party'} already gave notice on "
-                    f"{pending[0].since.isoformat()}; ignored"
-                )
-                continue
             episodes.append(_Episode(ev.party, i, ev.date, ev.date))
-        elif kind == "notice_suspended" or kind == "notice_withdrawn":
-            word = "suspended" if kind == "notice_suspended" else "withdrawn"
-            hit = [
-                e for e in episodes
-                if (ev.party is None or e.party == ev.party)
-                and (e.stop is None or (word == "withdrawn" and e.stop_kind == "suspended"))
-            ]
+        elif kind == "notice_suspended":
+            hit = [e for e in _latest(episodes, ev.party) if e.stop is None]
             if not hit:
-                findings[i] = f"no pending notice by {ev.party or 'any party'} to be {word}"
+                findings[i] = f"no pending notice by {ev.party or 'any party'} to suspend"
+                continue
+            for e in hit:
+                e.stop, e.stop_index, e.stop_kind = ev.date, i, "suspended"
+            findings[i] = "notice suspended"
+        elif kind == "notice_withdrawn":
+            hit = [e for e in _latest(episodes, ev.party)
+                   if e.stop is None or (e.stop_kind == "suspended" and e.retracted is None)]
+            if not hit:
+                findings[i] = f"no pending notice by {ev.party or 'any party'} to withdraw"
                 continue
             for e in hit:
                 if e.stop is None:
-                    e.stop, e.stop_index, e.stop_kind = ev.date, i, word
-                else:  # withdrawing a suspended notice makes the suspension permanent
-                    e.stop_kind = "withdrawn"
-            findings[i] = f"notice {word}"
+                    e.stop, e.stop_index, e.stop_kind = ev.date, i, "withdrawn"
+                else:  # a suspended notice retracted for good
+                    e.retracted = ev.date
+            findings[i] = "notice withdrawn"
         elif kind == "notice_resumed":
-            hit = [
-                e for e in episodes
-                if (ev.party is None or e.party == ev.party) and e.stop_kind == "suspended"
-                and not any(o.resumed_by is not None and o.index == e.index and o.stop is None
-                            for o in episodes)
-            ]
+            hit = [e for e in _latest(episodes, ev.party)
+                   if e.stop_kind == "suspended" and e.retracted is None]
             if not hit:
                 findings[i] = f"no suspended notice by {ev.party or 'any party'} to resume"
                 continue
@@ -472,7 +479,15 @@ def _withdrawal(ctx: _Context, rule: Withdrawal, r_index: int) -> None:
             r_index, label, source,
         )
     findings = ctx.findings
+    pending: dict[str | None, tuple[date, date]] = {}  # party -> (notice, effective date)
     for ep in ctx.episodes:
+        before = pending.get(ep.party)
+        if before is not None and ep.since < before[1]:
+            findings[ep.resumed_by if ep.resumed_by is not None else ep.index] = (
+                f"redundant: {ep.party or 'a party'} already gave notice on "
+                f"{before[0].isoformat()}, effective {before[1].isoformat()}; ignored"
+            )
+            continue
         if earliest is not None and ep.since < earliest:
             findings[ep.index] = (
                 f"premature: notice {ep.since.isoformat()}{_who(ep.party)} came before "
@@ -491,10 +506,10 @@ def _withdrawal(ctx: _Context, rule: Withdrawal, r_index: int) -> None:
             findings[ep.stop_index] = (
                 f"came after the withdrawal took effect on {day.isoformat()}; no effect"
             )
-        key = ep.party or ""
-        if key in ctx.withdrawn and ctx.withdrawn[key] <= day:
-            continue
-        ctx.withdrawn[key] = day
+        pending[ep.party] = (ep.since, day)
+        # A later notice after an earlier one took effect: the party had rejoined (Paris
+        # Agreement: US 2019 and 2025). The latest withdrawal is the one that stands.
+        ctx.withdrawn[ep.party or ""] = day
         findings[ep.resumed_by if ep.resumed_by is not None else ep.index] = (
             f"withdrawal{_who(ep.party)} effective {day.isoformat()}"
         )

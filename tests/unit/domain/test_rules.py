@@ -164,6 +164,26 @@ CASES = [
                    parties=["US", "FR", "CN", "IN"], in_force="2016-11-04",
                    events=[notice("2019-11-03", "US")]),
          D("2019-11-05"), [], [("withdrawal_effective", "2020-11-03", "US")]),
+    # Paris Art. 28(2): after rejoining (2021-02-19) the US gave notice again on 2025-01-27,
+    # effective 2026-01-27; the first withdrawal had taken effect, so this one is new.
+    Case("paris-us-second-withdrawal",
+         agreement([{"kind": "withdrawal", "notice": "1 year", "earliest_notice": "3 years"}],
+                   parties=["US", "FR", "CN", "IN"], in_force="2016-11-04",
+                   events=[notice("2019-11-04", "US"), notice("2025-01-27", "US")]),
+         D("2025-02-01"), [("withdrawal_effective", "2026-01-27", "US")],
+         start=D("2019-01-01"), end=D("2027-01-01")),
+    # UNESCO Art. II(6): US notice 2025-07-22 (after rejoining in 2023) → 2026-12-31.
+    Case("unesco-us-2025",
+         agreement([{"kind": "withdrawal", "effective": "end_of_following_year"}],
+                   parties=["UNESCO", "US", "FR"],
+                   events=[notice("2017-10-12", "US"), notice("2025-07-22", "US")]),
+         D("2025-08-01"), [("withdrawal_effective", "2026-12-31", "US")]),
+    # A second notice while the first is still pending changes nothing.
+    Case("redundant-withdrawal-notice",
+         agreement([{"kind": "withdrawal", "notice": "1 year"}], parties=["US", "FR", "DE"],
+                   events=[notice("2020-01-10", "US"), notice("2020-06-01", "US")]),
+         D("2020-07-01"), [("withdrawal_effective", "2021-01-10", "US")],
+         [("withdrawal_effective", "2021-06-01", "US")]),
     # Kyoto Protocol Art. 27: after three years from entry into force (2005-02-16), effective
     # one year after notice. Canada: 2011-12-15 → 2012-12-15.
     Case("kyoto-canada",
@@ -523,3 +543,11 @@ def test_explain_status_lists_parties_that_withdrew() -> None:
     x = explain_agreement(a, as_of=D("2021-01-01"))
     assert x.status == "in force; withdrawn: US (2020-11-22)"
     assert x.events[0].finding == "withdrawal by US effective 2020-11-22"
+
+
+def test_redundant_notice_is_reported_as_such() -> None:
+    a = agreement([{"kind": "withdrawal", "notice": "1 year"}], parties=["US", "FR", "DE"],
+                  events=[notice("2020-01-10", "US"), notice("2020-06-01", "US")])
+    result = evaluate(a, as_of=D("2020-07-01"), start=D("2020-01-01"), end=D("2022-01-01"))
+    assert result.findings[1] == (
+        "redundant: US already gave notice on 2020-01-10, effective 2021-01-10; ignored")
