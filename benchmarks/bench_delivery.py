@@ -27,8 +27,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
@@ -55,12 +53,24 @@ def planned_reminders(count: int, *, now: datetime) -> list[PlannedReminder]:
     out = []
     for i in range(count):
         agreement, day = f"bench-{i % 100:03d}", date(2030, 1, 1) + timedelta(days=i // 100)
-        deadline = Deadline(agreement=agreement, title=f"Benchmark agreement {agreement}",
-                            kind=DeadlineKind.NOTICE_DEADLINE, date=day, days_left=0,
-                            explanation=f"expiry {day} − 90 days = {day}")
+        deadline = Deadline(
+            agreement=agreement,
+            title=f"Benchmark agreement {agreement}",
+            kind=DeadlineKind.NOTICE_DEADLINE,
+            date=day,
+            days_left=0,
+            explanation=f"expiry {day} − 90 days = {day}",
+        )
         key = ReminderKey(agreement, "notice_deadline", day, "", "7 days", "hook")
-        out.append(PlannedReminder(key, now - timedelta(minutes=1), deadline,
-                                   ReminderStatus.PENDING, PlanReason.SCHEDULED))
+        out.append(
+            PlannedReminder(
+                key,
+                now - timedelta(minutes=1),
+                deadline,
+                ReminderStatus.PENDING,
+                PlanReason.SCHEDULED,
+            )
+        )
     return out
 
 
@@ -84,7 +94,9 @@ def database_url(kind: str, tmp: Path, postgres_url: str | None) -> tuple[str, A
     return f"{plain}?options=-csearch_path%3D{schema}", drop
 
 
-async def bare_loop(url: str, bodies: list[tuple[bytes, dict[str, str]]], concurrency: int) -> float:
+async def bare_loop(
+    url: str, bodies: list[tuple[bytes, dict[str, str]]], concurrency: int
+) -> float:
     """The baseline: the same requests with nothing but httpx and a semaphore."""
     client = make_http_client(max_connections=concurrency)
     slots = asyncio.Semaphore(concurrency)
@@ -101,19 +113,26 @@ async def bare_loop(url: str, bodies: list[tuple[bytes, dict[str, str]]], concur
     return elapsed
 
 
-async def signed_bodies(planned: list[PlannedReminder], url: str, *,
-                        now: datetime) -> list[tuple[bytes, dict[str, str]]]:
+async def signed_bodies(
+    planned: list[PlannedReminder], url: str, *, now: datetime
+) -> list[tuple[bytes, dict[str, str]]]:
     from tracker.notify.webhook import webhook_body
 
     client = make_http_client()
-    notifier = WebhookNotifier("hook", WebhookChannel(type="webhook", url=url, secret=SECRET),
-                               client=client)
+    notifier = WebhookNotifier(
+        "hook", WebhookChannel(type="webhook", url=url, secret=SECRET), client=client
+    )
     out = []
     for i, p in enumerate(planned):
         notification = Notification(
-            reminder_id=i + 1, message_id=p.webhook_id, channel="hook", offset=p.key.offset,
-            due_at=p.due_at, deadline=p.deadline.to_dict(),
-            agreement={"id": p.key.agreement, "title": p.deadline.title, "sources": []})
+            reminder_id=i + 1,
+            message_id=p.webhook_id,
+            channel="hook",
+            offset=p.key.offset,
+            due_at=p.due_at,
+            deadline=p.deadline.to_dict(),
+            agreement={"id": p.key.agreement, "title": p.deadline.title, "sources": []},
+        )
         body = webhook_body(notification)
         out.append((body, notifier.request_headers(notification, body, now=now)))
     await client.aclose()
@@ -127,6 +146,7 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--postgres-url")
     parser.add_argument("--log-level", default="INFO", help="tracker log level (to a file)")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating measurement rounds")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -148,23 +168,38 @@ def main() -> int:
             planned = planned_reminders(args.reminders, now=now)
             outbox.insert_planned(engine, planned, now=now)
             with ReceiverProcess(tmp / "requests.jsonl") as receiver:
-                settings = Settings.model_validate({
-                    "database_url": url, "agreements_dir": None,
-                    "max_concurrent_deliveries": args.concurrency,
-                    "channels": {"hook": {"type": "webhook", "url": receiver.url,
-                                          "secret": SECRET}},
-                })
+                settings = Settings.model_validate(
+                    {
+                        "database_url": url,
+                        "agreements_dir": None,
+                        "max_concurrent_deliveries": args.concurrency,
+                        "channels": {
+                            "hook": {"type": "webhook", "url": receiver.url, "secret": SECRET}
+                        },
+                    }
+                )
                 bodies = asyncio.run(signed_bodies(planned, receiver.url, now=now))
-                # Warm up both paths' imports and the receiver's threads, then measure.
+                # Warm up the receiver's threads and both paths' imports, then measure in
+                # alternating rounds, so that a neighbour's load drifting during the run
+                # weighs on both sides alike.
                 asyncio.run(bare_loop(receiver.url, bodies[:200], args.concurrency))
-                bare_s = asyncio.run(bare_loop(receiver.url, bodies, args.concurrency))
-
-                cpu0 = time.process_time()
-                started = time.perf_counter()
-                report = dispatch.tick(engine, None, settings, now=now, worker="bench",
-                                       limit=args.reminders)
-                tracker_s = time.perf_counter() - started
-                tracker_cpu = time.process_time() - cpu0
+                bare_s = bare_cpu = tracker_s = tracker_cpu = 0.0
+                outcomes: dict[str, int] = {}
+                size = -(-args.reminders // args.rounds)
+                for start in range(0, args.reminders, size):
+                    chunk = bodies[start : start + size]
+                    cpu0, wall0 = time.process_time(), time.perf_counter()
+                    asyncio.run(bare_loop(receiver.url, chunk, args.concurrency))
+                    bare_s += time.perf_counter() - wall0
+                    bare_cpu += time.process_time() - cpu0
+                    cpu0, wall0 = time.process_time(), time.perf_counter()
+                    report = dispatch.tick(
+                        engine, None, settings, now=now, worker="bench", limit=len(chunk)
+                    )
+                    tracker_s += time.perf_counter() - wall0
+                    tracker_cpu += time.process_time() - cpu0
+                    for outcome, n in report.outcomes.items():
+                        outcomes[outcome] = outcomes.get(outcome, 0) + n
             counts = outbox.count_by_status(engine)
         finally:
             engine.dispose()
@@ -186,12 +221,15 @@ def main() -> int:
         "batch_size": dispatch.batch_size_for(settings),
         "bare_httpx_s": round(bare_s, 3),
         "bare_httpx_per_s": round(bare_rate, 1),
+        "bare_httpx_cpu_s": round(bare_cpu, 3),
         "tracker_s": round(tracker_s, 3),
         "tracker_cpu_s": round(tracker_cpu, 3),
         "tracker_per_s": round(tracker_rate, 1),
         "ratio": round(tracker_rate / bare_rate, 3),
+        "cpu_ratio": round(bare_cpu / tracker_cpu, 3),
+        "rounds": args.rounds,
         "target_ratio": TARGET_RATIO,
-        "outcomes": report.outcomes,
+        "outcomes": outcomes,
         "load_average": list(os.getloadavg()),
         "python": platform.python_version(),
         "when": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -215,7 +215,8 @@ class Service:
             deadlines, failed = compute_for_planning(agreements, now=now, settings=self.settings)
             for agreement_id, error in failed.items():
                 log.error(event("plan.agreement_failed", agreement=agreement_id, error=error))
-            stored = outbox.stored_for_planning(self.engine)
+            since = now.astimezone(UTC).date() - timedelta(days=PLAN_LOOKBACK_DAYS)
+            stored = outbox.stored_for_planning(self.engine, since=since)
             plan = plan_reminders(
                 deadlines,
                 {a.id: a for a in agreements},

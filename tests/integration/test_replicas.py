@@ -79,3 +79,52 @@ def test_two_replicas_deliver_each_of_500_reminders_exactly_once(
     assert max(arrived.values()) == 1
     assert {r.status for r in stored} == {"sent"}
     assert len(workers_that_sent(postgres_url)) == 2, "both replicas should have delivered"
+
+
+@pytest.mark.slow
+def test_three_replicas_with_one_killed_deliver_all_1000_reminders(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    total = 1000
+    first = datetime.now(UTC).date() + timedelta(days=2)
+    agreements = {
+        f"pact-{i}": daily_agreement(f"pact-{i}", first=first, count=250) for i in range(4)
+    }
+    with ReceiverProcess(tmp_path / "requests.jsonl", delay_s=0.02) as receiver:
+        config = write_config(
+            tmp_path, db_url=postgres_url, hook_url=receiver.url, agreements=agreements
+        )
+        processes = [start_serve(config, log=tmp_path / f"serve-{i}.log")[0] for i in range(3)]
+        victim = processes[0]
+        try:
+            wait_until(
+                lambda: len(receiver.requests) >= 300,
+                timeout=START_TIMEOUT_S * 2,
+                what="300 deliveries",
+            )
+            victim.send_signal(signal.SIGKILL)
+            victim.wait()
+            held = {
+                r.webhook_id
+                for r in rows(postgres_url)
+                if r.status == "sending" and f":{victim.pid}:" in (r.claimed_by or "")
+            }
+            # The survivors finish, and take over the victim's rows once its lease expires.
+            wait_until(
+                lambda: len({r.headers["webhook-id"] for r in receiver.requests}) >= total,
+                timeout=90,
+                what="every reminder",
+            )
+            for process in processes[1:]:
+                assert stop(process) in GRACEFUL_EXIT
+        finally:
+            for process in processes:
+                if process.poll() is None:
+                    process.send_signal(signal.SIGKILL)
+                    process.wait()
+        arrived = Counter(r.headers["webhook-id"] for r in receiver.requests)
+
+    stored = rows(postgres_url)
+    assert len(stored) == total and {r.status for r in stored} == {"sent"}
+    assert set(arrived) == {r.webhook_id for r in stored}
+    assert {webhook_id for webhook_id, n in arrived.items() if n > 1} <= held

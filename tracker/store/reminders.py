@@ -19,7 +19,7 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
@@ -27,7 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from tracker.domain.planner import Change, PlannedReminder, ReminderKey, StoredReminder
-from tracker.domain.reminder import ReminderStatus
+from tracker.domain.reminder import FINAL_STATUSES, ReminderStatus
 from tracker.errors import NotFoundError
 from tracker.store.tables import ChannelStateRow, DeliveryAttemptRow, ReminderRow
 
@@ -61,8 +61,12 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
 # --- planning -------------------------------------------------------------------------------
 
 
-def stored_for_planning(engine: Engine) -> list[StoredReminder]:
-    """Every stored reminder as the planner sees it (key, status, due time)."""
+def stored_for_planning(engine: Engine, *, since: date | None = None) -> list[StoredReminder]:
+    """Stored reminders as the planner sees them (key, status, due time).
+
+    With ``since``, final rows of deadlines before that day are left out: the planner no
+    longer wants their keys, and the delivery history only grows.
+    """
     query = select(
         R.c.id,
         R.c.agreement_id,
@@ -74,6 +78,9 @@ def stored_for_planning(engine: Engine) -> list[StoredReminder]:
         R.c.status,
         R.c.due_at,
     )
+    if since is not None:
+        final = [status.value for status in FINAL_STATUSES]
+        query = query.where(or_(R.c.deadline_date >= since, R.c.status.not_in(final)))
     with engine.connect() as connection:
         return [
             StoredReminder(
