@@ -468,12 +468,12 @@ def _decode(data: bytes, file: str) -> str:
         ) from None
 
 
-def _too_large(size: int, file: str) -> ValidationFailed:
+def _too_large(size: int, file: str, noun: str) -> ValidationFailed:
     return ValidationFailed(
         [
             ConfigError(
-                f"the file is {size:,} bytes, over the limit of {MAX_FILE_BYTES:,} bytes; "
-                "an agreement file is a few kilobytes (is this the right file?)",
+                f"the {noun} is {size:,} bytes, over the limit of {MAX_FILE_BYTES:,} bytes; "
+                f"an agreement is a few kilobytes (is this the right {noun}?)",
                 file,
             )
         ]
@@ -491,7 +491,7 @@ def _validate(data: Any, root: Node | None, file: str, structural: _Builder | No
         raise ValidationFailed(
             [
                 ConfigError(
-                    f"an agreement file must be a mapping of keys to values (version, id, title, "
+                    f"an agreement must be a mapping of keys to values (version, id, title, "
                     f"parties, rules, ...), not {what}",
                     file,
                     mark.line + 1 if mark else None,
@@ -510,13 +510,14 @@ def _validate(data: Any, root: Node | None, file: str, structural: _Builder | No
     return agreement
 
 
-def _load_yaml(text: str, file: str) -> Agreement:
+def _load_yaml(text: str, file: str, noun: str = "file") -> Agreement:
     root = _compose(text, file)
     if root is None:
         raise ValidationFailed(
             [
                 ConfigError(
-                    "the file is empty (expected an agreement: version, id, title, parties, rules)",
+                    f"the {noun} is empty "
+                    "(expected an agreement: version, id, title, parties, rules)",
                     file,
                 )
             ]
@@ -545,7 +546,7 @@ def _load_json(text: str, file: str) -> Agreement:
         ) from None
     if duplicates:
         # Rare: locate them through the YAML composer, which reads JSON too.
-        return _load_yaml(text, file)
+        return _load_yaml(text, file, "document")
     try:
         return _validate(data, None, file, None)
     except ValidationFailed:
@@ -560,12 +561,12 @@ def _load_json(text: str, file: str) -> Agreement:
 
 
 def _loaded(
-    data: bytes, path: str | None, name: str, *, json_body: bool = False
+    data: bytes, path: str | None, name: str, *, json_body: bool = False, noun: str = "file"
 ) -> LoadedAgreement:
     if len(data) > MAX_FILE_BYTES:
-        raise _too_large(len(data), name)
+        raise _too_large(len(data), name, noun)
     text = _decode(data, name)
-    agreement = _load_json(text, name) if json_body else _load_yaml(text, name)
+    agreement = _load_json(text, name) if json_body else _load_yaml(text, name, noun)
     return LoadedAgreement(agreement, path, hashlib.sha256(data).hexdigest(), text)
 
 
@@ -590,7 +591,7 @@ def load_file(path: str | Path) -> LoadedAgreement:
         ) from None
     if len(data) > MAX_FILE_BYTES:
         size = Path(path).stat().st_size
-        raise _too_large(size, name)
+        raise _too_large(size, name, "file")
     return _loaded(data, name, name)
 
 
@@ -677,7 +678,7 @@ def load_text(
     """
     data = text.encode("utf-8") if isinstance(text, str) else text
     json_body = content_type is not None and "json" in content_type.lower()
-    return _loaded(data, None, name, json_body=json_body)
+    return _loaded(data, None, name, json_body=json_body, noun="document")
 
 
 def agreement_json_schema() -> dict[str, Any]:

@@ -88,7 +88,7 @@ BAD_FILES = [
     ),
     (
         "bad-not-mapping.yaml",
-        "1:1: an agreement file must be a mapping of keys to values "
+        "1:1: an agreement must be a mapping of keys to values "
         "(version, id, title, parties, rules, ...), not a list",
     ),
     (
@@ -213,7 +213,7 @@ def test_an_oversize_file_is_refused_before_parsing(tmp_path: Path) -> None:
     path.write_bytes(b"version: [\n" + b"x" * MAX_FILE_BYTES)
     assert errors_of(path) == [
         f"{path}: the file is 1,000,011 bytes, over the limit of 1,000,000 bytes; "
-        "an agreement file is a few kilobytes (is this the right file?)"
+        "an agreement is a few kilobytes (is this the right file?)"
     ]
 
 
@@ -263,6 +263,20 @@ def test_json_syntax_errors_are_worded_for_json() -> None:
         load_text('{"version": 1,', content_type="application/json; charset=utf-8")
     assert str(caught.value) == (
         "<request>:1:15: JSON syntax error: Expecting property name enclosed in double quotes"
+    )
+
+
+def test_bodies_are_called_documents_in_messages() -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        load_text(b"   \n", name="body")
+    assert str(caught.value) == (
+        "body: the document is empty (expected an agreement: version, id, title, parties, rules)"
+    )
+    with pytest.raises(ValidationFailed) as caught:
+        load_text(b" " * (MAX_FILE_BYTES + 1), name="body")
+    assert str(caught.value) == (
+        "body: the document is 1,000,001 bytes, over the limit of 1,000,000 bytes; "
+        "an agreement is a few kilobytes (is this the right document?)"
     )
 
 
