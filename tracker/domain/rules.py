@@ -50,13 +50,16 @@ Events (only those dated on or before ``as_of`` count):
     has no effect. When an agreement has both rules, a notice is read as a withdrawal (that rule
     says when notice takes effect, which is the more specific statement); the renewal series
     continues for the parties that stay bound and stops when the agreement ends as above.
-    A second notice by a party whose notice is already pending is redundant and ignored.
+    A second notice by a party whose withdrawal is still pending is redundant and ignored; one
+    given after the earlier withdrawal took effect is new (the party had rejoined: Paris
+    Agreement, US notices 2019-11-04 and 2025-01-27). Under ``auto_renewal`` several pending
+    notices end the agreement at the earliest expiry any of them reaches.
 ``notice_suspended`` / ``notice_withdrawn`` by P on S
-    Stops P's pending notice if S is on or before the day the notice would take effect (GSOMIA:
-    suspended on the expiry day 2019-11-22, so the agreement renewed). Later, the notice had
-    already taken effect and the event changes nothing. A withdrawn (retracted) notice is gone
-    for good; a suspended one may be resumed. Without a party, the event applies to every
-    pending notice.
+    Act on P's most recent notice, and stop it if S is on or before the day it would take
+    effect (GSOMIA: suspended on the expiry day 2019-11-22, so the agreement renewed). Later,
+    the notice had already taken effect and the event changes nothing. A withdrawn (retracted)
+    notice is gone for good, also when it was suspended first; a suspended one may be resumed.
+    Without a party, the event applies to every party's most recent notice.
 ``notice_resumed`` by P on R
     Reactivates P's suspended notice *as if given on R*: its timeliness and effect are judged
     from R, because the other side could rely on the suspension until then.
