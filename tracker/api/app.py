@@ -25,6 +25,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from tracker import __version__
+from tracker.api.memo import Memo
 from tracker.api.errors import BodyTooLarge, error_response, install_error_handlers
 from tracker.api.metrics import install_metrics
 from tracker.api.routers import agreements, calendar, deadlines, health, pages, reminders
@@ -155,6 +156,7 @@ def create_app(settings: Settings, *, service: ServiceLike | None = None) -> Fas
     app.state.service = service
     app.state.engine = engine
     app.state.clock = lambda: datetime.now(UTC)
+    app.state.memo = Memo()
 
     install_error_handlers(app)
     for module in (agreements, deadlines, reminders):

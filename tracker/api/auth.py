@@ -39,14 +39,14 @@ def _check(settings: Settings, credentials: HTTPAuthorizationCredentials | None)
         raise AuthError(TOKEN_WRONG)
 
 
-def require_write(
+async def require_write(
     request: Request, credentials: HTTPAuthorizationCredentials | None = Security(bearer)
 ) -> None:
-    """Dependency of every write route."""
+    """Dependency of every write route (async: it never blocks, so it needs no thread)."""
     _check(_settings(request), credentials)
 
 
-def require_read(
+async def require_read(
     request: Request, credentials: HTTPAuthorizationCredentials | None = Security(bearer)
 ) -> None:
     """Dependency of every read route except the health check."""

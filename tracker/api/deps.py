@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from fastapi import Request
 from sqlalchemy.engine import Engine
 
+from tracker.api.memo import Memo
 from tracker.settings import Settings
 
 
@@ -29,6 +30,11 @@ def get_engine(request: Request) -> Engine:
 
 def get_service(request: Request) -> Any:
     return request.app.state.service
+
+
+def get_memo(request: Request) -> Memo:
+    memo: Memo = request.app.state.memo
+    return memo
 
 
 def get_now(request: Request) -> datetime:
@@ -55,6 +61,7 @@ def after_write(request: Request, agreement_id: str | None = None) -> None:
             get_engine(request), as_of=as_of,
             end=shift(as_of, get_settings(request).planning_horizon), agreement_ids=[agreement_id],
         )
+    get_memo(request).clear()
     service = get_service(request)
     if service is not None and hasattr(service, "replan"):
         service.replan(now=get_now(request))

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from tracker.api import deps
 from tracker.api.auth import require_read
+from tracker.api.memo import query_deadlines
 from tracker.api.routers.deadlines import resolve_window
 from tracker.api.schemas import AgreementIdStr, ErrorOut, TagStr
 from tracker.domain.deadline import DeadlineKind
@@ -53,11 +54,9 @@ def calendar_feed(
     kind: Annotated[list[DeadlineKind] | None, Query(description="Only these kinds.")] = None,
 ) -> Response:
     """Deadlines from today to one year ahead, as all-day events with stable UIDs."""
-    from tracker.store.deadlines import query_deadlines
-
     window = resolve_window(as_of=today, start=None, end=None, within=None)
     found, _total = query_deadlines(
-        engine, as_of=window.as_of, start=window.start, end=window.end,
+        engine, deps.get_memo(request), as_of=window.as_of, start=window.start, end=window.end,
         agreement=tuple(agreement or ()), kind=tuple(kind or ()), tag=tuple(tag or ()),
     )
     body = build_calendar(found, name=calendar_name(tag=tag or [], agreement=agreement or []))

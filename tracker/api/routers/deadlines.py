@@ -7,17 +7,19 @@ configured time zone) decides which events count and what ``days_left`` means.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.engine import Engine
 
 from tracker.api import deps
 from tracker.api.auth import require_read
+from tracker.api.memo import Memo, query_deadlines, remembered
 from tracker.api.errors import BadRequest
-from tracker.api.schemas import AgreementIdStr, DeadlineList, DeadlineOut, ErrorOut, TagStr
+from tracker.api.schemas import AgreementIdStr, DeadlineList, ErrorOut, TagStr
 from tracker.domain.deadline import DeadlineKind
 from tracker.domain.durations import DurationParseError, parse_duration, shift
 
@@ -74,41 +76,56 @@ def resolve_window(
 
 
 @router.get("", response_model=DeadlineList, dependencies=[Depends(require_read)])
-def list_deadlines(
-    engine: Annotated[Engine, Depends(deps.get_engine)],
-    today: Annotated[date, Depends(deps.today)],
-    start: Annotated[date | None, Query(alias="from", description="First day (inclusive); default as_of.")] = None,
+async def list_deadlines(
+    request: Request,
+    start: Annotated[
+        date | None, Query(alias="from", description="First day (inclusive); default as_of.")
+    ] = None,
     end: Annotated[date | None, Query(alias="to", description="Last day (inclusive).")] = None,
     within: Annotated[
         str | None,
         Query(max_length=40, description="Window length instead of 'to', e.g. '90d', '6 months'."),
     ] = None,
     as_of: Annotated[date | None, Query(description="Compute as if today were this day.")] = None,
-    agreement: Annotated[list[AgreementIdStr] | None, Query(description="Only these agreement ids.")] = None,
+    agreement: Annotated[
+        list[AgreementIdStr] | None, Query(description="Only these agreement ids.")
+    ] = None,
     kind: Annotated[list[DeadlineKind] | None, Query(description="Only these kinds.")] = None,
-    tag: Annotated[list[TagStr] | None, Query(description="Only agreements with one of these tags.")] = None,
+    tag: Annotated[
+        list[TagStr] | None, Query(description="Only agreements with one of these tags.")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-) -> dict[str, Any]:
+) -> Response:
     """Deadlines sorted by date in the window; ``count`` is the number of all matches."""
-    from tracker.store.deadlines import query_deadlines
-
-    window = resolve_window(as_of=as_of or today, start=start, end=end, within=within)
-    found, total = query_deadlines(
-        engine,
-        as_of=window.as_of,
-        start=window.start,
-        end=window.end,
-        agreement=tuple(agreement or ()),
-        kind=tuple(kind or ()),
-        tag=tuple(tag or ()),
-        limit=limit,
-        offset=offset,
+    # The hot path of the API: async, so a remembered answer costs no thread hop; the
+    # database work runs in the thread pool.
+    window = resolve_window(as_of=as_of or deps.today(request), start=start, end=end, within=within)
+    memo = deps.get_memo(request)
+    filters = (tuple(agreement or ()), tuple(kind or ()), tuple(tag or ()))
+    engine = deps.get_engine(request)
+    body = await remembered(
+        memo, ("json", window, *filters, limit, offset),
+        lambda: deadlines_json(engine, memo, window, *filters, limit, offset),
     )
-    return {
-        "data": [DeadlineOut.of(d) for d in found],
+    return Response(body, media_type="application/json")
+
+
+def deadlines_json(
+    engine: Engine, memo: Memo, window: Window, agreement: tuple[str, ...],
+    kind: tuple[DeadlineKind, ...], tag: tuple[str, ...], limit: int, offset: int,
+) -> bytes:
+    """The response body: the deadline objects are ``Deadline.to_dict()``, as in the CLI's
+    JSON, serialised directly rather than validated again against the response model."""
+    found, total = query_deadlines(
+        engine, memo, as_of=window.as_of, start=window.start, end=window.end,
+        agreement=agreement, kind=kind, tag=tag, limit=limit, offset=offset,
+    )
+    body = {
+        "data": [d.to_dict() for d in found],
         "count": total,
-        "start": window.start,
-        "end": window.end,
-        "as_of": window.as_of,
+        "start": window.start.isoformat(),
+        "end": window.end.isoformat(),
+        "as_of": window.as_of.isoformat(),
     }
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
