@@ -63,15 +63,31 @@ def document(i: int, rng: random.Random) -> dict[str, Any]:
     day = date(2017, 1, 1) + timedelta(days=rng.randrange(365))
     shape = i % 3
     if shape == 0:
-        rule = {"kind": "auto_renewal", "label": "annual renewal", "first_expiry": day.isoformat(),
-                "renewal_term": "1 year", "notice": "90 days", "source": "Art. 1"}
+        rule = {
+            "kind": "auto_renewal",
+            "label": "annual renewal",
+            "first_expiry": day.isoformat(),
+            "renewal_term": "1 year",
+            "notice": "90 days",
+            "source": "Art. 1",
+        }
     elif shape == 1:
         expires = date(2026, 1, 1) + timedelta(days=rng.randrange(3 * 365))
-        rule = {"kind": "fixed_term", "label": "term", "expires": expires.isoformat(),
-                "notice": "6 months", "source": "Art. 1"}
+        rule = {
+            "kind": "fixed_term",
+            "label": "term",
+            "expires": expires.isoformat(),
+            "notice": "6 months",
+            "source": "Art. 1",
+        }
     else:
-        rule = {"kind": "recurring", "label": "review", "first": day.isoformat(),
-                "every": "6 months", "source": "Art. 1"}
+        rule = {
+            "kind": "recurring",
+            "label": "review",
+            "first": day.isoformat(),
+            "every": "6 months",
+            "source": "Art. 1",
+        }
     return {
         "version": 1,
         "id": f"bench-{i:06d}",
@@ -99,21 +115,38 @@ def populate(db_url: str, count: int, *, as_of: date) -> dict[str, Any]:
                 agreement = Agreement.model_validate(document(i, rng))
                 text = agreement.model_dump_json()
                 tags = tags_column(agreement.tags)
-                agreements.append({
-                    "id": agreement.id, "title": agreement.title, "document": text,
-                    "source_text": text, "origin": "api", "path": None,
-                    "sha256": hashlib.sha256(text.encode()).hexdigest(), "tags": tags,
-                    "revision": 1, "updated_at": now,
-                })
+                agreements.append(
+                    {
+                        "id": agreement.id,
+                        "title": agreement.title,
+                        "document": text,
+                        "source_text": text,
+                        "origin": "api",
+                        "path": None,
+                        "sha256": hashlib.sha256(text.encode()).hexdigest(),
+                        "tags": tags,
+                        "revision": 1,
+                        "updated_at": now,
+                    }
+                )
                 for d in compute_all([agreement], as_of=as_of, start=as_of, end=end):
-                    deadlines.append({
-                        "agreement_id": d.agreement, "kind": d.kind.value, "date": d.date,
-                        "party": d.party or "", "title": d.title, "label": d.label,
-                        "explanation": d.explanation, "source": d.source,
-                        "weekday_note": d.weekday_note, "tags": tags,
-                    })
-                horizons.append({"agreement_id": agreement.id, "as_of": as_of, "start": as_of,
-                                 "end": end})
+                    deadlines.append(
+                        {
+                            "agreement_id": d.agreement,
+                            "kind": d.kind.value,
+                            "date": d.date,
+                            "party": d.party or "",
+                            "title": d.title,
+                            "label": d.label,
+                            "explanation": d.explanation,
+                            "source": d.source,
+                            "weekday_note": d.weekday_note,
+                            "tags": tags,
+                        }
+                    )
+                horizons.append(
+                    {"agreement_id": agreement.id, "as_of": as_of, "start": as_of, "end": end}
+                )
             connection.execute(insert(AgreementRow), agreements)
             connection.execute(insert(DeadlineRow), deadlines)
             connection.execute(insert(DeadlineHorizonRow), horizons)
@@ -121,8 +154,11 @@ def populate(db_url: str, count: int, *, as_of: date) -> dict[str, Any]:
     with engine.connect() as connection:
         connection.exec_driver_sql("ANALYZE")
     engine.dispose()
-    return {"agreements": count, "deadlines": deadlines_written,
-            "setup_s": round(time.perf_counter() - started, 1)}
+    return {
+        "agreements": count,
+        "deadlines": deadlines_written,
+        "setup_s": round(time.perf_counter() - started, 1),
+    }
 
 
 def free_port() -> int:
@@ -171,7 +207,9 @@ def process_cpu_s(pid: int) -> float:
 def run_wrk(url: str, *, duration: int, connections: int) -> dict[str, Any]:
     result = subprocess.run(
         ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", url],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     out = result.stdout
 
@@ -184,8 +222,15 @@ def run_wrk(url: str, *, duration: int, connections: int) -> dict[str, Any]:
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {"tool": "wrk", "requests": requests, "rps": rps, "p50_ms": ms("50"),
-            "p99_ms": ms("99"), "non_2xx": int(errors.group(1)) if errors else 0, "raw": out}
+    return {
+        "tool": "wrk",
+        "requests": requests,
+        "rps": rps,
+        "p50_ms": ms("50"),
+        "p99_ms": ms("99"),
+        "non_2xx": int(errors.group(1)) if errors else 0,
+        "raw": out,
+    }
 
 
 HTTPX_LOAD = r"""
@@ -218,7 +263,9 @@ asyncio.run(main())
 def run_httpx(url: str, *, duration: int, connections: int) -> dict[str, Any]:
     result = subprocess.run(
         [sys.executable, "-c", HTTPX_LOAD, url, str(duration), str(connections)],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     data: dict[str, Any] = json.loads(result.stdout)
     return data
@@ -231,11 +278,15 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--db", type=Path, help="reuse (or create) this SQLite file")
     parser.add_argument("--tool", choices=["wrk", "httpx"], default=None)
-    parser.add_argument("--no-memo", action="store_true",
-                        help="turn off the API's one-second answer memo (tracker.api.memo)")
+    parser.add_argument(
+        "--no-memo",
+        action="store_true",
+        help="turn off the API's one-second answer memo (tracker.api.memo)",
+    )
     parser.add_argument("--out", type=Path, default=OUT)
-    parser.add_argument("--serve", nargs=3, metavar=("DB_URL", "PORT", "MEMO"),
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--serve", nargs=3, metavar=("DB_URL", "PORT", "MEMO"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
     if args.serve:
         serve_main(args.serve[0], int(args.serve[1]), memo=args.serve[2] == "on")
@@ -253,8 +304,8 @@ def main() -> None:
 
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, __file__, "--serve", db_url, str(port),
-         "off" if args.no_memo else "on"], cwd=str(REPO),
+        [sys.executable, __file__, "--serve", db_url, str(port), "off" if args.no_memo else "on"],
+        cwd=str(REPO),
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     base = f"http://127.0.0.1:{port}"
@@ -288,12 +339,21 @@ def main() -> None:
         "meets_target": result["p99_ms"] < TARGET_P99_MS and result["rps"] >= TARGET_RPS,
         # CPU the server spent per request: unlike latency, not inflated by other jobs.
         "server_cpu_ms_per_request": round(
-            1000 * (server_after - server_before) / max(1, result["requests"]), 2),
+            1000 * (server_after - server_before) / max(1, result["requests"]), 2
+        ),
         "load_average": os.getloadavg(),
-        "loadgen_cpu_s": round(cpu_after.children_user + cpu_after.children_system
-                               - cpu_before.children_user - cpu_before.children_system, 2),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "platform": platform.platform()},
+        "loadgen_cpu_s": round(
+            cpu_after.children_user
+            + cpu_after.children_system
+            - cpu_before.children_user
+            - cpu_before.children_system,
+            2,
+        ),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -41,8 +41,13 @@ GSOMIA_JSON: dict[str, Any] = {
     "tags": ["test", "api"],
     "sources": [{"cite": "Art. 1", "url": "https://example.org/pact", "quote": "ninety days"}],
     "rules": [
-        {"kind": "auto_renewal", "first_expiry": "2017-11-22", "renewal_term": "1 year",
-         "notice": "90 days", "source": "Art. 1"},
+        {
+            "kind": "auto_renewal",
+            "first_expiry": "2017-11-22",
+            "renewal_term": "1 year",
+            "notice": "90 days",
+            "source": "Art. 1",
+        },
     ],
 }
 

@@ -13,7 +13,9 @@ from tests.api.conftest import API_PACT_YAML, AUTH, GSOMIA_JSON
 BASE = "/api/v1/agreements"
 
 
-def test_listing_returns_every_seed_with_the_total_count(client: TestClient, seeds_copy: Path) -> None:
+def test_listing_returns_every_seed_with_the_total_count(
+    client: TestClient, seeds_copy: Path
+) -> None:
     response = client.get(BASE, params={"limit": 5})
     assert response.status_code == 200
     body = response.json()
@@ -46,8 +48,12 @@ def test_reading_an_agreement_gives_its_document_origin_and_path(
     assert body["path"] == str(seeds_copy / "kr-jp-gsomia.yaml")
     assert body["document"]["rules"][0]["notice"] == "90 days"
     assert body["document"]["events"][0] == {
-        "date": "2019-08-23", "type": "notice_given", "party": "KR",
-        "note": body["document"]["events"][0]["note"], "source": None, "until": None,
+        "date": "2019-08-23",
+        "type": "notice_given",
+        "party": "KR",
+        "note": body["document"]["events"][0]["note"],
+        "source": None,
+        "until": None,
     }
     assert body["updated_at"] == "2026-08-07T00:00:00Z"
 
@@ -63,7 +69,12 @@ def test_creating_from_json_returns_201_and_its_location(client: TestClient) -> 
     assert response.status_code == 201, response.text
     assert response.headers["location"] == f"{BASE}/api-pact"
     body = response.json()
-    assert (body["id"], body["origin"], body["path"], body["revision"]) == ("api-pact", "api", None, 1)
+    assert (body["id"], body["origin"], body["path"], body["revision"]) == (
+        "api-pact",
+        "api",
+        None,
+        1,
+    )
     assert client.get(f"{BASE}/api-pact").json()["document"]["title"] == "API Pact"
 
 
@@ -78,12 +89,16 @@ def test_creating_from_yaml_reads_the_body_by_its_content_type(client: TestClien
 
 
 def test_a_bad_yaml_body_gets_the_loaders_file_style_message(client: TestClient) -> None:
-    text = API_PACT_YAML.replace("    date: 2026-09-01\n", "    date: 2026-09-01\n    after: 90 dais\n")
+    text = API_PACT_YAML.replace(
+        "    date: 2026-09-01\n", "    date: 2026-09-01\n    after: 90 dais\n"
+    )
     response = client.post(BASE, content=text, headers={**AUTH, "Content-Type": "application/yaml"})
     assert response.status_code == 422
     assert response.json() == {
-        "detail": ["<request>:10:5: rules[0].after: '90 dais' is not a duration "
-                   "(examples: '90 days', 'P3M')"]
+        "detail": [
+            "<request>:10:5: rules[0].after: '90 dais' is not a duration "
+            "(examples: '90 days', 'P3M')"
+        ]
     }
 
 
@@ -91,8 +106,10 @@ def test_broken_yaml_and_broken_json_are_422_not_500(client: TestClient) -> None
     response = client.post(BASE, content="a: [", headers={**AUTH, "Content-Type": "text/yaml"})
     assert response.status_code == 422
     assert response.json() == {
-        "detail": ["<request>:2:1: YAML syntax error: did not find expected node content "
-                   "(while parsing a flow node)"]
+        "detail": [
+            "<request>:2:1: YAML syntax error: did not find expected node content "
+            "(while parsing a flow node)"
+        ]
     }
     response = client.post(BASE, content="{", headers={**AUTH, "Content-Type": "application/json"})
     assert response.status_code == 422
@@ -120,7 +137,7 @@ def test_file_owned_agreements_are_read_only_with_a_message_naming_the_file(
     owner = seeds_copy / "kr-jp-gsomia.yaml"
     expected = {
         "detail": f"agreement 'kr-jp-gsomia' is read-only: it comes from file {owner}; "
-                  "edit the file instead"
+        "edit the file instead"
     }
     document = {**GSOMIA_JSON, "id": "kr-jp-gsomia"}
     for response in (
@@ -145,7 +162,9 @@ def test_replacing_needs_the_id_in_the_body_to_match_the_path(client: TestClient
     response = client.put(f"{BASE}/other-pact", json=GSOMIA_JSON, headers=AUTH)
     assert response.status_code == 422
     assert response.json() == {
-        "detail": ["<request>: id: 'api-pact' does not match the agreement in the path 'other-pact'"]
+        "detail": [
+            "<request>: id: 'api-pact' does not match the agreement in the path 'other-pact'"
+        ]
     }
 
 
@@ -174,7 +193,9 @@ def test_explain_shows_rules_events_and_the_arithmetic_of_each_date(client: Test
     assert body["rules"][0]["kind"] == "auto_renewal"
     assert body["rules"][0]["cite"] == "Art. 21(3)"
     assert [e["event"]["type"] for e in body["events"]] == [
-        "notice_given", "notice_suspended", "notice_withdrawn"
+        "notice_given",
+        "notice_suspended",
+        "notice_withdrawn",
     ]
     notice = next(d for d in body["deadlines"] if d["kind"] == "notice_deadline")
     assert notice["date"] == "2026-08-24"

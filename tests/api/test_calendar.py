@@ -105,13 +105,29 @@ path = {tmp_path / "khal.db"}
 """,
         encoding="utf-8",
     )
-    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "xdg-config"),
-           "XDG_DATA_HOME": str(tmp_path / "xdg-data"), "TZ": "UTC"}
+    env = {
+        **os.environ,
+        "XDG_CONFIG_HOME": str(tmp_path / "xdg-config"),
+        "XDG_DATA_HOME": str(tmp_path / "xdg-data"),
+        "TZ": "UTC",
+    }
     khal = Path(sys.executable).with_name("khal")
     result = subprocess.run(
-        [str(khal), "-c", str(config), "list", "--format", "{start-date} {title}",
-         "2026-08-20", "2026-08-30"],
-        capture_output=True, text=True, env=env, timeout=60, check=False,
+        [
+            str(khal),
+            "-c",
+            str(config),
+            "list",
+            "--format",
+            "{start-date} {title}",
+            "2026-08-20",
+            "2026-08-30",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     lines = [line for line in result.stdout.splitlines() if "GSOMIA" in line]

@@ -73,9 +73,13 @@ def test_limit_and_offset_page_while_count_stays_the_total(client: TestClient) -
 
 def test_bad_query_values_are_422_with_messages(client: TestClient) -> None:
     cases = {
-        (("within", "90 dais"),): ["query.within: '90 dais' is not a duration (examples: '90 days', 'P3M')"],
+        (("within", "90 dais"),): [
+            "query.within: '90 dais' is not a duration (examples: '90 days', 'P3M')"
+        ],
         (("to", "2026-01-01"),): ["query: 'to' 2026-01-01 is before 'from' 2026-08-07"],
-        (("to", "2027-01-01"), ("within", "90d")): ["query: give either 'to' or 'within', not both"],
+        (("to", "2027-01-01"), ("within", "90d")): [
+            "query: give either 'to' or 'within', not both"
+        ],
         (("from", "0001-01-01"),): ["query.from: 0001-01-01 is outside 1900-01-01..2199-12-31"],
     }
     for params, detail in cases.items():

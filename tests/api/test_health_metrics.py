@@ -34,8 +34,13 @@ def test_health_without_a_service_reports_the_database_only(client: TestClient) 
         response = client.get(path)
         assert response.status_code == 200
         assert response.json() == {
-            "status": "ok", "database": True, "scheduler": None, "last_tick_at": None,
-            "last_plan_at": None, "worker": None, "version": "0.1.0",
+            "status": "ok",
+            "database": True,
+            "scheduler": None,
+            "last_tick_at": None,
+            "last_plan_at": None,
+            "worker": None,
+            "version": "0.1.0",
         }
 
 
@@ -78,18 +83,24 @@ def test_an_agreement_written_through_the_api_is_planned_by_the_service(
 ) -> None:
     client, _service = served
     document = {
-        "version": 1, "id": "soon-pact", "title": "Soon Pact", "parties": ["AA"],
+        "version": 1,
+        "id": "soon-pact",
+        "title": "Soon Pact",
+        "parties": ["AA"],
         "rules": [{"kind": "milestone", "label": "review", "date": "2026-12-01"}],
     }
     client.app.state.clock = lambda: NOW  # type: ignore[attr-defined]
     settings = client.app.state.settings  # type: ignore[attr-defined]
     token = settings.api_token.get_secret_value()
-    response = client.post("/api/v1/agreements", json=document,
-                           headers={"Authorization": f"Bearer {token}"})
+    response = client.post(
+        "/api/v1/agreements", json=document, headers={"Authorization": f"Bearer {token}"}
+    )
     assert response.status_code == 201
     planned = client.get("/api/v1/reminders", params={"agreement": "soon-pact"}).json()
     assert planned["count"] == len(settings.reminders)
-    assert sorted(r["offset"] for r in planned["data"]) == sorted(str(o) for o in settings.reminders)
+    assert sorted(r["offset"] for r in planned["data"]) == sorted(
+        str(o) for o in settings.reminders
+    )
     # The scheduler reads the real clock, so some may have gone out to the log channel already.
     assert {r["status"] for r in planned["data"]} <= {"pending", "sent", "sending"}
 
@@ -102,9 +113,15 @@ def test_metrics_count_reminders_attempts_and_time_to_each_deadline(
     add_reminder(engine, offset="7 days", channel="ops", status="pending", due=NOW)
     with session_scope(engine) as session:
         for attempt, outcome in ((1, "retrying"), (2, "sent")):
-            session.add(DeliveryAttemptRow(
-                reminder_id=sent, attempt=attempt, channel="ops", started_at=NOW, outcome=outcome,
-            ))
+            session.add(
+                DeliveryAttemptRow(
+                    reminder_id=sent,
+                    attempt=attempt,
+                    channel="ops",
+                    started_at=NOW,
+                    outcome=outcome,
+                )
+            )
     response = client.get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
@@ -115,8 +132,12 @@ def test_metrics_count_reminders_attempts_and_time_to_each_deadline(
     assert found[("tracker_delivery_attempts_total", (("channel", "ops"),))] == 2
     assert found[("tracker_delivery_failures_total", (("channel", "ops"),))] == 1
     assert found[("tracker_database_up", ())] == 1
-    gsomia = (("agreement", "kr-jp-gsomia"), ("date", "2026-08-24"),
-              ("kind", "notice_deadline"), ("party", ""))
+    gsomia = (
+        ("agreement", "kr-jp-gsomia"),
+        ("date", "2026-08-24"),
+        ("kind", "notice_deadline"),
+        ("party", ""),
+    )
     assert found[("tracker_deadline_seconds", gsomia)] == 17 * 86400
 
 

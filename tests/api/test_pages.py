@@ -11,7 +11,11 @@ from tracker.api.routers.pages import days_text, urgency
 
 
 def gsomia_row(html: str) -> str:
-    match = re.search(r'<li class="[^"]*" data-agreement="kr-jp-gsomia" data-kind="notice_deadline">(.*?)</li>', html, re.S)
+    match = re.search(
+        r'<li class="[^"]*" data-agreement="kr-jp-gsomia" data-kind="notice_deadline">(.*?)</li>',
+        html,
+        re.S,
+    )
     assert match is not None
     return match.group(0)
 
@@ -37,11 +41,19 @@ def test_the_gsomia_row_shows_its_date_days_left_and_urgency_in_words(client: Te
 
 def test_urgency_is_a_class_and_a_word() -> None:
     assert [urgency(d) for d in (-3, 0, 7, 8, 31, 32)] == [
-        ("overdue", "Overdue"), ("this-week", "This week"), ("this-week", "This week"),
-        ("this-month", "This month"), ("this-month", "This month"), ("later", ""),
+        ("overdue", "Overdue"),
+        ("this-week", "This week"),
+        ("this-week", "This week"),
+        ("this-month", "This month"),
+        ("this-month", "This month"),
+        ("later", ""),
     ]
     assert [days_text(d) for d in (-2, -1, 0, 1, 17)] == [
-        "2 days ago", "yesterday, 1 day ago", "today", "tomorrow, 1 day left", "17 days left",
+        "2 days ago",
+        "yesterday, 1 day ago",
+        "today",
+        "tomorrow, 1 day left",
+        "17 days left",
     ]
 
 
@@ -64,10 +76,15 @@ def test_the_agreement_page_shows_rules_sources_events_and_explanations(client: 
     response = client.get("/agreements/kr-jp-gsomia")
     assert response.status_code == 200
     html = response.text
-    assert "<h1>Korea–Japan General Security of Military Information Agreement (GSOMIA)</h1>" in html
+    assert (
+        "<h1>Korea–Japan General Security of Military Information Agreement (GSOMIA)</h1>" in html
+    )
     assert "Art. 21(3)" in html
     assert "ninety days in advance of its intention to terminate" in html
-    assert 'href="https://en.wikisource.org/wiki/Page:Japan-Korea_GSOMIA_(English_Text).pdf/10"' in html
+    assert (
+        'href="https://en.wikisource.org/wiki/Page:Japan-Korea_GSOMIA_(English_Text).pdf/10"'
+        in html
+    )
     for event in ("notice_given", "notice_suspended", "notice_withdrawn"):
         assert event in html
     assert "<strong>2026-08-24</strong>" in html

@@ -20,11 +20,20 @@ DEADLINE = {"agreement": "kr-jp-gsomia", "kind": "notice_deadline", "date": "202
 def add_reminder(engine: Engine, *, offset: str, channel: str, status: str, due: datetime) -> int:
     with session_scope(engine) as session:
         row = ReminderRow(
-            agreement_id="kr-jp-gsomia", deadline_kind="notice_deadline",
-            deadline_date=date(2026, 8, 24), party="", offset=offset, channel=channel,
-            webhook_id=f"msg_{offset.replace(' ', '')}_{channel}", due_at=due, status=status,
-            attempts=0, next_attempt_at=due, deadline_json=json.dumps(DEADLINE),
-            created_at=NOW, updated_at=NOW,
+            agreement_id="kr-jp-gsomia",
+            deadline_kind="notice_deadline",
+            deadline_date=date(2026, 8, 24),
+            party="",
+            offset=offset,
+            channel=channel,
+            webhook_id=f"msg_{offset.replace(' ', '')}_{channel}",
+            due_at=due,
+            status=status,
+            attempts=0,
+            next_attempt_at=due,
+            deadline_json=json.dumps(DEADLINE),
+            created_at=NOW,
+            updated_at=NOW,
         )
         session.add(row)
         session.flush()
@@ -35,23 +44,40 @@ def add_reminder(engine: Engine, *, offset: str, channel: str, status: str, due:
 @pytest.fixture
 def planned(engine: Engine) -> dict[str, int]:
     ids = {
-        "30 days": add_reminder(engine, offset="30 days", channel="ops", status="sent",
-                                due=NOW - timedelta(days=13)),
-        "7 days": add_reminder(engine, offset="7 days", channel="ops", status="pending",
-                               due=NOW + timedelta(days=10)),
-        "1 day": add_reminder(engine, offset="1 day", channel="log", status="retrying",
-                              due=NOW + timedelta(days=16)),
+        "30 days": add_reminder(
+            engine, offset="30 days", channel="ops", status="sent", due=NOW - timedelta(days=13)
+        ),
+        "7 days": add_reminder(
+            engine, offset="7 days", channel="ops", status="pending", due=NOW + timedelta(days=10)
+        ),
+        "1 day": add_reminder(
+            engine, offset="1 day", channel="log", status="retrying", due=NOW + timedelta(days=16)
+        ),
     }
     with session_scope(engine) as session:
-        session.add(DeliveryAttemptRow(
-            reminder_id=ids["30 days"], attempt=1, channel="ops", started_at=NOW - timedelta(days=13),
-            duration_ms=12.5, outcome="retrying", status_code=503, error="HTTP 503",
-        ))
-        session.add(DeliveryAttemptRow(
-            reminder_id=ids["30 days"], attempt=2, channel="ops",
-            started_at=NOW - timedelta(days=13) + timedelta(seconds=30),
-            duration_ms=8.0, outcome="sent", status_code=200,
-        ))
+        session.add(
+            DeliveryAttemptRow(
+                reminder_id=ids["30 days"],
+                attempt=1,
+                channel="ops",
+                started_at=NOW - timedelta(days=13),
+                duration_ms=12.5,
+                outcome="retrying",
+                status_code=503,
+                error="HTTP 503",
+            )
+        )
+        session.add(
+            DeliveryAttemptRow(
+                reminder_id=ids["30 days"],
+                attempt=2,
+                channel="ops",
+                started_at=NOW - timedelta(days=13) + timedelta(seconds=30),
+                duration_ms=8.0,
+                outcome="sent",
+                status_code=200,
+            )
+        )
     return ids
 
 
@@ -63,8 +89,12 @@ def test_listing_shows_the_plan_in_due_order(client: TestClient, planned: dict[s
     assert body["data"][1]["due_at"] == "2026-08-17T00:00:00Z"
 
 
-def test_listing_filters_by_status_and_agreement(client: TestClient, planned: dict[str, int]) -> None:
-    assert [r["offset"] for r in client.get(URL, params={"status": "pending"}).json()["data"]] == ["7 days"]
+def test_listing_filters_by_status_and_agreement(
+    client: TestClient, planned: dict[str, int]
+) -> None:
+    assert [r["offset"] for r in client.get(URL, params={"status": "pending"}).json()["data"]] == [
+        "7 days"
+    ]
     assert client.get(URL, params={"agreement": "npt"}).json() == {"data": [], "count": 0}
     response = client.get(URL, params={"status": "lost"})
     assert response.status_code == 422
@@ -77,7 +107,8 @@ def test_one_reminder_comes_with_its_deadline_and_every_attempt(
     body = client.get(f"{URL}/{planned['30 days']}").json()
     assert body["deadline"] == DEADLINE
     assert [(a["attempt"], a["outcome"], a["status_code"]) for a in body["delivery_attempts"]] == [
-        (1, "retrying", 503), (2, "sent", 200)
+        (1, "retrying", 503),
+        (2, "sent", 200),
     ]
     assert body["delivery_attempts"][0]["error"] == "HTTP 503"
 
@@ -92,18 +123,24 @@ def test_an_unknown_reminder_is_404(client: TestClient) -> None:
 def test_ack_records_who_and_when_and_stops_the_deadlines_other_reminders(
     client: TestClient, planned: dict[str, int]
 ) -> None:
-    response = client.post(f"{URL}/{planned['7 days']}/ack", json={"by": "desk@example.org"}, headers=AUTH)
+    response = client.post(
+        f"{URL}/{planned['7 days']}/ack", json={"by": "desk@example.org"}, headers=AUTH
+    )
     assert response.status_code == 200
     body = response.json()
     assert (body["status"], body["acknowledged_by"], body["acknowledged_at"]) == (
-        "acknowledged", "desk@example.org", "2026-08-07T00:00:00Z"
+        "acknowledged",
+        "desk@example.org",
+        "2026-08-07T00:00:00Z",
     )
     statuses = {r["offset"]: r["status"] for r in client.get(URL).json()["data"]}
     # The sent one stays sent; the 1-day reminder of the same deadline will not go out.
     assert statuses == {"30 days": "sent", "7 days": "acknowledged", "1 day": "acknowledged"}
 
 
-def test_ack_without_a_body_records_the_api_as_who(client: TestClient, planned: dict[str, int]) -> None:
+def test_ack_without_a_body_records_the_api_as_who(
+    client: TestClient, planned: dict[str, int]
+) -> None:
     response = client.post(f"{URL}/{planned['1 day']}/ack", headers=AUTH)
     assert response.status_code == 200
     assert response.json()["acknowledged_by"] == "api"

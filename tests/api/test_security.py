@@ -52,8 +52,15 @@ def test_read_requires_token_protects_reads_but_not_the_health_check(
     tmp_path: Path, seeds_copy: Path
 ) -> None:
     with client_for(tmp_path, seeds_copy, read_requires_token=True) as client:
-        for path in (BASE, f"{BASE}/npt", "/api/v1/deadlines", "/api/v1/reminders",
-                     "/calendar.ics", "/metrics", "/"):
+        for path in (
+            BASE,
+            f"{BASE}/npt",
+            "/api/v1/deadlines",
+            "/api/v1/reminders",
+            "/calendar.ics",
+            "/metrics",
+            "/",
+        ):
             response = client.get(path)
             assert response.status_code == 401, path
             assert client.get(path, headers=AUTH).status_code == 200, path
@@ -73,13 +80,17 @@ def test_a_body_over_the_limit_is_413_by_its_content_length(
         }
 
 
-def test_a_chunked_body_over_the_limit_is_413_when_counted(tmp_path: Path, seeds_copy: Path) -> None:
+def test_a_chunked_body_over_the_limit_is_413_when_counted(
+    tmp_path: Path, seeds_copy: Path
+) -> None:
     def chunks() -> Iterator[bytes]:
         for _ in range(10):
             yield b"# padding " * 50
 
     with client_for(tmp_path, seeds_copy, max_body_bytes=2048) as client:
-        response = client.post(BASE, content=chunks(), headers={**AUTH, "Content-Type": "text/yaml"})
+        response = client.post(
+            BASE, content=chunks(), headers={**AUTH, "Content-Type": "text/yaml"}
+        )
         assert "content-length" not in {k.lower() for k in response.request.headers}
         assert response.status_code == 413
 

@@ -16,14 +16,20 @@ from tests.support.receiver import Receiver
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is not installed (apt-get install chromium)"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason=f"{CHROMIUM} is not installed (apt-get install chromium)"
+    ),
 ]
 
 
@@ -43,7 +49,7 @@ def test_the_page_shows_gsomia_with_its_days_left_and_links_to_its_agreement(
         folder = tmp_path / "agreements"
         for seed in SEEDS_DIR.glob("*.yaml"):
             shutil.copy(seed, folder / seed.name)
-        for served in serve(config, tmp_path / "serve.log"):
+        with serve(config, tmp_path / "serve.log") as served:
             today = datetime.now(UTC).date()
             deadline = next_gsomia_notice_deadline(today)
             days_left = (deadline - today).days

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -43,6 +44,7 @@ class Served:
         self.url = f"http://127.0.0.1:{port}"
 
 
+@contextmanager
 def serve(config: Path, log: Path) -> Iterator[Served]:
     process, port = start_serve(config, log=log)
     try:
@@ -79,10 +81,12 @@ def test_an_agreement_created_through_the_api_has_its_reminder_delivered(
         config = write_config(
             tmp_path, db_url=sqlite_url, hook_url=receiver.url, agreements={}, api_token=TOKEN
         )
-        for served in serve(config, tmp_path / "serve.log"):
+        with serve(config, tmp_path / "serve.log") as served:
             created = httpx.post(
-                f"{served.url}/api/v1/agreements", content=soon_agreement(day),
-                headers={**AUTH, "Content-Type": "application/yaml"}, timeout=10,
+                f"{served.url}/api/v1/agreements",
+                content=soon_agreement(day),
+                headers={**AUTH, "Content-Type": "application/yaml"},
+                timeout=10,
             )
             assert created.status_code == 201, created.text
             assert created.headers["location"] == "/api/v1/agreements/soon-pact"
@@ -92,25 +96,30 @@ def test_an_agreement_created_through_the_api_has_its_reminder_delivered(
             assert payload["type"] == "deadline.reminder"
             deadline = payload["data"]["deadline"]
             assert (deadline["agreement"], deadline["kind"], deadline["date"]) == (
-                "soon-pact", "milestone", day
+                "soon-pact",
+                "milestone",
+                day,
             )
             assert payload["data"]["reminder"]["offset"] == "7 days"
             assert request.headers["webhook-id"] == payload["data"]["reminder"]["id"]
 
             def sent() -> bool:
-                listed = httpx.get(f"{served.url}/api/v1/reminders",
-                                   params={"agreement": "soon-pact"}, timeout=5).json()
+                listed = httpx.get(
+                    f"{served.url}/api/v1/reminders", params={"agreement": "soon-pact"}, timeout=5
+                ).json()
                 return [r["status"] for r in listed["data"]] == ["sent"]
 
             wait_until(sent, timeout=10, what="the reminder marked sent", process=served.process)
             listed = httpx.get(f"{served.url}/api/v1/reminders", timeout=5).json()
             (reminder,) = listed["data"]
             detail = httpx.get(f"{served.url}/api/v1/reminders/{reminder['id']}", timeout=5).json()
-            assert [(a["attempt"], a["outcome"], a["status_code"])
-                    for a in detail["delivery_attempts"]] == [(1, "sent", 200)]
+            assert [
+                (a["attempt"], a["outcome"], a["status_code"]) for a in detail["delivery_attempts"]
+            ] == [(1, "sent", 200)]
 
-            deadlines = httpx.get(f"{served.url}/api/v1/deadlines",
-                                  params={"within": "30d", "tag": "e2e"}, timeout=5).json()
+            deadlines = httpx.get(
+                f"{served.url}/api/v1/deadlines", params={"within": "30d", "tag": "e2e"}, timeout=5
+            ).json()
             assert [(d["agreement"], d["date"], d["days_left"]) for d in deadlines["data"]] == [
                 ("soon-pact", day, 3)
             ]
@@ -125,15 +134,19 @@ def test_the_served_api_refuses_writes_without_the_token(sqlite_url: str, tmp_pa
         config = write_config(
             tmp_path, db_url=sqlite_url, hook_url=receiver.url, agreements={}, api_token=TOKEN
         )
-        for served in serve(config, tmp_path / "serve.log"):
+        with serve(config, tmp_path / "serve.log") as served:
             response = httpx.post(
-                f"{served.url}/api/v1/agreements", content=soon_agreement("2030-01-01"),
-                headers={"Content-Type": "application/yaml"}, timeout=10,
+                f"{served.url}/api/v1/agreements",
+                content=soon_agreement("2030-01-01"),
+                headers={"Content-Type": "application/yaml"},
+                timeout=10,
             )
             assert response.status_code == 401
             assert response.headers["www-authenticate"] == "Bearer"
             too_big = httpx.post(
-                f"{served.url}/api/v1/agreements", content=b"#" * 2_000_000,
-                headers={**AUTH, "Content-Type": "application/yaml"}, timeout=10,
+                f"{served.url}/api/v1/agreements",
+                content=b"#" * 2_000_000,
+                headers={**AUTH, "Content-Type": "application/yaml"},
+                timeout=10,
             )
             assert too_big.status_code == 413

@@ -25,8 +25,8 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from tracker import __version__
-from tracker.api.memo import Memo
 from tracker.api.errors import BodyTooLarge, error_response, install_error_handlers
+from tracker.api.memo import Memo
 from tracker.api.metrics import install_metrics
 from tracker.api.routers import agreements, calendar, deadlines, health, pages, reminders
 from tracker.settings import Settings

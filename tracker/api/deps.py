@@ -58,8 +58,10 @@ def after_write(request: Request, agreement_id: str | None = None) -> None:
 
         as_of = today(request)
         materialize_deadlines(
-            get_engine(request), as_of=as_of,
-            end=shift(as_of, get_settings(request).planning_horizon), agreement_ids=[agreement_id],
+            get_engine(request),
+            as_of=as_of,
+            end=shift(as_of, get_settings(request).planning_horizon),
+            agreement_ids=[agreement_id],
         )
     get_memo(request).clear()
     service = get_service(request)

@@ -98,13 +98,17 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def request_validation(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        detail = [f"{_location(err.get('loc', ()))}: {err.get('msg', 'invalid')}" for err in exc.errors()]
+        detail = [
+            f"{_location(err.get('loc', ()))}: {err.get('msg', 'invalid')}" for err in exc.errors()
+        ]
         return JSONResponse({"detail": detail}, status_code=422)
 
     async def http_error(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         return JSONResponse(
-            {"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None)
+            {"detail": exc.detail},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
         )
 
     app.add_exception_handler(TrackerError, tracker_error)

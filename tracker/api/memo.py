@@ -30,9 +30,8 @@ from collections.abc import Callable, Hashable, Sequence
 from datetime import date
 from typing import Any, TypeVar
 
-from starlette.concurrency import run_in_threadpool
-
 from sqlalchemy.engine import Engine
+from starlette.concurrency import run_in_threadpool
 
 from tracker.domain.deadline import Deadline
 from tracker.store.engine import session_scope
@@ -106,9 +105,9 @@ async def remembered(memo: Memo, key: Hashable, compute: Callable[[], T]) -> T:
         entry = memo.peek(key)
         if entry is not None and entry[0] <= memo.ttl_s:
             return entry[1]  # type: ignore[no-any-return]  # computed while we waited
-        value = await run_in_threadpool(compute)
-        memo.put(key, value)
-        return value
+        answer: T = await run_in_threadpool(compute)
+        memo.put(key, answer)
+        return answer
 
 
 def _refresh_soon(memo: Memo, key: Hashable, compute: Callable[[], Any]) -> None:
@@ -125,9 +124,17 @@ def _refresh_soon(memo: Memo, key: Hashable, compute: Callable[[], Any]) -> None
 
 
 def query_deadlines(
-    engine: Engine, memo: Memo, *, as_of: date, start: date, end: date,
-    agreement: Sequence[str] = (), kind: Sequence[str] = (), tag: Sequence[str] = (),
-    limit: int | None = None, offset: int = 0,
+    engine: Engine,
+    memo: Memo,
+    *,
+    as_of: date,
+    start: date,
+    end: date,
+    agreement: Sequence[str] = (),
+    kind: Sequence[str] = (),
+    tag: Sequence[str] = (),
+    limit: int | None = None,
+    offset: int = 0,
 ) -> tuple[list[Deadline], int]:
     """:func:`tracker.store.deadlines.query_deadlines` with its answer and its coverage
     verdict remembered for ``memo.ttl_s``."""
@@ -147,8 +154,15 @@ def query_deadlines(
             memo.put(("covered", *scope), covered)
         answer = stored_deadlines if covered else computed_deadlines
         result = answer(
-            session, as_of=as_of, start=start, end=end, agreement=agreement, kind=kind, tag=tag,
-            limit=limit, offset=offset,
+            session,
+            as_of=as_of,
+            start=start,
+            end=end,
+            agreement=agreement,
+            kind=kind,
+            tag=tag,
+            limit=limit,
+            offset=offset,
         )
     memo.put(key, result)
     return result

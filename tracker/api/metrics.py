@@ -27,6 +27,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import case, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import col
 
 from tracker.api.auth import require_read
 from tracker.api.schemas import ErrorOut
@@ -65,12 +66,15 @@ class TrackerCollector(Collector):
         yield from self._from_service()
 
     def _from_database(self, now: datetime) -> list[Any]:
-        reminders = GaugeMetricFamily("tracker_reminders", "Reminders by status.", labels=["status"])
+        reminders = GaugeMetricFamily(
+            "tracker_reminders", "Reminders by status.", labels=["status"]
+        )
         attempts = CounterMetricFamily(
             "tracker_delivery_attempts", "Delivery attempts by channel.", labels=["channel"]
         )
         failures = CounterMetricFamily(
-            "tracker_delivery_failures", "Delivery attempts that failed, by channel.",
+            "tracker_delivery_failures",
+            "Delivery attempts that failed, by channel.",
             labels=["channel"],
         )
         deadlines = GaugeMetricFamily(
@@ -79,29 +83,33 @@ class TrackerCollector(Collector):
             labels=["agreement", "kind", "date", "party"],
         )
         with self.engine.connect() as connection:
-            counts = dict(
-                connection.execute(
-                    select(ReminderRow.status, func.count()).group_by(ReminderRow.status)  # type: ignore[arg-type]
-                ).all()
-            )
-            for status in ReminderStatus:
-                reminders.add_metric([status.value], counts.get(status.value, 0))
-            failed = DeliveryAttemptRow.outcome != SENT_OUTCOME
+            status = col(ReminderRow.status)
+            counts: dict[str, int] = {
+                row[0]: row[1]
+                for row in connection.execute(select(status, func.count()).group_by(status))
+            }
+            for value in ReminderStatus:
+                reminders.add_metric([value.value], counts.get(value.value, 0))
+            channel = col(DeliveryAttemptRow.channel)
+            failed = col(DeliveryAttemptRow.outcome) != SENT_OUTCOME
             by_channel = connection.execute(
-                select(
-                    DeliveryAttemptRow.channel,
-                    func.count(),
-                    func.sum(case((failed, 1), else_=0)),
-                ).group_by(DeliveryAttemptRow.channel)  # type: ignore[arg-type]
+                select(channel, func.count(), func.sum(case((failed, 1), else_=0))).group_by(
+                    channel
+                )
             ).all()
             for channel, total, failed_count in by_channel:
                 attempts.add_metric([channel], total)
                 failures.add_metric([channel], failed_count or 0)
             today = now.astimezone(UTC).date()
             upcoming = connection.execute(
-                select(DeadlineRow.agreement_id, DeadlineRow.kind, DeadlineRow.date, DeadlineRow.party)
-                .where(DeadlineRow.date >= today)  # type: ignore[arg-type]
-                .order_by(DeadlineRow.date, DeadlineRow.agreement_id)  # type: ignore[arg-type]
+                select(
+                    col(DeadlineRow.agreement_id),
+                    col(DeadlineRow.kind),
+                    col(DeadlineRow.date),
+                    col(DeadlineRow.party),
+                )
+                .where(col(DeadlineRow.date) >= today)
+                .order_by(col(DeadlineRow.date), col(DeadlineRow.agreement_id))
                 .limit(MAX_DEADLINE_SERIES)
             ).all()
             for agreement, kind, day, party in upcoming:
@@ -137,8 +145,10 @@ router = APIRouter(tags=["metrics"])
     response_class=Response,
     dependencies=[Depends(require_read)],
     responses={
-        200: {"content": {"text/plain": {"schema": {"type": "string"}}},
-              "description": "Prometheus text exposition format."},
+        200: {
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+            "description": "Prometheus text exposition format.",
+        },
         401: {"model": ErrorOut},
         403: {"model": ErrorOut},
     },
@@ -153,7 +163,9 @@ def install_metrics(app: FastAPI) -> None:
     """Give ``app`` its own registry with the database collector, and mount ``/metrics``."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(
-        TrackerCollector(app.state.engine, clock=lambda: app.state.clock(), service=app.state.service)
+        TrackerCollector(
+            app.state.engine, clock=lambda: app.state.clock(), service=app.state.service
+        )
     )
     app.state.metrics_registry = registry
     app.include_router(router)

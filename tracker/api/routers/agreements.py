@@ -37,7 +37,13 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 router = APIRouter(prefix="/agreements", tags=["agreements"], responses=ERRORS)
 
 #: Media types of agreement bodies; YAML is the file format, JSON its equivalent.
-BODY_TYPES = ("application/json", "application/yaml", "text/yaml", "application/x-yaml", "text/x-yaml")
+BODY_TYPES = (
+    "application/json",
+    "application/yaml",
+    "text/yaml",
+    "application/x-yaml",
+    "text/x-yaml",
+)
 BODY_NAME = "<request>"
 
 AgreementId = Annotated[str, Path(description="Agreement id.", pattern=ID_PATTERN, max_length=100)]
@@ -98,7 +104,8 @@ def _load(request: Request, body: bytes) -> Any:
 def list_agreements(
     engine: Annotated[Engine, Depends(deps.get_engine)],
     tag: Annotated[
-        str | None, Query(max_length=100, pattern=TAG_PATTERN, description="Only agreements with this tag.")
+        str | None,
+        Query(max_length=100, pattern=TAG_PATTERN, description="Only agreements with this tag."),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
@@ -234,7 +241,8 @@ def explanation_of(agreement: Any, *, as_of: date) -> dict[str, Any]:
             EventFindingOut(
                 index=e.index,
                 event=e.event.model_dump(mode="json", exclude_none=True)
-                if hasattr(e.event, "model_dump") else dict(e.event),
+                if hasattr(e.event, "model_dump")
+                else dict(e.event),
                 counted=bool(e.counted),
                 finding=e.finding,
             )

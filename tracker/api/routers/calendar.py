@@ -37,8 +37,10 @@ def calendar_name(*, tag: list[str], agreement: list[str]) -> str:
     response_class=Response,
     dependencies=[Depends(require_read)],
     responses={
-        200: {"content": {"text/calendar": {"schema": {"type": "string"}}},
-              "description": "An iCalendar (RFC 5545) feed, one all-day event per deadline."},
+        200: {
+            "content": {"text/calendar": {"schema": {"type": "string"}}},
+            "description": "An iCalendar (RFC 5545) feed, one all-day event per deadline.",
+        },
         304: {"description": "Not modified (If-None-Match matched the ETag)."},
         401: {"model": ErrorOut},
         403: {"model": ErrorOut},
@@ -49,15 +51,25 @@ def calendar_feed(
     request: Request,
     engine: Annotated[Engine, Depends(deps.get_engine)],
     today: Annotated[date, Depends(deps.today)],
-    tag: Annotated[list[TagStr] | None, Query(description="Only agreements with one of these tags.")] = None,
-    agreement: Annotated[list[AgreementIdStr] | None, Query(description="Only these agreement ids.")] = None,
+    tag: Annotated[
+        list[TagStr] | None, Query(description="Only agreements with one of these tags.")
+    ] = None,
+    agreement: Annotated[
+        list[AgreementIdStr] | None, Query(description="Only these agreement ids.")
+    ] = None,
     kind: Annotated[list[DeadlineKind] | None, Query(description="Only these kinds.")] = None,
 ) -> Response:
     """Deadlines from today to one year ahead, as all-day events with stable UIDs."""
     window = resolve_window(as_of=today, start=None, end=None, within=None)
     found, _total = query_deadlines(
-        engine, deps.get_memo(request), as_of=window.as_of, start=window.start, end=window.end,
-        agreement=tuple(agreement or ()), kind=tuple(kind or ()), tag=tuple(tag or ()),
+        engine,
+        deps.get_memo(request),
+        as_of=window.as_of,
+        start=window.start,
+        end=window.end,
+        agreement=tuple(agreement or ()),
+        kind=tuple(kind or ()),
+        tag=tuple(tag or ()),
     )
     body = build_calendar(found, name=calendar_name(tag=tag or [], agreement=agreement or []))
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
@@ -65,6 +77,7 @@ def calendar_feed(
     if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
         return Response(status_code=304, headers=headers)
     return Response(
-        body, media_type=CALENDAR_TYPE,
+        body,
+        media_type=CALENDAR_TYPE,
         headers={**headers, "Content-Disposition": 'inline; filename="deadlines.ics"'},
     )

@@ -17,8 +17,8 @@ from sqlalchemy.engine import Engine
 
 from tracker.api import deps
 from tracker.api.auth import require_read
-from tracker.api.memo import Memo, query_deadlines, remembered
 from tracker.api.errors import BadRequest
+from tracker.api.memo import Memo, query_deadlines, remembered
 from tracker.api.schemas import AgreementIdStr, DeadlineList, ErrorOut, TagStr
 from tracker.domain.deadline import DeadlineKind
 from tracker.domain.durations import DurationParseError, parse_duration, shift
@@ -47,7 +47,9 @@ class Window:
 
 def _check_day(value: date | None, name: str) -> None:
     if value is not None and not EARLIEST_DAY <= value <= LATEST_DAY:
-        raise BadRequest(f"query.{name}: {value.isoformat()} is outside {EARLIEST_DAY}..{LATEST_DAY}")
+        raise BadRequest(
+            f"query.{name}: {value.isoformat()} is outside {EARLIEST_DAY}..{LATEST_DAY}"
+        )
 
 
 def resolve_window(
@@ -105,21 +107,36 @@ async def list_deadlines(
     filters = (tuple(agreement or ()), tuple(kind or ()), tuple(tag or ()))
     engine = deps.get_engine(request)
     body = await remembered(
-        memo, ("json", window, *filters, limit, offset),
+        memo,
+        ("json", window, *filters, limit, offset),
         lambda: deadlines_json(engine, memo, window, *filters, limit, offset),
     )
     return Response(body, media_type="application/json")
 
 
 def deadlines_json(
-    engine: Engine, memo: Memo, window: Window, agreement: tuple[str, ...],
-    kind: tuple[DeadlineKind, ...], tag: tuple[str, ...], limit: int, offset: int,
+    engine: Engine,
+    memo: Memo,
+    window: Window,
+    agreement: tuple[str, ...],
+    kind: tuple[DeadlineKind, ...],
+    tag: tuple[str, ...],
+    limit: int,
+    offset: int,
 ) -> bytes:
     """The response body: the deadline objects are ``Deadline.to_dict()``, as in the CLI's
     JSON, serialised directly rather than validated again against the response model."""
     found, total = query_deadlines(
-        engine, memo, as_of=window.as_of, start=window.start, end=window.end,
-        agreement=agreement, kind=kind, tag=tag, limit=limit, offset=offset,
+        engine,
+        memo,
+        as_of=window.as_of,
+        start=window.start,
+        end=window.end,
+        agreement=agreement,
+        kind=kind,
+        tag=tag,
+        limit=limit,
+        offset=offset,
     )
     body = {
         "data": [d.to_dict() for d in found],

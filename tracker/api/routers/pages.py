@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
+from sqlmodel import col
 
 from tracker.api import deps
 from tracker.api.auth import require_read
@@ -29,7 +30,9 @@ from tracker.store.tables import AgreementRow
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 templates = Jinja2Templates(
     env=jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=True, trim_blocks=True,
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        autoescape=True,
+        trim_blocks=True,
         lstrip_blocks=True,
     )
 )
@@ -89,10 +92,19 @@ def days_text(days_left: int) -> str:
 def row_of(d: Deadline) -> Row:
     css, badge = urgency(d.days_left)
     return Row(
-        agreement=d.agreement, title=d.title, kind=d.kind.value,
-        what=(d.label and f"{d.label}: {d.kind.value.replace('_', ' ')}") or d.kind.value.replace("_", " "),
-        date=d.date, party=d.party, source=d.source, explanation=d.explanation,
-        weekday_note=d.weekday_note, urgency=css, badge=badge, days_text=days_text(d.days_left),
+        agreement=d.agreement,
+        title=d.title,
+        kind=d.kind.value,
+        what=(d.label and f"{d.label}: {d.kind.value.replace('_', ' ')}")
+        or d.kind.value.replace("_", " "),
+        date=d.date,
+        party=d.party,
+        source=d.source,
+        explanation=d.explanation,
+        weekday_note=d.weekday_note,
+        urgency=css,
+        badge=badge,
+        days_text=days_text(d.days_left),
     )
 
 
@@ -113,9 +125,9 @@ def _webcal(request: Request, query: str) -> str:
 
 def _filter_choices(engine: Engine) -> tuple[list[str], list[AgreementRow]]:
     with session_scope(engine) as session:
-        tag_columns = session.scalars(select(AgreementRow.tags).distinct()).all()
+        tag_columns = session.scalars(select(col(AgreementRow.tags)).distinct()).all()
         agreements = session.scalars(
-            select(AgreementRow).order_by(AgreementRow.id).limit(MAX_SUGGESTIONS)  # type: ignore[arg-type]
+            select(AgreementRow).order_by(col(AgreementRow.id)).limit(MAX_SUGGESTIONS)
         ).all()
     tags = sorted({t for column in tag_columns for t in column.split(",") if t})
     return tags, list(agreements)
@@ -135,19 +147,34 @@ def index(
     agreement = (agreement or "").strip() or None
     start, end = today - timedelta(days=PAST_DAYS), today + timedelta(days=AHEAD_DAYS)
     found, total = query_deadlines(
-        engine, as_of=today, start=start, end=end,
-        agreement=(agreement,) if agreement else (), tag=(tag,) if tag else (), limit=MAX_ROWS,
+        engine,
+        as_of=today,
+        start=start,
+        end=end,
+        agreement=(agreement,) if agreement else (),
+        tag=(tag,) if tag else (),
+        limit=MAX_ROWS,
     )
     tags, agreements = _filter_choices(engine)
-    query = "?" + "&".join(
-        f"{k}={v}" for k, v in (("tag", tag), ("agreement", agreement)) if v
-    ) if (tag or agreement) else ""
+    query = (
+        "?" + "&".join(f"{k}={v}" for k, v in (("tag", tag), ("agreement", agreement)) if v)
+        if (tag or agreement)
+        else ""
+    )
     context = {
         "months": by_month([row_of(d) for d in found]),
-        "count": total, "shown": len(found), "as_of": today, "start": start, "end": end,
-        "timezone": deps.get_settings(request).timezone, "tags": tags, "agreements": agreements,
-        "tag": tag, "agreement": agreement,
-        "calendar_path": CALENDAR_PATH + query, "webcal_url": _webcal(request, query),
+        "count": total,
+        "shown": len(found),
+        "as_of": today,
+        "start": start,
+        "end": end,
+        "timezone": deps.get_settings(request).timezone,
+        "tags": tags,
+        "agreements": agreements,
+        "tag": tag,
+        "agreement": agreement,
+        "calendar_path": CALENDAR_PATH + query,
+        "webcal_url": _webcal(request, query),
     }
     return templates.TemplateResponse(request, "index.html", context)
 
@@ -170,8 +197,12 @@ def agreement_page(
     explanation = explain_agreement(agreement, as_of=today)
     upcoming = [row_of(d) for d in explanation.deadlines if d.date >= today]
     context = {
-        "agreement": agreement, "origin": origin, "path": path, "as_of": today,
-        "explanation": explanation, "upcoming": upcoming,
+        "agreement": agreement,
+        "origin": origin,
+        "path": path,
+        "as_of": today,
+        "explanation": explanation,
+        "upcoming": upcoming,
         "reminders": list_reminders(engine, agreement=agreement_id),
         "calendar_path": CALENDAR_PATH,
     }

@@ -63,9 +63,15 @@ def reminder_of(row: ReminderRow) -> dict[str, Any]:
 
 def attempt_of(row: DeliveryAttemptRow) -> AttemptOut:
     return AttemptOut(
-        id=row.id or 0, attempt=row.attempt, channel=row.channel,
-        started_at=row.started_at or datetime.min, duration_ms=row.duration_ms,
-        outcome=row.outcome, status_code=row.status_code, detail=row.detail, error=row.error,
+        id=row.id or 0,
+        attempt=row.attempt,
+        channel=row.channel,
+        started_at=row.started_at or datetime.min,
+        duration_ms=row.duration_ms,
+        outcome=row.outcome,
+        status_code=row.status_code,
+        detail=row.detail,
+        error=row.error,
     )
 
 
@@ -83,7 +89,9 @@ def detail_of(engine: Engine, row: ReminderRow) -> dict[str, Any]:
 @router.get("", response_model=ReminderList, dependencies=[Depends(require_read)])
 def list_reminders(
     engine: Annotated[Engine, Depends(deps.get_engine)],
-    status: Annotated[ReminderStatus | None, Query(description="Only reminders in this status.")] = None,
+    status: Annotated[
+        ReminderStatus | None, Query(description="Only reminders in this status.")
+    ] = None,
     agreement: Annotated[
         str | None, Query(pattern=ID_PATTERN, max_length=100, description="Only this agreement.")
     ] = None,
@@ -96,7 +104,7 @@ def list_reminders(
     rows = reminders.list_reminders(
         engine, status=status.value if status else None, agreement=agreement
     )
-    return {"data": [reminder_of(r) for r in rows[offset:offset + limit]], "count": len(rows)}
+    return {"data": [reminder_of(r) for r in rows[offset : offset + limit]], "count": len(rows)}
 
 
 @router.get("/{reminder_id}", response_model=ReminderDetail, dependencies=[Depends(require_read)])
