@@ -320,3 +320,51 @@ def test_backoff_grows_exponentially_with_jitter_and_honours_retry_after(
         attempt, initial_s=30, max_s=3600, retry_after_s=retry_after, uniform=lambda a, b: b
     )
     assert (lowest, highest) == (low, high)
+
+
+def test_a_due_reminder_is_delivered_once_by_email_with_the_deadline_attached(
+    db_url: str, engine: Engine, now: datetime
+) -> None:
+    from tests.support.smtp import SmtpServer
+
+    with SmtpServer() as server:
+        settings = make_settings(
+            db_url,
+            "http://127.0.0.1:9/hook",
+            default_channels=["desk"],
+            channels={"desk": {"type": "email", "to": ["desk@example.org"]}},
+            smtp=server.settings().model_dump(mode="json"),
+        )
+        add_agreement(engine, agreement_yaml("pact", now.date() + timedelta(days=10)), now=now)
+        service = Service(settings, engine=engine)
+        service.replan(now=now)
+        report = service.tick(now=now)
+        again = service.tick(now=now + timedelta(hours=1))
+        (mail,) = server.wait_for(1)
+    assert (report.sent, again.claimed) == (1, 0)
+    message = mail.message
+    assert mail.rcpt_tos == ("desk@example.org",)
+    (row,) = outbox.list_reminders(engine)
+    assert row.webhook_id in message["Message-ID"]
+    attachments = [
+        part for part in message.iter_attachments() if part.get_content_type() == "text/calendar"
+    ]
+    assert len(attachments) == 1
+    assert "METHOD:PUBLISH" in attachments[0].get_content()
+    assert row.status == "sent" and outbox.list_attempts(engine)[0].outcome == "sent"
+
+
+def test_reminders_are_listed_in_pages_and_counted_by_status(
+    db_url: str, engine: Engine, now: datetime
+) -> None:
+    settings = make_settings(
+        db_url, "http://127.0.0.1:9/hook", reminders=["3 days", "2 days", "1 day"]
+    )
+    add_agreement(engine, agreement_yaml("pact", now.date() + timedelta(days=30)), now=now)
+    Service(settings, engine=engine).replan(now=now)
+    everything = outbox.list_reminders(engine)
+    page = outbox.list_reminders(engine, status="pending", limit=2, offset=1)
+    assert [r.id for r in page] == [r.id for r in everything[1:3]]
+    assert [r.offset for r in everything] == ["3 days", "2 days", "1 day"]  # by due time
+    assert outbox.count_reminders(engine, status="pending") == 3
+    assert outbox.count_reminders(engine, status="sent", agreement="pact") == 0

@@ -400,23 +400,40 @@ def enable_channel(engine: Engine, name: str) -> bool:
 # --- reading and acknowledging --------------------------------------------------------------
 
 
+def _filtered(query: Any, *, status: str | None, agreement: str | None) -> Any:
+    if status:
+        query = query.where(R.c.status == status)
+    if agreement:
+        query = query.where(R.c.agreement_id == agreement)
+    return query
+
+
 def list_reminders(
     engine: Engine,
     *,
     status: str | None = None,
     agreement: str | None = None,
     limit: int | None = None,
+    offset: int = 0,
 ) -> list[ReminderRow]:
-    """Reminders ordered by due time, optionally filtered by status and agreement."""
-    query = select(R).order_by(R.c.due_at, R.c.id)
-    if status:
-        query = query.where(R.c.status == status)
-    if agreement:
-        query = query.where(R.c.agreement_id == agreement)
+    """Reminders ordered by due time, optionally filtered by status and agreement, one page
+    (``limit``/``offset``) at a time when asked."""
+    query = _filtered(select(R), status=status, agreement=agreement).order_by(R.c.due_at, R.c.id)
     if limit:
         query = query.limit(limit)
+    if offset:
+        query = query.offset(offset)
     with engine.connect() as connection:
         return [ReminderRow.model_validate(dict(row._mapping)) for row in connection.execute(query)]
+
+
+def count_reminders(
+    engine: Engine, *, status: str | None = None, agreement: str | None = None
+) -> int:
+    """How many reminders :func:`list_reminders` would list without a page."""
+    query = _filtered(select(func.count()).select_from(R), status=status, agreement=agreement)
+    with engine.connect() as connection:
+        return int(connection.execute(query).scalar_one())
 
 
 def get_reminder(engine: Engine, reminder_id: int) -> ReminderRow:
