@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
 
 from tracker.dispatch import TickReport, tick
@@ -38,6 +38,7 @@ from tracker.scheduler import Scheduler
 from tracker.settings import Settings
 from tracker.store import reminders as outbox
 from tracker.store.engine import make_engine
+from tracker.store.tables import AgreementRow
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +109,7 @@ class Service:
         self.last_tick_at: datetime | None = None
         self.last_plan_at: datetime | None = None
         self.last_tick: TickReport | None = None
+        self._seen_version: tuple[Any, ...] | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -130,7 +132,7 @@ class Service:
             tick_seconds=self.settings.tick_seconds,
             dispatch=self._dispatch_job,
             replan=self.replan,
-            watch=self._watch_job if directory is not None else None,
+            watch=self._watch_job,
         )
         self._scheduler.start()
         log.info(
@@ -175,12 +177,25 @@ class Service:
         return bool(report.changed)
 
     def _watch_job(self) -> None:
-        if self._watcher is None or not self._watcher.changed():
-            return
+        """Every few seconds: sync the folder when its files changed, and replan when the
+        agreements changed by any other way (another process ran ``tracker import``, another
+        replica's API took a write), so a reminder due now is not an hour late."""
         now = datetime.now(UTC)
-        if self._sync(now=now):
+        if self._watcher is not None and self._watcher.changed() and self._sync(now=now):
             self._materialize(now=now)
             self.replan(now=now)
+            return
+        version = self._agreements_version()
+        if version != self._seen_version:
+            self._materialize(now=now)
+            self.replan(now=now)
+
+    def _agreements_version(self) -> tuple[Any, ...]:
+        # Count, newest write and sum of revisions: any insert, update or delete moves it.
+        table = AgreementRow.__table__  # type: ignore[attr-defined]
+        query = select(func.count(), func.max(table.c.updated_at), func.sum(table.c.revision))
+        with self.engine.connect() as connection:
+            return tuple(connection.execute(query).one())
 
     def _materialize(self, *, now: datetime) -> None:
         try:
@@ -211,6 +226,7 @@ class Service:
 
         now = now or datetime.now(UTC)
         with self._plan_lock:
+            self._seen_version = self._agreements_version()
             agreements = list_agreements(self.engine)
             deadlines, failed = compute_for_planning(agreements, now=now, settings=self.settings)
             for agreement_id, error in failed.items():
@@ -307,6 +323,16 @@ class Service:
             )
             self.last_tick_at = now
             self.last_tick = report
+        if report.claimed:
+            log.info(
+                event(
+                    "dispatch.tick",
+                    worker=self.worker,
+                    claimed=report.claimed,
+                    duration_s=round(report.duration_s, 3),
+                    **{f"n_{k}": v for k, v in sorted(report.outcomes.items())},
+                )
+            )
         return report
 
     def acknowledge(self, reminder_id: int, *, by: str, now: datetime | None = None) -> list[int]:

@@ -162,3 +162,69 @@ def test_an_invalid_agreements_folder_keeps_the_previous_agreements_and_the_serv
         )
     finally:
         second.stop()
+
+
+def test_an_agreement_imported_by_another_process_is_planned_within_seconds(
+    db_url: str, engine: Engine
+) -> None:
+    now = datetime.now(UTC)
+    with Receiver() as receiver:
+        settings = make_settings(db_url, receiver.url, tick_seconds=0.2)
+        service = Service(settings, engine=engine)
+        service.start()
+        try:
+            # As `tracker import` would, through its own engine, while the service runs.
+            other = make_engine(db_url)
+            add_agreement(other, agreement_yaml("late", now.date() + timedelta(days=5)), now=now)
+            other.dispose()
+            (request,) = receiver.wait_for(1, timeout=15)
+        finally:
+            service.stop()
+    (row,) = outbox.list_reminders(engine)
+    assert (row.agreement_id, row.status) == ("late", "sent")
+    assert row.webhook_id == request.headers["webhook-id"]
+
+
+def test_simulate_prints_what_would_be_sent_and_writes_nothing(tmp_path: Path) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    seeds = Path(__file__).resolve().parents[2] / "seeds" / "kr-jp-gsomia.yaml"
+    env = {**os.environ, "TRACKER_DATABASE_URL": f"sqlite:///{tmp_path / 'never.db'}"}
+    env.pop("TRACKER_CONFIG", None)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tracker",
+            "simulate",
+            "--from",
+            "2020-08-01",
+            "--to",
+            "2020-08-31",
+            "--agreements",
+            str(seeds),
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        check=True,
+    )
+    planned = [
+        (r["day"], r["deadline_kind"], r["deadline_date"], r["offset"])
+        for r in json.loads(result.stdout)
+    ]
+    # GSOMIA Art. 21(3): the 24 August 2020 notice deadline, reminded 7 days and 1 day before
+    # (the 90- and 30-day reminders fell before August); the 90-day reminder of the 22
+    # November expiry falls on 24 August.
+    assert planned == [
+        ("2020-08-17", "notice_deadline", "2020-08-24", "7 days"),
+        ("2020-08-23", "notice_deadline", "2020-08-24", "1 day"),
+        ("2020-08-24", "expiry", "2020-11-22", "90 days"),
+    ]
+    assert not (tmp_path / "never.db").exists()
