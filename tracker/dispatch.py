@@ -391,6 +391,38 @@ class _Tick:
         return self.report
 
 
+class _MisconfiguredChannel:
+    """Stands in for a channel whose notifier cannot be built (e.g. a secret that is not
+    base64): its reminders fail as retryable, with the reason on the row, and the other
+    channels deliver as usual. Fixing the configuration lets the retries succeed."""
+
+    def __init__(self, name: str, error: str) -> None:
+        self.name = name
+        self._error = error
+
+    async def send(self, notification: Notification, *, now: datetime) -> Any:
+        raise DeliveryError(f"channel {self.name!r} is misconfigured: {self._error}")
+
+    async def aclose(self) -> None:
+        pass
+
+
+def build_each_notifier(settings: Settings, *, client: Any) -> dict[str, Notifier]:
+    """The configured notifiers, built one by one so that one bad channel stays alone."""
+    from tracker.notify.registry import NOTIFIERS
+
+    notifiers: dict[str, Notifier] = {}
+    for name, config in settings.all_channels().items():
+        try:
+            notifiers[name] = NOTIFIERS[config.type].from_settings(
+                name, config, settings=settings, client=client
+            )
+        except Exception as exc:
+            log.error(event("channel.misconfigured", channel=name, error=str(exc)))
+            notifiers[name] = _MisconfiguredChannel(name, str(exc))
+    return notifiers
+
+
 def batch_size_for(settings: Settings) -> int:
     return max(MIN_BATCH, settings.max_concurrent_deliveries * BATCH_PER_SLOT)
 
@@ -434,12 +466,11 @@ async def _tick_with_own_notifiers(
     clock: Callable[[], datetime] | None,
 ) -> TickReport:
     from tracker.notify.http import make_http_client
-    from tracker.notify.registry import build_notifiers
 
     # The httpx client belongs to this event loop, so it is made and closed inside it.
     client = make_http_client(max_connections=settings.max_concurrent_deliveries)
     try:
-        notifiers = build_notifiers(settings, client=client)
+        notifiers = build_each_notifier(settings, client=client)
         try:
             return await tick_async(
                 engine,

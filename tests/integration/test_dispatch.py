@@ -368,3 +368,33 @@ def test_reminders_are_listed_in_pages_and_counted_by_status(
     assert [r.offset for r in everything] == ["3 days", "2 days", "1 day"]  # by due time
     assert outbox.count_reminders(engine, status="pending") == 3
     assert outbox.count_reminders(engine, status="sent", agreement="pact") == 0
+
+
+def test_a_misconfigured_channel_fails_alone_and_the_others_deliver(
+    db_url: str, engine: Engine, now: datetime
+) -> None:
+    settings = make_settings(
+        db_url,
+        "http://127.0.0.1:9/hook",
+        channels={
+            "hook": {
+                "type": "webhook",
+                "url": "http://127.0.0.1:9/hook",
+                "secret": "whsec_not*base64*at*all",
+            }
+        },
+    )
+    add_agreement(
+        engine,
+        agreement_yaml("pact", now.date() + timedelta(days=10), channels="[hook, log]"),
+        now=now,
+    )
+    service = Service(settings, engine=engine)
+    service.replan(now=now)
+    report = service.tick(now=now)
+    assert report.outcomes == {"retrying": 1, "sent": 1}
+    by_channel = {r.channel: r for r in outbox.list_reminders(engine)}
+    assert by_channel["log"].status == "sent"
+    assert by_channel["hook"].status == "retrying"
+    assert "channel 'hook' is misconfigured" in (by_channel["hook"].last_error or "")
+    assert "not*base64" not in (by_channel["hook"].last_error or "")
