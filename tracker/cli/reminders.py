@@ -223,3 +223,20 @@ def simulate_command(
     typer.echo(f"\n{len(planned)} reminder(s) from {first} to {last}; nothing was sent")
     if failed:
         raise fail(f"{len(failed)} agreement(s) could not be computed")
+
+
+@app.command("enable-channel")
+def enable_channel_command(
+    name: Annotated[str, typer.Argument(help="Channel name, as in the configuration.")],
+) -> None:
+    """Re-enable a channel disabled by HTTP 410 (after the receiver was fixed). Reminders
+    already marked dead stay dead; later ones are sent again."""
+    from datetime import UTC, datetime
+
+    from tracker.cli.database import open_database
+
+    with open_database() as engine:
+        was_disabled = outbox.enable_channel(engine, name)
+    if not was_disabled:
+        raise fail(f"channel {name!r} is not disabled")
+    typer.echo(f"channel {name} enabled at {datetime.now(UTC).isoformat(timespec='seconds')}")
