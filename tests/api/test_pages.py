@@ -103,3 +103,17 @@ def test_text_from_agreements_is_escaped(client: TestClient) -> None:
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt; Pact" in html
     assert "<script>" not in client.get("/").text
+
+
+def test_the_openapi_schema_and_its_docs_page_are_served(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    assert set(schema["paths"]) == {
+        "/api/v1/agreements", "/api/v1/agreements/{agreement_id}",
+        "/api/v1/agreements/{agreement_id}/explain", "/api/v1/deadlines", "/api/v1/reminders",
+        "/api/v1/reminders/{reminder_id}", "/api/v1/reminders/{reminder_id}/ack",
+        "/calendar.ics", "/healthz", "/metrics",
+    }  # fmt: skip
+    body = schema["paths"]["/api/v1/agreements"]["post"]["requestBody"]["content"]
+    assert body["application/json"]["schema"] == {"$ref": "#/components/schemas/Agreement"}
+    assert "Agreement" in schema["components"]["schemas"]
+    assert client.get("/docs").status_code == 200
