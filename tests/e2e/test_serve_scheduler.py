@@ -124,3 +124,31 @@ def test_sigterm_in_the_middle_of_a_batch_leaves_no_reminder_in_sending(
             assert stop(restarted) in GRACEFUL_EXIT
         ids = [r.headers["webhook-id"] for r in receiver.requests]
     assert len(ids) == len(set(ids)) == total
+
+
+def test_a_disabled_channel_is_marked_in_tracker_reminders_until_enabled_again(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    from tracker.store import reminders as outbox
+    from tracker.store.engine import make_engine
+    from tracker.store.migrate import upgrade
+
+    engine = make_engine(sqlite_url)
+    upgrade(engine)
+    outbox.disable_channel(engine, "hook", reason="HTTP 410 Gone", now=datetime.now(UTC))
+    engine.dispose()
+    config = tmp_path / "c.yaml"
+    config.write_text(f"database_url: {sqlite_url}\nagreements_dir: null\n")
+    env = {**os.environ}
+    env.pop("TRACKER_CONFIG", None)
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*TRACKER, "--config", str(config), *args], capture_output=True, text=True, env=env
+        )
+
+    assert "CHANNEL DISABLED: hook: HTTP 410 Gone" in run("reminders").stdout
+    assert run("enable-channel", "hook").returncode == 0
+    assert "CHANNEL DISABLED" not in run("reminders").stdout
+    again = run("enable-channel", "hook")
+    assert again.returncode == 1 and "Error: channel 'hook' is not disabled" in again.stderr
