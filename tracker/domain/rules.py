@@ -371,8 +371,9 @@ class _Context:
         self.counted = counted
         self.findings: dict[int, str] = {}
         self.episodes = _episodes(counted, self.findings) if counted else []
-        #: Candidate ends of the whole agreement: (date, reason).
-        self.ends: list[tuple[date, str]] = []
+        #: Candidate ends of the whole agreement: (date, reason, reason_takes_the_date); the
+        #: date is formatted into the reason only for the end that wins.
+        self.ends: list[tuple[date, str, bool]] = []
         #: Earliest effective withdrawal per party ("" for a notice without a party).
         self.withdrawn: dict[str, date] = {}
         self.withdrawals: list[tuple[date, str | None]] = []
@@ -434,7 +435,7 @@ def _terminated_events(ctx: _Context) -> None:
         if ev.type is _TERMINATED:
             iso = ev.date.isoformat()
             ctx.findings[i] = f"the agreement ends on {iso}"
-            ctx.ends.append((ev.date, f"terminated on {iso}"))
+            ctx.ends.append((ev.date, "terminated on", True))
             ctx.add(
                 _TERMINATION, ev.date, f"terminated on {iso}{_who(ev.party)}", None, None,
                 ctx.cite(ev.source), None, (ev.note,) if ev.note else (),
@@ -443,33 +444,40 @@ def _terminated_events(ctx: _Context) -> None:
 
 def _fixed_term(ctx: _Context, rule: FixedTerm, r_index: int) -> None:
     source = ctx.cite(rule.source)
+    start = rule.start
     if rule.expires is not None:
         expiry = rule.expires
-        how = f"expires {expiry.isoformat()}"
     else:
-        assert rule.start is not None and rule.term is not None  # model validator
-        expiry = _shift(rule.start, rule.term)
-        how = f"start {rule.start.isoformat()} + {rule.term} = {expiry.isoformat()}"
+        assert start is not None and rule.term is not None  # model validator
+        expiry = _shift(start, rule.term)
+    extension: tuple[date, date] | None = None  # (original expiry, extended on)
     for i, ev in ctx.counted:
         if ev.type is _EXTENDED and ev.until is not None:
             ctx.findings[i] = f"the expiry {expiry.isoformat()} moves to {ev.until.isoformat()}"
-            how = (
-                f"expiry {expiry.isoformat()} extended on {ev.date.isoformat()} to "
-                f"{ev.until.isoformat()}"
-            )
+            extension = (expiry, ev.date)
             expiry = ev.until
             source = ctx.event_cite(i, source)
-    out = ctx
-    out.add(_EXPIRY, expiry, how, r_index, rule.label, source)
+
+    def how() -> str:  # formatted only for an expiry inside the window
+        if extension is not None:
+            return (f"expiry {extension[0].isoformat()} extended on "
+                    f"{extension[1].isoformat()} to {expiry.isoformat()}")
+        if start is not None:
+            return f"start {start.isoformat()} + {rule.term} = {expiry.isoformat()}"
+        return f"expires {expiry.isoformat()}"
+
+    lo, hi = ctx.lo, ctx.hi
+    if lo <= expiry <= hi:
+        ctx.add(_EXPIRY, expiry, how(), r_index, rule.label, source)
     if rule.notice is not None:
         day = _shift(expiry, rule.notice, -1)
-        if out.lo <= day <= out.hi:
-            out.add(
+        if lo <= day <= hi:
+            ctx.add(
                 _NOTICE_DEADLINE, day,
                 f"expiry {expiry.isoformat()} − {rule.notice} = {day.isoformat()}",
                 r_index, rule.label, source,
             )
-    ctx.ends.append((expiry, f"expires {expiry.isoformat()}"))
+    ctx.ends.append((expiry, "expires", True))
 
 
 def _withdrawal(ctx: _Context, rule: Withdrawal, r_index: int) -> None:
@@ -480,18 +488,20 @@ def _withdrawal(ctx: _Context, rule: Withdrawal, r_index: int) -> None:
     earliest: date | None = None
     if isinstance(rule.earliest_notice, date):
         earliest = rule.earliest_notice
-        out.add(_EARLIEST, earliest, f"notice possible from {earliest.isoformat()}",
-                r_index, label, source)
+        if out.lo <= earliest <= out.hi:
+            out.add(_EARLIEST, earliest, f"notice possible from {earliest.isoformat()}",
+                    r_index, label, source)
     elif rule.earliest_notice is not None:
         if agreement.in_force is None:  # the model validator requires it
             raise RuleError("earliest_notice as a duration needs in_force")
         earliest = _shift(agreement.in_force, rule.earliest_notice)
-        out.add(
+        if out.lo <= earliest <= out.hi:
+            out.add(
             _EARLIEST, earliest,
-            f"in force {agreement.in_force.isoformat()} + {rule.earliest_notice}"
-            f" = {earliest.isoformat()}",
-            r_index, label, source,
-        )
+                f"in force {agreement.in_force.isoformat()} + {rule.earliest_notice}"
+                f" = {earliest.isoformat()}",
+                r_index, label, source,
+            )
     findings = ctx.findings
     pending: dict[str | None, tuple[date, date]] = {}  # party -> (notice, effective date)
     for ep in ctx.episodes:
@@ -537,17 +547,20 @@ def _withdrawal(ctx: _Context, rule: Withdrawal, r_index: int) -> None:
 def _milestone(ctx: _Context, rule: Milestone, r_index: int) -> None:
     source = ctx.cite(rule.source)
     if rule.date is not None:
-        ctx.add(_MILESTONE, rule.date, f"{rule.label} on {rule.date.isoformat()}",
+        if ctx.lo <= rule.date <= ctx.hi:
+            ctx.add(_MILESTONE, rule.date, f"{rule.label} on {rule.date.isoformat()}",
                     r_index, rule.label, source)
         return
     in_force = ctx.agreement.in_force
     if rule.after is None or in_force is None:  # the model validator requires both
         raise RuleError(f"rules[{r_index}]: `after` needs `in_force`")
     day = _shift(in_force, rule.after)
-    ctx.add(
-        _MILESTONE, day, f"in force {in_force.isoformat()} + {rule.after} = {day.isoformat()}",
-        r_index, rule.label, source,
-    )
+    if ctx.lo <= day <= ctx.hi:
+        ctx.add(
+            _MILESTONE, day,
+            f"in force {in_force.isoformat()} + {rule.after} = {day.isoformat()}",
+            r_index, rule.label, source,
+        )
 
 
 def _recurring(ctx: _Context, rule: Recurring, r_index: int, end_day: date | None) -> None:
@@ -584,9 +597,10 @@ def _survival(ctx: _Context, rule: Survival, r_index: int, end_day: date | None,
     out = ctx
     if end_day is not None and not end_reason.startswith("withdrawal"):
         day = _shift(end_day, rule.period)
-        out.add(_SURVIVAL, day,
-                f"agreement ends {end_day.isoformat()} + {rule.period} = {day.isoformat()}",
-                r_index, rule.label, source)
+        if out.lo <= day <= out.hi:
+            out.add(_SURVIVAL, day,
+                    f"agreement ends {end_day.isoformat()} + {rule.period} = {day.isoformat()}",
+                    r_index, rule.label, source)
     for party_key, left in ctx.withdrawn.items():
         if end_day is not None and left > end_day:
             continue
@@ -685,12 +699,10 @@ def _auto_renewal(ctx: _Context, rule: AutoRenewal, r_index: int) -> None:
             stop_source = ctx.event_cite(ep.index, source)
 
     if stop_term is not None:
-        ctx.ends.append((series.expiry(*stop_term), stop_reason))
+        ctx.ends.append((series.expiry(*stop_term), stop_reason, False))
     final = series.final()
     if final is not None:
-        ctx.ends.append(
-            (series.expiry(*final), f"final expiry after {rule.max_renewals} renewals")
-        )
+        ctx.ends.append((series.expiry(*final), "final expiry", True))
 
     # The terms whose dates can fall inside [lo, hi]: a term's dates are never after its
     # expiry and never more than the longest lead before it. Segments are walked directly
@@ -776,12 +788,13 @@ def _evaluate(agreement: Agreement, as_of: date, start: date, end: date) -> Eval
         for day, party in sorted(ctx.withdrawals, key=_first):
             gone.add(party)
             if len(gone) >= need:
-                ends.append((day, f"withdrawal{_who(party)} effective {day.isoformat()}"))
+                ends.append((day, f"withdrawal{_who(party)} effective", True))
                 break
     end_day: date | None = None
     end_reason = ""
     if ends:
-        end_day, end_reason = min(ends, key=_first)
+        end_day, reason, dated = min(ends, key=_first)
+        end_reason = f"{reason} {end_day.isoformat()}" if dated else reason
         # Nothing after the end except survival_ends (added below).
         ctx.deadlines = [d for d in ctx.deadlines if d.date <= end_day]
     for r_index, rule in later:
@@ -796,8 +809,8 @@ def _event_date(pair: tuple[int, Event]) -> date:
     return pair[1].date
 
 
-def _first(pair: tuple[date, Any]) -> date:
-    return pair[0]
+def _first(row: tuple[date, Any] | tuple[date, Any, Any]) -> date:
+    return row[0]
 
 
 def _sort_key(d: Deadline) -> tuple[date, str, str]:
