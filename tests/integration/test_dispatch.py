@@ -398,3 +398,36 @@ def test_a_misconfigured_channel_fails_alone_and_the_others_deliver(
     assert by_channel["hook"].status == "retrying"
     assert "channel 'hook' is misconfigured" in (by_channel["hook"].last_error or "")
     assert "not*base64" not in (by_channel["hook"].last_error or "")
+
+
+def test_a_sqlite_claim_waits_for_another_writer_instead_of_failing(tmp_path: Any) -> None:
+    import threading
+    import time
+
+    url = f"sqlite:///{tmp_path / 'lock.db'}"
+    first, second = make_engine(url), make_engine(url)
+    upgrade(first)
+    now = datetime.now(UTC)
+    outcome: dict[str, Any] = {}
+
+    def claim() -> None:
+        started = time.monotonic()
+        try:
+            outcome["rows"] = outbox.claim_due(
+                second, now=now, worker="w2", limit=5, lease_until=now
+            )
+        except Exception as exc:  # the assertion below shows it
+            outcome["error"] = exc
+        outcome["waited_s"] = time.monotonic() - started
+
+    with outbox.write_transaction(first) as connection:
+        connection.exec_driver_sql("INSERT INTO channel_state (name, disabled) VALUES ('busy', 0)")
+        waiter = threading.Thread(target=claim)
+        waiter.start()
+        time.sleep(0.5)
+        assert waiter.is_alive()  # blocked on the write lock, not failed
+    waiter.join(timeout=10)
+    first.dispose()
+    second.dispose()
+    assert outcome.get("error") is None and outcome["rows"] == []
+    assert outcome["waited_s"] >= 0.4

@@ -203,8 +203,10 @@ def plan_reminders(
 ) -> Plan:
     """Reconcile the reminders that follow from ``deadlines`` with the ``stored`` ones.
 
-    ``deadlines`` must cover at least ``[today − longest offset, now + planning_horizon]`` for
-    every agreement in ``agreements`` (deadlines further ahead are ignored here). ``failed``
+    ``deadlines`` must cover at least ``[yesterday (UTC), now + planning_horizon]`` for every
+    agreement in ``agreements``, so that a deadline still "today" in a zone behind UTC is seen
+    (deadlines further ahead are ignored here; stored reminders of earlier deadlines are
+    skipped when their time has passed, cancelled otherwise). ``failed``
     names agreements whose deadlines could not be computed: their stored reminders are kept
     as they are. Returns a :class:`Plan`; applying it twice changes nothing the second time.
     """
