@@ -551,3 +551,17 @@ def test_redundant_notice_is_reported_as_such() -> None:
     result = evaluate(a, as_of=D("2020-07-01"), start=D("2020-01-01"), end=D("2022-01-01"))
     assert result.findings[1] == (
         "redundant: US already gave notice on 2020-01-10, effective 2021-01-10; ignored")
+
+
+def test_with_both_renewal_and_withdrawal_rules_a_notice_is_a_withdrawal() -> None:
+    # A bilateral treaty renewed every 5 years that either party may also leave on one year's
+    # notice: JP's notice of 2021-03-01 takes effect 2022-03-01, and the renewal series stops
+    # there instead of running to the term's expiry 2022-11-22.
+    a = agreement([{**GSOMIA_RULE, "renewal_term": "5 years"},
+                   {"kind": "withdrawal", "notice": "1 year"}],
+                  events=[notice("2021-03-01", "JP")])
+    result = evaluate(a, as_of=D("2021-04-01"), start=D("2021-01-01"), end=D("2028-01-01"))
+    assert [(d.kind.value, d.date.isoformat(), d.party) for d in result.deadlines] == [
+        ("withdrawal_effective", "2022-03-01", "JP")]
+    assert result.end == D("2022-03-01")
+    assert result.findings[0] == "withdrawal by JP effective 2022-03-01"
