@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 import icalendar
+import pytest
 import recurring_ical_events
 from fastapi.testclient import TestClient
 
@@ -135,3 +136,15 @@ path = {tmp_path / "khal.db"}
         "2026-08-24 annual renewal: Korea–Japan General Security of Military Information "
         "Agreement (GSOMIA)"
     ]
+
+
+def test_a_feed_cut_at_its_event_limit_says_so(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert "x-feed-truncated" not in client.get(URL).headers
+    monkeypatch.setattr("tracker.api.routers.calendar.MAX_FEED_EVENTS", 1)
+    response = client.get(URL, params={"tag": "korea"})
+    assert response.headers["x-feed-truncated"] == "true"
+    assert [
+        str(e["uid"]) for e in icalendar.Calendar.from_ical(response.content).walk("VEVENT")
+    ] == [GSOMIA_UID]

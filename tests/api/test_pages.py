@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import AUTH, GSOMIA_JSON
@@ -117,3 +118,28 @@ def test_the_openapi_schema_and_its_docs_page_are_served(client: TestClient) -> 
     assert body["application/json"]["schema"] == {"$ref": "#/components/schemas/Agreement"}
     assert "Agreement" in schema["components"]["schemas"]
     assert client.get("/docs").status_code == 200
+
+
+PASSED = {
+    **GSOMIA_JSON,
+    "rules": [{"kind": "milestone", "label": "ratification", "date": "2026-08-01"}],
+}
+
+
+def test_a_deadline_passed_in_the_last_30_days_is_marked_overdue(client: TestClient) -> None:
+    assert client.post("/api/v1/agreements", json=PASSED, headers=AUTH).status_code == 201
+    html = client.get("/").text
+    row = re.search(r'<li class="overdue" data-agreement="api-pact".*?</li>', html, re.S)
+    assert row is not None
+    assert '<span class="badge">Overdue</span>6 days ago' in row.group(0)
+
+
+def test_with_too_many_agreements_passed_deadlines_are_left_out_and_the_page_says_so(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert client.post("/api/v1/agreements", json=PASSED, headers=AUTH).status_code == 201
+    monkeypatch.setattr("tracker.api.routers.pages.MAX_RECOMPUTED_AGREEMENTS", 5)
+    html = client.get("/").text
+    assert 'data-agreement="api-pact"' not in html
+    assert "Deadlines of the last 30 days are listed only for up to" in html
+    assert 'data-agreement="api-pact"' in client.get("/", params={"agreement": "api-pact"}).text

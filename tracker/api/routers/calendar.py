@@ -8,7 +8,6 @@ and ``If-None-Match`` gets a 304.
 from __future__ import annotations
 
 import hashlib
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -16,8 +15,8 @@ from sqlalchemy.engine import Engine
 
 from tracker.api import deps
 from tracker.api.auth import require_read
-from tracker.api.memo import query_deadlines
-from tracker.api.routers.deadlines import resolve_window
+from tracker.api.memo import Memo, query_deadlines, remembered
+from tracker.api.routers.deadlines import Window, resolve_window
 from tracker.api.schemas import AgreementIdStr, ErrorOut, TagStr
 from tracker.domain.deadline import DeadlineKind
 from tracker.feed import build_calendar
@@ -25,6 +24,8 @@ from tracker.feed import build_calendar
 router = APIRouter(tags=["calendar"])
 
 CALENDAR_TYPE = "text/calendar; charset=utf-8"
+#: Most events in one feed: calendar clients choke on more, and building each costs ~0.5 ms.
+MAX_FEED_EVENTS = 5000
 
 
 def calendar_name(*, tag: list[str], agreement: list[str]) -> str:
@@ -47,10 +48,8 @@ def calendar_name(*, tag: list[str], agreement: list[str]) -> str:
         422: {"model": ErrorOut},
     },
 )
-def calendar_feed(
+async def calendar_feed(
     request: Request,
-    engine: Annotated[Engine, Depends(deps.get_engine)],
-    today: Annotated[date, Depends(deps.today)],
     tag: Annotated[
         list[TagStr] | None, Query(description="Only agreements with one of these tags.")
     ] = None,
@@ -59,21 +58,18 @@ def calendar_feed(
     ] = None,
     kind: Annotated[list[DeadlineKind] | None, Query(description="Only these kinds.")] = None,
 ) -> Response:
-    """Deadlines from today to one year ahead, as all-day events with stable UIDs."""
-    window = resolve_window(as_of=today, start=None, end=None, within=None)
-    found, _total = query_deadlines(
-        engine,
-        deps.get_memo(request),
-        as_of=window.as_of,
-        start=window.start,
-        end=window.end,
-        agreement=tuple(agreement or ()),
-        kind=tuple(kind or ()),
-        tag=tuple(tag or ()),
+    """Deadlines from today to one year ahead (the nearest 5,000), as all-day events with
+    stable UIDs. ``X-Feed-Truncated: true`` says that more matched."""
+    window = resolve_window(as_of=deps.today(request), start=None, end=None, within=None)
+    filters = (tuple(agreement or ()), tuple(kind or ()), tuple(tag or ()))
+    engine, memo = deps.get_engine(request), deps.get_memo(request)
+    body, truncated = await remembered(
+        memo, ("ics", window, *filters), lambda: feed_bytes(engine, memo, window, *filters)
     )
-    body = build_calendar(found, name=calendar_name(tag=tag or [], agreement=agreement or []))
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    if truncated:
+        headers["X-Feed-Truncated"] = "true"
     if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
         return Response(status_code=304, headers=headers)
     return Response(
@@ -81,3 +77,27 @@ def calendar_feed(
         media_type=CALENDAR_TYPE,
         headers={**headers, "Content-Disposition": 'inline; filename="deadlines.ics"'},
     )
+
+
+def feed_bytes(
+    engine: Engine,
+    memo: Memo,
+    window: Window,
+    agreement: tuple[str, ...],
+    kind: tuple[DeadlineKind, ...],
+    tag: tuple[str, ...],
+) -> tuple[bytes, bool]:
+    """The feed and whether it was cut at :data:`MAX_FEED_EVENTS`."""
+    found, total = query_deadlines(
+        engine,
+        memo,
+        as_of=window.as_of,
+        start=window.start,
+        end=window.end,
+        agreement=agreement,
+        kind=kind,
+        tag=tag,
+        limit=MAX_FEED_EVENTS,
+    )
+    name = calendar_name(tag=list(tag), agreement=list(agreement))
+    return build_calendar(found, name=name), total > len(found)

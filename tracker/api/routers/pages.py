@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import jinja2
 from fastapi import APIRouter, Depends, Query, Request
@@ -22,6 +23,7 @@ from sqlmodel import col
 
 from tracker.api import deps
 from tracker.api.auth import require_read
+from tracker.api.memo import query_deadlines
 from tracker.domain.agreement import ID_PATTERN
 from tracker.domain.deadline import Deadline
 from tracker.store.engine import session_scope
@@ -43,6 +45,9 @@ router = APIRouter(include_in_schema=False, dependencies=[Depends(require_read)]
 PAST_DAYS = 30
 #: How far ahead the page looks.
 AHEAD_DAYS = 366
+#: Passed deadlines ("overdue") are listed only when at most this many agreements are in
+#: scope: they are recomputed from the documents on every request.
+MAX_RECOMPUTED_AGREEMENTS = 2000
 #: Most deadlines on one page.
 MAX_ROWS = 500
 #: Agreement ids offered in the filter's suggestions.
@@ -141,27 +146,47 @@ def index(
     tag: Annotated[str | None, Query(max_length=100)] = None,
     agreement: Annotated[str | None, Query(max_length=100)] = None,
 ) -> HTMLResponse:
-    from tracker.store.deadlines import query_deadlines
+    from tracker.store.repository import count_agreement_rows
 
     tag = tag or None
     agreement = (agreement or "").strip() or None
-    start, end = today - timedelta(days=PAST_DAYS), today + timedelta(days=AHEAD_DAYS)
+    agreements_wanted: tuple[str, ...] = (agreement,) if agreement else ()
+    tags_wanted: tuple[str, ...] = (tag,) if tag else ()
+    memo = deps.get_memo(request)
+    end = today + timedelta(days=AHEAD_DAYS)
+    # Upcoming dates come from the materialised table; passed ones must be recomputed from
+    # the documents, which is affordable only for a bounded number of agreements.
     found, total = query_deadlines(
         engine,
+        memo,
         as_of=today,
-        start=start,
+        start=today,
         end=end,
-        agreement=(agreement,) if agreement else (),
-        tag=(tag,) if tag else (),
         limit=MAX_ROWS,
+        agreement=agreements_wanted,
+        tag=tags_wanted,
     )
+    with session_scope(engine) as session:
+        in_scope = 1 if agreement else count_agreement_rows(session, tag=tag)
+    start = today
+    if in_scope <= MAX_RECOMPUTED_AGREEMENTS:
+        start = today - timedelta(days=PAST_DAYS)
+        passed, passed_total = query_deadlines(
+            engine,
+            memo,
+            as_of=today,
+            start=start,
+            end=today - timedelta(days=1),
+            agreement=agreements_wanted,
+            tag=tags_wanted,
+        )
+        found, total = passed + found[: MAX_ROWS - len(passed)], total + passed_total
     tags, agreements = _filter_choices(engine)
-    query = (
-        "?" + "&".join(f"{k}={v}" for k, v in (("tag", tag), ("agreement", agreement)) if v)
-        if (tag or agreement)
-        else ""
-    )
+    params = {k: v for k, v in (("tag", tag), ("agreement", agreement)) if v}
+    query = "?" + urlencode(params) if params else ""
     context = {
+        "passed_listed": start < today,
+        "past_days": PAST_DAYS,
         "months": by_month([row_of(d) for d in found]),
         "count": total,
         "shown": len(found),
