@@ -164,9 +164,18 @@ def engine(postgres_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def receiver(tmp_path: Path) -> Iterator[ReceiverProcess]:
-    """The receiver process; it answers after 50 ms, so every replica has a batch in flight
-    most of the time (a batch of 64 rows at 8 in flight takes about 0.4 s)."""
+def fast_receiver(tmp_path: Path) -> Iterator[ReceiverProcess]:
+    """A receiver process answering after 5 ms: the replicas claim a batch every few dozen
+    milliseconds each, so their claims overlap often (without row locks, this test sees
+    dozens of webhook-ids twice)."""
+    with ReceiverProcess(tmp_path / "requests.jsonl", delay_s=0.005) as started:
+        yield started
+
+
+@pytest.fixture
+def slow_receiver(tmp_path: Path) -> Iterator[ReceiverProcess]:
+    """A receiver process answering after 50 ms, so every replica has a batch in flight most
+    of the time (64 rows at 8 in flight take about 0.4 s) and a signal lands mid-batch."""
     with ReceiverProcess(tmp_path / "requests.jsonl", delay_s=0.05) as started:
         yield started
 
@@ -281,10 +290,11 @@ def counted(requests: list[RecordedRequest]) -> Counter[str]:
 def test_three_replicas_deliver_each_of_1000_webhook_ids_exactly_once(
     postgres_url: str,
     engine: Engine,
-    receiver: ReceiverProcess,
+    fast_receiver: ReceiverProcess,
     replicas: Replicas,
     tmp_path: Path,
 ) -> None:
+    receiver = fast_receiver
     config = configure(tmp_path, db_url=postgres_url, hook_url=receiver.url)
     running = replicas.start(config, REPLICAS)
     assert len({r.worker for r in running}) == REPLICAS
@@ -316,10 +326,11 @@ def test_three_replicas_deliver_each_of_1000_webhook_ids_exactly_once(
 def test_a_replica_killed_mid_run_loses_nothing_once_its_lease_expires(
     postgres_url: str,
     engine: Engine,
-    receiver: ReceiverProcess,
+    slow_receiver: ReceiverProcess,
     replicas: Replicas,
     tmp_path: Path,
 ) -> None:
+    receiver = slow_receiver
     config = configure(tmp_path, db_url=postgres_url, hook_url=receiver.url)
     running = replicas.start(config, REPLICAS)
     drop_agreements(tmp_path)
@@ -367,10 +378,11 @@ def test_a_replica_killed_mid_run_loses_nothing_once_its_lease_expires(
 def test_sigterm_leaves_no_row_in_sending_claimed_by_the_stopped_replica(
     postgres_url: str,
     engine: Engine,
-    receiver: ReceiverProcess,
+    slow_receiver: ReceiverProcess,
     replicas: Replicas,
     tmp_path: Path,
 ) -> None:
+    receiver = slow_receiver
     config = configure(tmp_path, db_url=postgres_url, hook_url=receiver.url)
     running = replicas.start(config, REPLICAS)
     drop_agreements(tmp_path)
