@@ -220,3 +220,11 @@ def test_no_response_ever_contains_a_configured_secret(client: TestClient) -> No
     for path in (BASE, f"{BASE}/api-pact", "/api/v1/deadlines", "/healthz", "/openapi.json"):
         assert "s3cret-token" not in client.get(path).text
     assert json.dumps(client.get(f"{BASE}/api-pact").json()).count("s3cret") == 0
+
+
+def test_explain_refuses_an_as_of_outside_the_supported_years(client: TestClient) -> None:
+    response = client.get(f"{BASE}/kr-jp-gsomia/explain", params={"as_of": "9999-12-31"})
+    assert response.status_code == 422
+    assert response.json() == {
+        "detail": ["query.as_of: 9999-12-31 is outside 1900-01-01..2199-12-31"]
+    }

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from tracker.api import deps
 from tracker.api.auth import require_read, require_write
 from tracker.api.errors import BadRequest, UnsupportedMediaType
+from tracker.api.routers.deadlines import check_day
 from tracker.api.schemas import (
     TAG_PATTERN,
     AgreementList,
@@ -220,6 +221,8 @@ def explain(
     each upcoming date is derived (the same text as ``tracker explain``)."""
     from tracker.store.repository import get_agreement
 
+    if as_of is not None:
+        check_day(as_of, "as_of")
     agreement = get_agreement(engine, agreement_id)
     return explanation_of(agreement, as_of=as_of or today)
 

@@ -45,7 +45,7 @@ class Window:
     end: date
 
 
-def _check_day(value: date | None, name: str) -> None:
+def check_day(value: date | None, name: str) -> None:
     if value is not None and not EARLIEST_DAY <= value <= LATEST_DAY:
         raise BadRequest(
             f"query.{name}: {value.isoformat()} is outside {EARLIEST_DAY}..{LATEST_DAY}"
@@ -57,7 +57,7 @@ def resolve_window(
 ) -> Window:
     """The inclusive window a query asks for, or BadRequest saying what is wrong."""
     for value, name in ((as_of, "as_of"), (start, "from"), (end, "to")):
-        _check_day(value, name)
+        check_day(value, name)
     if end is not None and within is not None:
         raise BadRequest("query: give either 'to' or 'within', not both")
     first = start or as_of
@@ -69,7 +69,7 @@ def resolve_window(
         if duration.approx_days() > MAX_WINDOW_DAYS:
             raise BadRequest(f"query.within: a window may be at most {MAX_WINDOW_DAYS} days long")
         end = shift(first, duration)
-        _check_day(end, "within")
+        check_day(end, "within")
     if end < first:
         raise BadRequest(f"query: 'to' {end.isoformat()} is before 'from' {first.isoformat()}")
     if (end - first).days > MAX_WINDOW_DAYS:
