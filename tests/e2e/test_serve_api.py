@@ -126,6 +126,10 @@ def test_an_agreement_created_through_the_api_has_its_reminder_delivered(
             health = httpx.get(f"{served.url}/api/v1/healthz", timeout=5).json()
             assert (health["status"], health["scheduler"]) == ("ok", True)
     assert receiver.count == 1
+    log = (tmp_path / "serve.log").read_text(encoding="utf-8")
+    # One line per request, and neither the token nor the webhook secret in the log.
+    assert log.count('"POST /api/v1/agreements HTTP/1.1" 201') == 1
+    assert TOKEN not in log and SECRET not in log
 
 
 @pytest.mark.slow
