@@ -238,10 +238,11 @@ class _Segment:
 class _Series:
     """The expiries of an ``auto_renewal`` rule, possibly re-anchored by extensions."""
 
-    __slots__ = ("max", "segments", "step", "step_days")
+    __slots__ = ("max", "segments", "step", "step_days", "step_text")
 
     def __init__(self, rule: AutoRenewal) -> None:
         step = self.step = rule.step
+        self.step_text = str(step)
         # Mean term length, only to estimate a term index (then corrected exactly).
         self.step_days = max(step.months * 30.436875 + step.days, 1.0)
         if rule.first_expiry is not None:
@@ -325,7 +326,7 @@ class _Series:
         if k == 0:
             return f"{s.origin} {day.isoformat()}"
         name = "first expiry" if s.origin.endswith("first expiry") else "extended expiry"
-        return f"{name} {s.anchor.isoformat()} + {k} × {self.step} = {day.isoformat()}"
+        return f"{name} {s.anchor.isoformat()} + {k} × {self.step_text} = {day.isoformat()}"
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -402,7 +403,12 @@ class _Context:
             )
 
     def cite(self, ref: int | str | None) -> str | None:
-        return self.agreement.source_cite(ref) if ref is not None else None
+        if ref is None:
+            return None
+        if type(ref) is int:  # the common case, without the model's method call
+            sources = self.agreement.sources
+            return sources[ref].cite if 0 <= ref < len(sources) else None
+        return self.agreement.source_cite(ref)
 
     def event_cite(self, index: int, fallback: str | None) -> str | None:
         return self.cite(self.agreement.events[index].source) or fallback
@@ -581,12 +587,13 @@ def _recurring(ctx: _Context, rule: Recurring, r_index: int, end_day: date | Non
             k += 1
     source = ctx.cite(rule.source)
     first_iso = first.isoformat()
+    every_text = str(every)
     while True:
         day = _shift(first, every, k)
         if day > last:
             break
         iso = day.isoformat()
-        text = f"first {iso}" if k == 0 else f"first {first_iso} + {k} × {every} = {iso}"
+        text = f"first {iso}" if k == 0 else f"first {first_iso} + {k} × {every_text} = {iso}"
         out.add(_RECURRING, day, text, r_index, rule.label, source)
         k += 1
 
