@@ -7,7 +7,10 @@ for a tick in progress and releases this worker's claimed reminders).
 
 from __future__ import annotations
 
+import signal
+import sys
 from pathlib import Path
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -39,6 +42,10 @@ def serve_command(
     configure_logging(settings.log_level)
     service = Service(settings)
     application = create_app(settings, service=service)
+    # uvicorn re-raises a captured SIGTERM after its graceful shutdown, with the handler that
+    # was installed before it started. Installing one that exits 0 makes a requested stop a
+    # clean exit (status 0 for systemd and Docker) instead of death by signal (143).
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     uvicorn.run(
         application,
         host=settings.host,
@@ -47,3 +54,7 @@ def serve_command(
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         lifespan="on",
     )
+
+
+def _exit_cleanly(_signum: int, _frame: FrameType | None) -> None:
+    sys.exit(0)
