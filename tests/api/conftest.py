@@ -84,8 +84,9 @@ def prepare(app: FastAPI, seeds: Path | None) -> Engine:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, seeds_copy: Path) -> Settings:
-    return make_settings(tmp_path, agreements_dir=seeds_copy)
+def settings(tmp_path: Path, seeds_copy: Path, db_url: str) -> Settings:
+    """SQLite always; PostgreSQL too when TRACKER_TEST_POSTGRES_URL is set (as in CI)."""
+    return make_settings(tmp_path, agreements_dir=seeds_copy, database_url=db_url)
 
 
 @pytest.fixture

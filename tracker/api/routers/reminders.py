@@ -36,7 +36,8 @@ router = APIRouter(
 #: Who acknowledged, when the request does not say.
 DEFAULT_ACK_BY = "api"
 
-ReminderId = Annotated[int, Path(ge=1, le=2**62, description="Reminder id.")]
+#: Reminder ids are 32-bit integers in the database (PostgreSQL `integer`).
+ReminderId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Reminder id.")]
 
 
 def reminder_of(row: ReminderRow) -> dict[str, Any]:
