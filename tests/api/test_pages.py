@@ -143,3 +143,12 @@ def test_with_too_many_agreements_passed_deadlines_are_left_out_and_the_page_say
     assert 'data-agreement="api-pact"' not in html
     assert "Deadlines of the last 30 days are listed only for up to" in html
     assert 'data-agreement="api-pact"' in client.get("/", params={"agreement": "api-pact"}).text
+
+
+def test_a_browser_gets_a_missing_agreement_as_an_html_page(client: TestClient) -> None:
+    response = client.get("/agreements/no-such-thing", headers={"Accept": "text/html"})
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    assert "<p>no agreement &#x27;no-such-thing&#x27;</p>" in response.text
+    api = client.get("/api/v1/agreements/no-such-thing", headers={"Accept": "text/html"})
+    assert api.json() == {"detail": "no agreement 'no-such-thing'"}

@@ -17,15 +17,19 @@ UnsupportedMediaType  415     the message
 other TrackerError    400     the message
 request validation    422     list of ``location: message`` strings
 ====================  ======  ==============================================================
+
+A browser asking for the web page (``Accept: text/html``, not an API path) gets the same
+status with the message in a small HTML page instead.
 """
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tracker.errors import (
@@ -81,6 +85,31 @@ def error_response(exc: TrackerError) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=status, headers=headers)
 
 
+#: Paths that are not the web page: they always answer errors in JSON.
+_MACHINE_PREFIXES = ("/api/", "/calendar.ics", "/metrics", "/healthz", "/docs", "/openapi")
+
+
+def wants_page(request: Request) -> bool:
+    """A browser asking for the web page gets errors as a small HTML page."""
+    path = request.url.path
+    return not path.startswith(_MACHINE_PREFIXES) and "text/html" in request.headers.get(
+        "accept", ""
+    )
+
+
+def page_error(exc: TrackerError) -> HTMLResponse:
+    status, detail = _status_and_detail(exc)
+    text = "; ".join(detail) if isinstance(detail, list) else detail
+    body = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{status}</title></head><body><h1>{status}</h1><p>{html.escape(text)}</p>"
+        '<p><a href="/">All deadlines</a></p></body></html>'
+    )
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return HTMLResponse(body, status_code=status, headers=headers)
+
+
 def _location(loc: tuple[Any, ...] | list[Any]) -> str:
     parts = [str(p) for p in loc]
     if not parts:
@@ -92,8 +121,10 @@ def _location(loc: tuple[Any, ...] | list[Any]) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers; called once by :func:`tracker.api.app.create_app`."""
 
-    async def tracker_error(_request: Request, exc: Exception) -> JSONResponse:
+    async def tracker_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, TrackerError)
+        if wants_page(request):
+            return page_error(exc)
         return error_response(exc)
 
     async def request_validation(_request: Request, exc: Exception) -> JSONResponse:
