@@ -21,7 +21,6 @@ from tracker.api.schemas import (
     TAG_PATTERN,
     AgreementList,
     AgreementOut,
-    AgreementSummary,
     DeadlineOut,
     ErrorOut,
     EventFindingOut,
@@ -253,6 +252,3 @@ def explanation_of(agreement: Any, *, as_of: date) -> dict[str, Any]:
         ],
         "deadlines": [DeadlineOut.of(d) for d in result.deadlines],
     }
-
-
-__all__ = ["AgreementSummary", "router"]

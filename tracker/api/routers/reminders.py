@@ -21,7 +21,6 @@ from tracker.api.schemas import (
     ErrorOut,
     ReminderDetail,
     ReminderList,
-    ReminderOut,
 )
 from tracker.domain.agreement import ID_PATTERN
 from tracker.domain.reminder import ReminderStatus
@@ -134,6 +133,3 @@ def acknowledge(
     by = (body.by if body and body.by else None) or DEFAULT_ACK_BY
     reminders.acknowledge(engine, reminder_id, by=by, now=now)
     return detail_of(engine, reminders.get_reminder(engine, reminder_id))
-
-
-__all__ = ["ReminderOut", "router"]
