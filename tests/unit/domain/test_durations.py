@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 from dateutil.relativedelta import relativedelta
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tracker.domain.durations import (
@@ -126,6 +126,7 @@ def test_going_back_clamps_too() -> None:
 days_in_range = st.dates(min_value=date(1900, 1, 1), max_value=date(2200, 12, 31))
 
 
+@settings(deadline=None)  # timing varies on a shared machine
 @given(anchor=days_in_range, months=st.integers(1, 24), k=st.integers(0, 600))
 def test_series_computed_from_the_anchor_never_drifts(anchor: date, months: int, k: int) -> None:
     term = shift(anchor, Duration(months=months), times=k)
@@ -135,12 +136,14 @@ def test_series_computed_from_the_anchor_never_drifts(anchor: date, months: int,
     assert (term.year * 12 + term.month) - (anchor.year * 12 + anchor.month) == months * k
 
 
+@settings(deadline=None)  # timing varies on a shared machine
 @given(day=days_in_range, days=st.integers(0, 40000))
 def test_adding_then_subtracting_days_round_trips(day: date, days: int) -> None:
     d = Duration(days=days)
     assert shift(shift(day, d), d, times=-1) == day
 
 
+@settings(deadline=None)  # timing varies on a shared machine
 @given(day=days_in_range, months=st.integers(-600, 600))
 def test_clamping_only_ever_moves_to_the_months_last_day(day: date, months: int) -> None:
     result = add_months(day, months)
@@ -149,11 +152,13 @@ def test_clamping_only_ever_moves_to_the_months_last_day(day: date, months: int)
         assert (result + timedelta(days=1)).day == 1  # the last day of its month
 
 
+@settings(deadline=None)  # timing varies on a shared machine
 @given(day=days_in_range, months=st.integers(-600, 600))
 def test_add_months_agrees_with_relativedelta(day: date, months: int) -> None:
     assert add_months(day, months) == day + relativedelta(months=months)
 
 
+@settings(deadline=None)  # timing varies on a shared machine
 @given(day=days_in_range, months=st.integers(0, 120), days=st.integers(0, 400),
        times=st.integers(-5, 5))
 def test_shift_agrees_with_relativedelta_months_then_days(

@@ -162,6 +162,7 @@ def test_direct_term_index_matches_stepping_through_every_term(
     assert got == expected
 
 
+@settings(deadline=None)  # timing varies on a shared machine
 @given(day=days, months=st.integers(0, 1200), n_days=st.integers(0, 5000),
        times=st.integers(-80, 80))
 def test_the_engines_inlined_shift_agrees_with_durations_shift(
