@@ -94,9 +94,9 @@ from tracker.domain.durations import Duration
 from tracker.domain.workdays import note_for_countries, party_countries
 from tracker.errors import RuleError
 
+__all__ = ["Evaluation", "compute_all", "compute_deadlines", "evaluate"]
+
 _ONE_DAY = timedelta(days=1)
-
-
 _MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
@@ -125,8 +125,6 @@ def _shift(day: date, duration: Duration, times: int = 1) -> date:
     if days:
         day = date.fromordinal(day.toordinal() + days * times)
     return day
-
-__all__ = ["Evaluation", "compute_all", "compute_deadlines", "evaluate"]
 
 
 @dataclass
