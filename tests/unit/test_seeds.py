@@ -227,12 +227,6 @@ def test_retracted_rome_statute_notices_have_no_effect(
     assert effective == {"BI"}
 
 
-@pytest.mark.xfail(
-    reason=(
-        "the engine treats a new notice by a party whose earlier withdrawal already took effect "
-        "(it rejoined in between) as a redundant repeat and ignores it"
-    ),
-)
 @pytest.mark.parametrize(
     ("agreement_id", "expected"),
     [
