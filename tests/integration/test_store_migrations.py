@@ -57,7 +57,7 @@ def test_schema_comparison_notices_a_missing_index(engine: Engine) -> None:
     # Guards the test above: the comparison really looks at indexes.
     upgrade(engine)
     with engine.begin() as conn:
-        conn.execute(text("DROP INDEX ix_deadlines_date_kind"))
+        conn.execute(text("DROP INDEX ix_deadlines_order"))
     differences = schema_differences(engine)
     assert [d[0] for d in differences] == ["add_index"]  # type: ignore[index]
 

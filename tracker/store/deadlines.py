@@ -132,6 +132,8 @@ def materialised_for(
     tag: Sequence[str],
 ) -> bool:
     """Whether every agreement the query concerns has stored deadlines covering it."""
+    if not agreement and not tag:
+        return _all_materialised_for(session, as_of=as_of, start=start, end=end)
     wanted = _matching_agreements(agreement, tag).subquery()
     uncovered = (
         select(func.count())
@@ -148,6 +150,37 @@ def materialised_for(
         .where(col(DeadlineHorizonRow.agreement_id).is_(None))
     )
     return session.scalar(uncovered) == 0
+
+
+def _all_materialised_for(session: Session, *, as_of: date, start: date, end: date) -> bool:
+    """The unfiltered coverage check in index lookups instead of a join over every agreement.
+
+    Every agreement has at most one horizon row (its primary key, a foreign key to
+    ``agreements``), so equal counts mean every agreement has one; then the horizons cover the
+    query exactly when all share ``as_of``, the latest start is no later than ``start`` and
+    the earliest end no earlier than ``end``. Each min/max is one index lookup.
+    """
+    # Separate scalar subqueries: SQLite (and PostgreSQL) answer a lone min() or max() from
+    # an index, but not when it shares a SELECT with other aggregates.
+    h = DeadlineHorizonRow
+    row = session.execute(
+        select(
+            select(func.count()).select_from(h).scalar_subquery(),
+            select(func.count()).select_from(AgreementRow).scalar_subquery(),
+            select(func.min(h.as_of)).scalar_subquery(),
+            select(func.max(h.as_of)).scalar_subquery(),
+            select(func.max(h.start)).scalar_subquery(),
+            select(func.min(h.end)).scalar_subquery(),
+        )
+    ).one()
+    count, agreements, first_as_of, last_as_of, latest_start, earliest_end = row
+    if count != agreements:
+        return False
+    if count == 0:
+        return True
+    return bool(
+        first_as_of == last_as_of == as_of and latest_start <= start and earliest_end >= end
+    )
 
 
 def stored_deadlines(

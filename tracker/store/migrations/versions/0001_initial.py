@@ -116,8 +116,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("agreement_id", "kind", "date", "party", name="uq_deadline_key"),
     )
+    op.create_index("ix_deadline_horizons_as_of", "deadline_horizons", ["as_of"])
+    op.create_index("ix_deadline_horizons_start", "deadline_horizons", ["start"])
+    op.create_index("ix_deadline_horizons_end", "deadline_horizons", ["end"])
     op.create_index("ix_deadlines_agreement_id", "deadlines", ["agreement_id"])
-    op.create_index("ix_deadlines_date_kind", "deadlines", ["date", "kind"])
+    op.create_index("ix_deadlines_order", "deadlines", ["date", "agreement_id", "kind", "party"])
 
     op.create_table(
         "delivery_attempts",
