@@ -20,8 +20,9 @@ import socket
 import threading
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
@@ -37,6 +38,7 @@ from tracker.logs import event
 from tracker.scheduler import Scheduler
 from tracker.settings import Settings
 from tracker.store import reminders as outbox
+from tracker.store.deadlines import materialize_deadlines, stale_agreement_ids
 from tracker.store.engine import make_engine
 from tracker.store.tables import AgreementRow
 
@@ -110,6 +112,7 @@ class Service:
         self.last_plan_at: datetime | None = None
         self.last_tick: TickReport | None = None
         self._seen_version: tuple[Any, ...] | None = None
+        self._materialized_day: date | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -189,6 +192,8 @@ class Service:
         if version != self._seen_version:
             self._materialize(now=now)
             self.replan(now=now)
+        elif now.astimezone(ZoneInfo(self.settings.timezone)).date() != self._materialized_day:
+            self._materialize(now=now)
 
     def _agreements_version(self) -> tuple[Any, ...]:
         # Count, newest write and sum of revisions: any insert, update or delete moves it.
@@ -198,15 +203,15 @@ class Service:
             return tuple(connection.execute(query).one())
 
     def _materialize(self, *, now: datetime) -> None:
+        """Store the deadlines of agreements that changed, or of all of them once a new day
+        has begun in the configured zone (the day queries use as their default as-of)."""
+        today = now.astimezone(ZoneInfo(self.settings.timezone)).date()
+        end = shift(today, self.settings.planning_horizon)
         try:
-            from tracker.store.deadlines import materialize_deadlines
-        except ModuleNotFoundError:  # the materialised-deadline store is optional here
-            return
-        today = now.astimezone(UTC).date()
-        try:
-            materialize_deadlines(
-                self.engine, as_of=today, end=shift(today, self.settings.planning_horizon)
-            )
+            stale = stale_agreement_ids(self.engine, as_of=today, end=end)
+            if stale:
+                materialize_deadlines(self.engine, as_of=today, end=end, agreement_ids=stale)
+            self._materialized_day = today
         except Exception:
             log.exception(event("deadlines.materialize_failed"))
 

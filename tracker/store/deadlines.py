@@ -113,6 +113,24 @@ def materialize_deadlines(
     return written
 
 
+def stale_agreement_ids(engine: Engine, *, as_of: date, end: date) -> list[str]:
+    """Agreements whose stored deadlines do not cover ``as_of``..``end`` as of ``as_of``:
+    changed since they were materialised (no horizon row), or materialised on another day."""
+    horizon = DeadlineHorizonRow
+    query = (
+        select(col(AgreementRow.id))
+        .outerjoin(horizon, col(horizon.agreement_id) == col(AgreementRow.id))
+        .where(
+            (col(horizon.agreement_id).is_(None))
+            | (col(horizon.as_of) != as_of)
+            | (col(horizon.start) > as_of)
+            | (col(horizon.end) < end)
+        )
+    )
+    with session_scope(engine) as session:
+        return list(session.scalars(query))
+
+
 def _matching_agreements(agreement: Sequence[str], tag: Sequence[str]) -> Select[str]:
     query = select(col(AgreementRow.id))
     if agreement:
