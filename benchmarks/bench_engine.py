@@ -43,8 +43,16 @@ TARGET_ENGINE_S = 2.0
 TARGET_PEAK_MB = 500
 
 PARTY_SETS = (
-    ["KR", "JP"], ["US", "RU"], ["FR", "DE"], ["UA", "RU"], ["US", "JP"], ["EU", "CH"],
-    ["US", "CA", "MX"], ["GB", "FR", "DE", "IT", "ES"], ["UNESCO", "US"], ["BR", "AR"],
+    ["KR", "JP"],
+    ["US", "RU"],
+    ["FR", "DE"],
+    ["UA", "RU"],
+    ["US", "JP"],
+    ["EU", "CH"],
+    ["US", "CA", "MX"],
+    ["GB", "FR", "DE", "IT", "ES"],
+    ["UNESCO", "US"],
+    ["BR", "AR"],
 )
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -57,8 +65,13 @@ def make_agreement(i: int, rng: random.Random) -> tuple[dict[str, Any], list[str
     """One synthetic agreement (as a dict for the model) and its equivalent Remind lines."""
     parties = PARTY_SETS[i % len(PARTY_SETS)]
     doc: dict[str, Any] = {
-        "version": 1, "id": f"a{i}", "title": f"Synthetic agreement {i}", "parties": parties,
-        "sources": [{"cite": "Art. 1"}], "rules": [], "events": [],
+        "version": 1,
+        "id": f"a{i}",
+        "title": f"Synthetic agreement {i}",
+        "parties": parties,
+        "sources": [{"cite": "Art. 1"}],
+        "rules": [],
+        "events": [],
     }
     rem: list[str] = []
     rules, events = doc["rules"], doc["events"]
@@ -66,33 +79,53 @@ def make_agreement(i: int, rng: random.Random) -> tuple[dict[str, Any], list[str
     if shape in (0, 1):  # annual auto-renewal with a day notice, like GSOMIA
         first = _day(rng, 1950, 2024)
         notice = rng.choice((30, 60, 90, 180))
-        rule: dict[str, Any] = {"kind": "auto_renewal", "first_expiry": first.isoformat(),
-                                "renewal_term": "1 year", "notice": f"{notice} days", "source": 0}
+        rule: dict[str, Any] = {
+            "kind": "auto_renewal",
+            "first_expiry": first.isoformat(),
+            "renewal_term": "1 year",
+            "notice": f"{notice} days",
+            "source": 0,
+        }
         if shape == 1:
             rule["notice_window"] = f"{notice + 90} days"
         rules.append(rule)
         if first.month == 2 and first.day == 29:  # Remind has no clamping; precompute
             for year in (2025, 2026):
                 e = date(year, 2, 28)
-                rem += [f"REM {e:%d %b %Y} MSG a{i} expiry",
-                        f"REM {e - timedelta(days=notice):%d %b %Y} MSG a{i} notice"]
+                rem += [
+                    f"REM {e:%d %b %Y} MSG a{i} expiry",
+                    f"REM {e - timedelta(days=notice):%d %b %Y} MSG a{i} notice",
+                ]
         else:
             day = f"{first.day} {MONTHS[first.month - 1]}"
             rem += [f"REM {day} MSG a{i} expiry", f"REM {day} -{notice} MSG a{i} notice"]
             if shape == 1:
                 rem.append(f"REM {day} -{notice + 90} MSG a{i} window")
         if rng.random() < 0.2:
-            events.append({"date": _day(rng, 2020, 2025).isoformat(), "type": "notice_given",
-                           "party": parties[0]})
+            events.append(
+                {
+                    "date": _day(rng, 2020, 2025).isoformat(),
+                    "type": "notice_given",
+                    "party": parties[0],
+                }
+            )
             if rng.random() < 0.5:
-                events.append({"date": "2024-12-31", "type": "notice_suspended",
-                               "party": parties[0]})
+                events.append(
+                    {"date": "2024-12-31", "type": "notice_suspended", "party": parties[0]}
+                )
     elif shape == 2:  # multi-year renewal with months notice and a cap
         start = _day(rng, 1950, 2020)
         years, months = rng.choice((5, 10, 3)), rng.choice((6, 12))
-        rules.append({"kind": "auto_renewal", "start": start.isoformat(), "term": f"{years} years",
-                      "notice": f"{months} months", "max_renewals": rng.choice((None, 20)),
-                      "source": 0})
+        rules.append(
+            {
+                "kind": "auto_renewal",
+                "start": start.isoformat(),
+                "term": f"{years} years",
+                "notice": f"{months} months",
+                "max_renewals": rng.choice((None, 20)),
+                "source": 0,
+            }
+        )
         rules.append({"kind": "survival", "period": "10 years"})
         anchor = shift(start, parse_duration(f"{years} years"))
         for k in range(0, 40):
@@ -101,30 +134,51 @@ def make_agreement(i: int, rng: random.Random) -> tuple[dict[str, Any], list[str
                 n = shift(e, parse_duration(f"{months} months"), times=-1)
                 rem += [f"REM {e:%d %b %Y} MSG a{i} expiry", f"REM {n:%d %b %Y} MSG a{i} notice"]
     elif shape == 3:  # withdrawal with notices, all conventions, and a sunset
-        effective = rng.choice(("same_day", "day_after", "first_of_next_month",
-                                "end_of_following_year"))
-        rules.append({"kind": "withdrawal", "notice": "1 year", "effective": effective,
-                      "earliest_notice": _day(rng, 1990, 2020).isoformat()})
+        effective = rng.choice(
+            ("same_day", "day_after", "first_of_next_month", "end_of_following_year")
+        )
+        rules.append(
+            {
+                "kind": "withdrawal",
+                "notice": "1 year",
+                "effective": effective,
+                "earliest_notice": _day(rng, 1990, 2020).isoformat(),
+            }
+        )
         rules.append({"kind": "survival", "period": "20 years"})
         for party in parties[: rng.randrange(0, 3)]:
-            events.append({"date": _day(rng, 2023, 2025).isoformat(), "type": "notice_given",
-                           "party": party})
+            events.append(
+                {"date": _day(rng, 2023, 2025).isoformat(), "type": "notice_given", "party": party}
+            )
         rem.append(f"REM {rules[0]['earliest_notice']} MSG a{i} earliest")
     elif shape == 4:  # fixed term with a decision deadline, maybe extended; a milestone
         expires = _day(rng, 2024, 2030)
         rules.append({"kind": "fixed_term", "expires": expires.isoformat(), "notice": "6 months"})
-        rules.append({"kind": "milestone", "label": "Joint review",
-                      "date": _day(rng, 2024, 2027).isoformat()})
+        rules.append(
+            {
+                "kind": "milestone",
+                "label": "Joint review",
+                "date": _day(rng, 2024, 2027).isoformat(),
+            }
+        )
         if rng.random() < 0.3:
-            events.append({"date": "2024-06-01", "type": "extended",
-                           "until": (expires + timedelta(days=1826)).isoformat()})
-        rem += [f"REM {expires:%d %b %Y} MSG a{i} expiry",
-                f"REM {rules[1]['date']} MSG a{i} review"]
+            events.append(
+                {
+                    "date": "2024-06-01",
+                    "type": "extended",
+                    "until": (expires + timedelta(days=1826)).isoformat(),
+                }
+            )
+        rem += [
+            f"REM {expires:%d %b %Y} MSG a{i} expiry",
+            f"REM {rules[1]['date']} MSG a{i} review",
+        ]
     else:  # recurring reporting from an old anchor, sometimes terminated
         first = _day(rng, 1970, 2020)
         every = rng.choice(("1 month", "3 months", "1 year"))
-        rules.append({"kind": "recurring", "label": "Report", "first": first.isoformat(),
-                      "every": every})
+        rules.append(
+            {"kind": "recurring", "label": "Report", "first": first.isoformat(), "every": every}
+        )
         until = ""
         if rng.random() < 0.1:
             events.append({"date": "2024-11-30", "type": "terminated"})
@@ -140,8 +194,10 @@ def make_agreement(i: int, rng: random.Random) -> tuple[dict[str, Any], list[str
             rem.append(f"REM {first.day}{until} MSG a{i} report")
         elif every == "3 months":
             phase = first.month % 3
-            rem.append(f"REM {first.day}{until} SATISFY [monnum(trigdate()) % 3 == {phase}] "
-                       f"MSG a{i} report")
+            rem.append(
+                f"REM {first.day}{until} SATISFY [monnum(trigdate()) % 3 == {phase}] "
+                f"MSG a{i} report"
+            )
         else:
             rem.append(f"REM {first.day} {MONTHS[first.month - 1]}{until} MSG a{i} report")
     return doc, rem
@@ -160,11 +216,17 @@ def run_remind(path: Path) -> dict[str, Any]:
     t0 = time.perf_counter()
     proc = subprocess.run(
         [remind, "-s12", str(path), AS_OF.isoformat()],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     elapsed = time.perf_counter() - t0
-    return {"available": True, "seconds": round(elapsed, 3), "returncode": proc.returncode,
-            "triggers": proc.stdout.count("\n")}
+    return {
+        "available": True,
+        "seconds": round(elapsed, 3),
+        "returncode": proc.returncode,
+        "triggers": proc.stdout.count("\n"),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -245,8 +307,10 @@ def main(argv: list[str] | None = None) -> int:
         f"  models  {build_s:.1f} s to build (not counted)"
     )
     if remind.get("available"):
-        print(f"  remind  {remind['seconds']:.3f} s for {len(rem_lines)} REM lines "
-              f"→ {remind['triggers']} triggers (remind -s12)")
+        print(
+            f"  remind  {remind['seconds']:.3f} s for {len(rem_lines)} REM lines "
+            f"→ {remind['triggers']} triggers (remind -s12)"
+        )
     else:
         print("  remind  not installed; skipped")
     print(f"  {'OK' if ok else 'MISSED TARGET'}; results in {OUT_DIR / 'engine.json'}")

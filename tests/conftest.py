@@ -48,8 +48,11 @@ def postgres_url() -> Iterator[str]:
     with psycopg.connect(plain, autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')
     sep = "&" if "?" in base else "?"
-    url = base if base.startswith("postgresql+psycopg://") else base.replace(
-        "postgresql://", "postgresql+psycopg://", 1)
+    url = (
+        base
+        if base.startswith("postgresql+psycopg://")
+        else base.replace("postgresql://", "postgresql+psycopg://", 1)
+    )
     try:
         yield f"{url}{sep}options=-csearch_path%3D{schema}"
     finally:

@@ -77,8 +77,12 @@ class SmtpSettings(_Strict):
 
 
 class RetrySettings(_Strict):
-    initial_delay: ConfigDurationField = Field(default_factory=lambda: parse_duration("30 seconds", allow_time=True))
-    max_delay: ConfigDurationField = Field(default_factory=lambda: parse_duration("6 hours", allow_time=True))
+    initial_delay: ConfigDurationField = Field(
+        default_factory=lambda: parse_duration("30 seconds", allow_time=True)
+    )
+    max_delay: ConfigDurationField = Field(
+        default_factory=lambda: parse_duration("6 hours", allow_time=True)
+    )
     max_attempts: int = Field(default=10, ge=1, le=100)
 
 
@@ -151,7 +155,9 @@ def substitute_env(text: str, env: Mapping[str, str], *, file: str) -> str:
         if op == ":-":
             return arg or ""
         if op == ":?":
-            raise ConfigError(f"${{{name}}} is required: {arg or 'set it in the environment'}", file=file)
+            raise ConfigError(
+                f"${{{name}}} is required: {arg or 'set it in the environment'}", file=file
+            )
         if name in env:
             return env[name]
         raise ConfigError(f"${{{name}}} is not set in the environment", file=file)
@@ -181,7 +187,9 @@ def _env_overrides(env: Mapping[str, str]) -> dict[str, Any]:
             try:
                 overrides[key] = Path(env[name + "_FILE"]).read_text(encoding="utf-8").strip()
             except OSError as exc:
-                raise ConfigError(f"cannot read {name}_FILE: {exc.strerror}", file=env[name + "_FILE"]) from None
+                raise ConfigError(
+                    f"cannot read {name}_FILE: {exc.strerror}", file=env[name + "_FILE"]
+                ) from None
     return overrides
 
 
@@ -216,17 +224,25 @@ def get_settings(
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
-            raise ValidationFailed([ConfigError(f"cannot read: {exc.strerror}", file=str(path))]) from None
+            raise ValidationFailed(
+                [ConfigError(f"cannot read: {exc.strerror}", file=str(path))]
+            ) from None
         try:
             loaded = _substitute_tree(yaml.safe_load(text), env, file=str(path))
         except ConfigError as exc:
             raise ValidationFailed([exc]) from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
-            raise ValidationFailed([ConfigError(
-                f"not valid YAML: {getattr(exc, 'problem', exc)}", file=str(path),
-                line=mark.line + 1 if mark else None, column=mark.column + 1 if mark else None,
-            )]) from None
+            raise ValidationFailed(
+                [
+                    ConfigError(
+                        f"not valid YAML: {getattr(exc, 'problem', exc)}",
+                        file=str(path),
+                        line=mark.line + 1 if mark else None,
+                        column=mark.column + 1 if mark else None,
+                    )
+                ]
+            ) from None
         if loaded is None:
             loaded = {}
         if not isinstance(loaded, dict):
@@ -242,13 +258,16 @@ def get_settings(
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
-        raise ValidationFailed([
-            ConfigError(
-                _plain_message(err), file=str(path),
-                path=".".join(str(p) for p in err["loc"]) or None,
-            )
-            for err in exc.errors()
-        ]) from None
+        raise ValidationFailed(
+            [
+                ConfigError(
+                    _plain_message(err),
+                    file=str(path),
+                    path=".".join(str(p) for p in err["loc"]) or None,
+                )
+                for err in exc.errors()
+            ]
+        ) from None
     _check_channel_names(settings, str(path))
     return settings
 
@@ -261,9 +280,13 @@ def _plain_message(err: Any) -> str:
 def _check_channel_names(settings: Settings, file: str) -> None:
     known = settings.all_channels()
     problems = [
-        ConfigError(f"channel {name!r} is not configured (known: {sorted(known)})", file=file,
-                    path="default_channels")
-        for name in settings.default_channels if name not in known
+        ConfigError(
+            f"channel {name!r} is not configured (known: {sorted(known)})",
+            file=file,
+            path="default_channels",
+        )
+        for name in settings.default_channels
+        if name not in known
     ]
     needs_smtp = any(c.type == "email" for c in settings.channels.values())
     if needs_smtp and not settings.smtp.host:

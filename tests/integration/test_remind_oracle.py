@@ -38,11 +38,25 @@ _LINE = re.compile(r"^(\d{4})/(\d{2})/(\d{2}) (\S+)")
 
 def sample_dates() -> list[date]:
     """Month ends, leap days, century turns and a seeded random spread over 1991–2199."""
-    fixed = [date(2019, 8, 24), date(2020, 11, 22), date(2024, 2, 29), date(2028, 2, 29),
-             date(2100, 2, 28), date(2100, 3, 1), date(2000, 2, 29), date(2000, 3, 1),
-             date(2023, 12, 31), date(2024, 1, 1), date(1999, 12, 31), date(2199, 12, 31)]
-    month_ends = [date(year, month % 12 + 1, 1) - timedelta(days=1)
-                  for year in (1996, 2023, 2024, 2100) for month in range(1, 13)]
+    fixed = [
+        date(2019, 8, 24),
+        date(2020, 11, 22),
+        date(2024, 2, 29),
+        date(2028, 2, 29),
+        date(2100, 2, 28),
+        date(2100, 3, 1),
+        date(2000, 2, 29),
+        date(2000, 3, 1),
+        date(2023, 12, 31),
+        date(2024, 1, 1),
+        date(1999, 12, 31),
+        date(2199, 12, 31),
+    ]
+    month_ends = [
+        date(year, month % 12 + 1, 1) - timedelta(days=1)
+        for year in (1996, 2023, 2024, 2100)
+        for month in range(1, 13)
+    ]
     rng = random.Random(20191122)
     spread = [date(1991, 1, 1) + timedelta(days=rng.randrange(75_000)) for _ in range(150)]
     return fixed + month_ends + spread
@@ -57,8 +71,13 @@ def run_remind(lines: list[str], tmp_path: Path) -> dict[str, date]:
     assert REMIND is not None
     path = tmp_path / "oracle.rem"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    done = subprocess.run([REMIND, "-n", str(path), "1990-01-01"], capture_output=True,
-                          text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [REMIND, "-n", str(path), "1990-01-01"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     found: dict[str, date] = {}
     for line in done.stdout.splitlines():
@@ -70,14 +89,26 @@ def run_remind(lines: list[str], tmp_path: Path) -> dict[str, date]:
 
 
 def engine_notice_deadline(expiry: date, days_before: int) -> date:
-    agreement = Agreement.model_validate({
-        "version": 1, "id": "oracle", "title": "Oracle", "parties": ["UNESCO"],
-        "rules": [{"kind": "fixed_term", "expires": expiry.isoformat(),
-                   "notice": f"{days_before} days"}],
-    })
-    found = [d.date for d in compute_deadlines(agreement, as_of=expiry, start=date(1900, 1, 1),
-                                               end=expiry)
-             if d.kind is DeadlineKind.NOTICE_DEADLINE]
+    agreement = Agreement.model_validate(
+        {
+            "version": 1,
+            "id": "oracle",
+            "title": "Oracle",
+            "parties": ["UNESCO"],
+            "rules": [
+                {
+                    "kind": "fixed_term",
+                    "expires": expiry.isoformat(),
+                    "notice": f"{days_before} days",
+                }
+            ],
+        }
+    )
+    found = [
+        d.date
+        for d in compute_deadlines(agreement, as_of=expiry, start=date(1900, 1, 1), end=expiry)
+        if d.kind is DeadlineKind.NOTICE_DEADLINE
+    ]
     assert len(found) == 1
     return found[0]
 
@@ -89,19 +120,21 @@ def test_n_days_before_a_date_agrees_with_remind(tmp_path: Path) -> None:
         for j, n in enumerate((1, 30, 90, 180, 365, 366, rng.randrange(1, 800))):
             if day - timedelta(days=n) >= date(1990, 1, 1):
                 questions.append((f"q{i}_{j}", day, n))
-    answers = run_remind([f"REM {rem_date(d)} -{n} MSG {tag}" for tag, d, n in questions],
-                         tmp_path)
+    answers = run_remind([f"REM {rem_date(d)} -{n} MSG {tag}" for tag, d, n in questions], tmp_path)
     assert len(answers) == len(questions)
-    mismatches = [(d, n, answers[tag], engine_notice_deadline(d, n))
-                  for tag, d, n in questions if answers[tag] != engine_notice_deadline(d, n)]
+    mismatches = [
+        (d, n, answers[tag], engine_notice_deadline(d, n))
+        for tag, d, n in questions
+        if answers[tag] != engine_notice_deadline(d, n)
+    ]
     assert mismatches == []
 
 
 def test_weekend_and_last_working_day_agree_with_remind(tmp_path: Path) -> None:
     days = sample_dates()
     answers = run_remind(
-        [f"REM {rem_date(d)} OMIT Sat Sun BEFORE MSG w{i}" for i, d in enumerate(days)],
-        tmp_path)
+        [f"REM {rem_date(d)} OMIT Sat Sun BEFORE MSG w{i}" for i, d in enumerate(days)], tmp_path
+    )
     assert len(answers) == len(days)
     weekends = 0
     for i, day in enumerate(days):

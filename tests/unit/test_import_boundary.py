@@ -17,8 +17,9 @@ def test_importing_the_engine_loads_no_io_library() -> None:
         "tracker.domain.durations, tracker.domain.agreement; import sys; "
         f"print(','.join(m for m in {FORBIDDEN!r} if m in sys.modules))"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
     assert done.stdout.strip() == ""
 
 

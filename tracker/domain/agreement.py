@@ -8,7 +8,6 @@ and checks things that span files (duplicate ids).
 from __future__ import annotations
 
 import re
-from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -65,7 +64,10 @@ class AutoRenewal(_RuleBase):
         step = self.renewal_term or self.term
         if step is not None and step.months == 0 and step.days == 0:
             raise ValueError("renewal_term must be longer than 0 days")
-        if self.notice_window is not None and self.notice_window.approx_days() < self.notice.approx_days():
+        if (
+            self.notice_window is not None
+            and self.notice_window.approx_days() < self.notice.approx_days()
+        ):
             raise ValueError("notice_window must be at least as long as notice")
         return self
 
@@ -125,7 +127,7 @@ class Recurring(_RuleBase):
     """Something that happens every ``every`` from ``first`` (a review, a report, a meeting)."""
 
     kind: Literal["recurring"]
-    label: str = Field(min_length=1)  # type: ignore[assignment]
+    label: str = Field(min_length=1)
     first: IsoDate
     every: DurationField
     until: IsoDate | None = None
@@ -143,7 +145,7 @@ class Milestone(_RuleBase):
     """A single dated event: ``date``, or ``after`` a duration from ``in_force``."""
 
     kind: Literal["milestone"]
-    label: str = Field(min_length=1)  # type: ignore[assignment]
+    label: str = Field(min_length=1)
     date: IsoDate | None = None
     after: DurationField | None = None
 

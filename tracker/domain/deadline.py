@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass, field
-from datetime import date
 from enum import StrEnum
 from typing import Any
 
@@ -33,7 +33,7 @@ class Deadline:
     agreement: str
     title: str
     kind: DeadlineKind
-    date: date
+    date: datetime.date
     days_left: int
     explanation: str
     party: str | None = None
@@ -44,7 +44,7 @@ class Deadline:
     notes: tuple[str, ...] = field(default=())
 
     @property
-    def key(self) -> tuple[str, str, date, str]:
+    def key(self) -> tuple[str, str, datetime.date, str]:
         """Identity of a deadline across recomputations: (agreement, kind, date, party)."""
         return (self.agreement, self.kind.value, self.date, self.party or "")
 
@@ -55,7 +55,7 @@ class Deadline:
             agreement=data["agreement"],
             title=data["title"],
             kind=DeadlineKind(data["kind"]),
-            date=date.fromisoformat(data["date"]),
+            date=datetime.date.fromisoformat(data["date"]),
             days_left=int(data["days_left"]),
             explanation=data["explanation"],
             party=data.get("party"),

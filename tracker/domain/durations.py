@@ -224,7 +224,9 @@ def parse_iso_date(value: object) -> date:
         try:
             return date.fromisoformat(value.strip())
         except ValueError as exc:
-            raise ValueError(f"{value!r} is not a valid date ({exc}; expected YYYY-MM-DD)") from None
+            raise ValueError(
+                f"{value!r} is not a valid date ({exc}; expected YYYY-MM-DD)"
+            ) from None
     raise ValueError(f"{value!r} is not a date (expected YYYY-MM-DD)")
 
 

@@ -128,9 +128,7 @@ def describe_rule(agreement: Agreement, rule: Rule) -> str:
     )
 
 
-def explain_agreement(
-    agreement: Agreement, *, as_of: date, end: date | None = None
-) -> Explanation:
+def explain_agreement(agreement: Agreement, *, as_of: date, end: date | None = None) -> Explanation:
     """Rules in words, each event's effect and the deadlines from ``as_of`` to ``end``.
 
     ``end`` defaults to ``as_of`` + 2 years (29 February as_of → 28 February). The deadlines and
@@ -165,9 +163,7 @@ def explain_agreement(
         status = f"ended on {result.end.isoformat()} ({result.end_reason})"
     else:
         status = f"in force until {result.end.isoformat()} ({result.end_reason})"
-    left = sorted(
-        (day, party) for party, day in result.withdrawn.items() if day <= as_of and party
-    )
+    left = sorted((day, party) for party, day in result.withdrawn.items() if day <= as_of and party)
     if left:
         status += "; withdrawn: " + ", ".join(f"{p} ({d.isoformat()})" for d, p in left)
     return Explanation(

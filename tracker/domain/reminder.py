@@ -18,6 +18,11 @@ class ReminderStatus(StrEnum):
 
 #: Statuses a reminder never leaves.
 FINAL_STATUSES = frozenset(
-    {ReminderStatus.SENT, ReminderStatus.DEAD, ReminderStatus.SKIPPED,
-     ReminderStatus.CANCELLED, ReminderStatus.ACKNOWLEDGED}
+    {
+        ReminderStatus.SENT,
+        ReminderStatus.DEAD,
+        ReminderStatus.SKIPPED,
+        ReminderStatus.CANCELLED,
+        ReminderStatus.ACKNOWLEDGED,
+    }
 )

@@ -195,8 +195,11 @@ def _episodes(counted: list[tuple[int, Event]], findings: dict[int, str]) -> lis
                 e.stop, e.stop_index, e.stop_kind = ev.date, i, "suspended"
             findings[i] = "notice suspended"
         elif kind == "notice_withdrawn":
-            hit = [e for e in _latest(episodes, ev.party)
-                   if e.stop is None or (e.stop_kind == "suspended" and e.retracted is None)]
+            hit = [
+                e
+                for e in _latest(episodes, ev.party)
+                if e.stop is None or (e.stop_kind == "suspended" and e.retracted is None)
+            ]
             if not hit:
                 findings[i] = f"no pending notice by {ev.party or 'any party'} to withdraw"
                 continue
@@ -207,8 +210,11 @@ def _episodes(counted: list[tuple[int, Event]], findings: dict[int, str]) -> lis
                     e.retracted = ev.date
             findings[i] = "notice withdrawn"
         elif kind == "notice_resumed":
-            hit = [e for e in _latest(episodes, ev.party)
-                   if e.stop_kind == "suspended" and e.retracted is None]
+            hit = [
+                e
+                for e in _latest(episodes, ev.party)
+                if e.stop_kind == "suspended" and e.retracted is None
+            ]
             if not hit:
                 findings[i] = f"no suspended notice by {ev.party or 'any party'} to resume"
                 continue
@@ -353,12 +359,32 @@ class _Context:
     dominates a query over 100,000 of them.
     """
 
-    __slots__ = ("agreement", "agreement_id", "as_of_ord", "counted", "countries", "deadlines",
-                 "ends", "episodes", "findings", "has_withdrawal", "hi", "lo", "title",
-                 "withdrawals", "withdrawn")
+    __slots__ = (
+        "agreement",
+        "agreement_id",
+        "as_of_ord",
+        "counted",
+        "countries",
+        "deadlines",
+        "ends",
+        "episodes",
+        "findings",
+        "has_withdrawal",
+        "hi",
+        "lo",
+        "title",
+        "withdrawals",
+        "withdrawn",
+    )
 
-    def __init__(self, agreement: Agreement, as_of: date, start: date, end: date,
-                 counted: list[tuple[int, Event]]) -> None:
+    def __init__(
+        self,
+        agreement: Agreement,
+        as_of: date,
+        start: date,
+        end: date,
+        counted: list[tuple[int, Event]],
+    ) -> None:
         self.agreement = agreement
         self.agreement_id = agreement.id
         self.title = agreement.title
@@ -378,7 +404,8 @@ class _Context:
         self.withdrawals: list[tuple[date, str | None]] = []
         # Only matters when there are notices to read (see the module docstring).
         self.has_withdrawal = bool(self.episodes) and Withdrawal in [
-            type(r) for r in agreement.rules]
+            type(r) for r in agreement.rules
+        ]
 
     def add(
         self,
@@ -395,8 +422,18 @@ class _Context:
             note = note_for_countries(day, self.countries)
             self.deadlines.append(
                 Deadline(
-                    self.agreement_id, self.title, kind, day, day.toordinal() - self.as_of_ord,
-                    explanation, party, label, source, note, rule, notes,
+                    self.agreement_id,
+                    self.title,
+                    kind,
+                    day,
+                    day.toordinal() - self.as_of_ord,
+                    explanation,
+                    party,
+                    label,
+                    source,
+                    note,
+                    rule,
+                    notes,
                 )
             )
 
@@ -441,8 +478,14 @@ def _terminated_events(ctx: _Context) -> None:
             ctx.findings[i] = f"the agreement ends on {iso}"
             ctx.ends.append((ev.date, "terminated on", True))
             ctx.add(
-                _TERMINATION, ev.date, f"terminated on {iso}{_who(ev.party)}", None, None,
-                ctx.cite(ev.source), None, (ev.note,) if ev.note else (),
+                _TERMINATION,
+                ev.date,
+                f"terminated on {iso}{_who(ev.party)}",
+                None,
+                None,
+                ctx.cite(ev.source),
+                None,
+                (ev.note,) if ev.note else (),
             )
 
 
@@ -464,8 +507,10 @@ def _fixed_term(ctx: _Context, rule: FixedTerm, r_index: int) -> None:
 
     def how() -> str:  # formatted only for an expiry inside the window
         if extension is not None:
-            return (f"expiry {extension[0].isoformat()} extended on "
-                    f"{extension[1].isoformat()} to {expiry.isoformat()}")
+            return (
+                f"expiry {extension[0].isoformat()} extended on "
+                f"{extension[1].isoformat()} to {expiry.isoformat()}"
+            )
         if start is not None:
             return f"start {start.isoformat()} + {rule.term} = {expiry.isoformat()}"
         return f"expires {expiry.isoformat()}"
@@ -477,9 +522,12 @@ def _fixed_term(ctx: _Context, rule: FixedTerm, r_index: int) -> None:
         day = _shift(expiry, rule.notice, -1)
         if lo <= day <= hi:
             ctx.add(
-                _NOTICE_DEADLINE, day,
+                _NOTICE_DEADLINE,
+                day,
                 f"expiry {expiry.isoformat()} − {rule.notice} = {day.isoformat()}",
-                r_index, rule.label, source,
+                r_index,
+                rule.label,
+                source,
             )
     ctx.ends.append((expiry, "expires", True))
 
@@ -493,18 +541,27 @@ def _withdrawal(ctx: _Context, rule: Withdrawal, r_index: int) -> None:
     if isinstance(rule.earliest_notice, date):
         earliest = rule.earliest_notice
         if out.lo <= earliest <= out.hi:
-            out.add(_EARLIEST, earliest, f"notice possible from {earliest.isoformat()}",
-                    r_index, label, source)
+            out.add(
+                _EARLIEST,
+                earliest,
+                f"notice possible from {earliest.isoformat()}",
+                r_index,
+                label,
+                source,
+            )
     elif rule.earliest_notice is not None:
         if agreement.in_force is None:  # the model validator requires it
             raise RuleError("earliest_notice as a duration needs in_force")
         earliest = _shift(agreement.in_force, rule.earliest_notice)
         if out.lo <= earliest <= out.hi:
             out.add(
-            _EARLIEST, earliest,
+                _EARLIEST,
+                earliest,
                 f"in force {agreement.in_force.isoformat()} + {rule.earliest_notice}"
                 f" = {earliest.isoformat()}",
-                r_index, label, source,
+                r_index,
+                label,
+                source,
             )
     findings = ctx.findings
     pending: dict[str | None, tuple[date, date]] = {}  # party -> (notice, effective date)
@@ -542,8 +599,13 @@ def _withdrawal(ctx: _Context, rule: Withdrawal, r_index: int) -> None:
             f"withdrawal{_who(ep.party)} effective {day.isoformat()}"
         )
         out.add(
-            _WITHDRAWAL, day, f"{what} {ep.since.isoformat()}{_who(ep.party)}{arithmetic}",
-            r_index, label, ctx.event_cite(ep.index, source), ep.party,
+            _WITHDRAWAL,
+            day,
+            f"{what} {ep.since.isoformat()}{_who(ep.party)}{arithmetic}",
+            r_index,
+            label,
+            ctx.event_cite(ep.index, source),
+            ep.party,
         )
         ctx.withdrawals.append((day, ep.party))
 
@@ -552,8 +614,14 @@ def _milestone(ctx: _Context, rule: Milestone, r_index: int) -> None:
     source = ctx.cite(rule.source)
     if rule.date is not None:
         if ctx.lo <= rule.date <= ctx.hi:
-            ctx.add(_MILESTONE, rule.date, f"{rule.label} on {rule.date.isoformat()}",
-                    r_index, rule.label, source)
+            ctx.add(
+                _MILESTONE,
+                rule.date,
+                f"{rule.label} on {rule.date.isoformat()}",
+                r_index,
+                rule.label,
+                source,
+            )
         return
     in_force = ctx.agreement.in_force
     if rule.after is None or in_force is None:  # the model validator requires both
@@ -561,9 +629,12 @@ def _milestone(ctx: _Context, rule: Milestone, r_index: int) -> None:
     day = _shift(in_force, rule.after)
     if ctx.lo <= day <= ctx.hi:
         ctx.add(
-            _MILESTONE, day,
+            _MILESTONE,
+            day,
             f"in force {in_force.isoformat()} + {rule.after} = {day.isoformat()}",
-            r_index, rule.label, source,
+            r_index,
+            rule.label,
+            source,
         )
 
 
@@ -596,26 +667,36 @@ def _recurring(ctx: _Context, rule: Recurring, r_index: int, end_day: date | Non
         k += 1
 
 
-def _survival(ctx: _Context, rule: Survival, r_index: int, end_day: date | None,
-              end_reason: str) -> None:
+def _survival(
+    ctx: _Context, rule: Survival, r_index: int, end_day: date | None, end_reason: str
+) -> None:
     source = ctx.cite(rule.source)
     out = ctx
     if end_day is not None and not end_reason.startswith("withdrawal"):
         day = _shift(end_day, rule.period)
         if out.lo <= day <= out.hi:
-            out.add(_SURVIVAL, day,
-                    f"agreement ends {end_day.isoformat()} + {rule.period} = {day.isoformat()}",
-                    r_index, rule.label, source)
+            out.add(
+                _SURVIVAL,
+                day,
+                f"agreement ends {end_day.isoformat()} + {rule.period} = {day.isoformat()}",
+                r_index,
+                rule.label,
+                source,
+            )
     for party_key, left in ctx.withdrawn.items():
         if end_day is not None and left > end_day:
             continue
         party = party_key or None
         day = _shift(left, rule.period)
         out.add(
-            _SURVIVAL, day,
+            _SURVIVAL,
+            day,
             f"withdrawal{_who(party)} effective {left.isoformat()} + {rule.period}"
             f" = {day.isoformat()}",
-            r_index, rule.label, source, party,
+            r_index,
+            rule.label,
+            source,
+            party,
         )
 
 
@@ -732,29 +813,58 @@ def _auto_renewal(ctx: _Context, rule: AutoRenewal, r_index: int) -> None:
             stopping = stop_term is not None and stop_term == (si, k)
             if lo <= expiry <= hi:
                 if stopping:
-                    add(_TERMINATION, expiry, stop_text, r_index, label, stop_source, None,
-                        stop_notes)
+                    add(
+                        _TERMINATION,
+                        expiry,
+                        stop_text,
+                        r_index,
+                        label,
+                        stop_source,
+                        None,
+                        stop_notes,
+                    )
                 elif final_term:
-                    add(_EXPIRY, expiry,
+                    add(
+                        _EXPIRY,
+                        expiry,
                         f"{series.explain_expiry(si, k, expiry)} (final term: at most "
                         f"{rule.max_renewals} renewals)",
-                        r_index, label, source)
+                        r_index,
+                        label,
+                        source,
+                    )
                 else:
-                    add(_EXPIRY, expiry, series.explain_expiry(si, k, expiry),
-                        r_index, label, source)
+                    add(
+                        _EXPIRY,
+                        expiry,
+                        series.explain_expiry(si, k, expiry),
+                        r_index,
+                        label,
+                        source,
+                    )
             if final_term:
                 return
             day = _shift(expiry, notice, -1)
             if lo <= day <= hi:
-                add(_NOTICE_DEADLINE, day,
+                add(
+                    _NOTICE_DEADLINE,
+                    day,
                     f"expiry {expiry.isoformat()} − {notice_text} = {day.isoformat()}",
-                    r_index, label, source)
+                    r_index,
+                    label,
+                    source,
+                )
             if window is not None:
                 day = _shift(expiry, window, -1)
                 if lo <= day <= hi:
-                    add(_WINDOW_OPENS, day,
+                    add(
+                        _WINDOW_OPENS,
+                        day,
                         f"expiry {expiry.isoformat()} − {window_text} = {day.isoformat()}",
-                        r_index, label, source)
+                        r_index,
+                        label,
+                        source,
+                    )
             if stopping:
                 return
             k += 1

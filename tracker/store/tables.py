@@ -31,9 +31,10 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        stored: datetime = value
+        if stored.tzinfo is None:
+            return stored.replace(tzinfo=UTC)
+        return stored.astimezone(UTC)
 
 
 def utc_column(*, nullable: bool = True, index: bool = False) -> Any:
@@ -112,7 +113,12 @@ class ReminderRow(SQLModel, table=True):
     __tablename__ = "reminders"
     __table_args__ = (
         UniqueConstraint(
-            "agreement_id", "deadline_kind", "deadline_date", "party", "offset", "channel",
+            "agreement_id",
+            "deadline_kind",
+            "deadline_date",
+            "party",
+            "offset",
+            "channel",
             name="uq_reminder_key",
         ),
         Index("ix_reminders_claim", "status", "next_attempt_at"),

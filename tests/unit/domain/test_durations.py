@@ -66,10 +66,15 @@ def test_every_spelling_parses_to_months_and_days(text: str, months: int, days: 
         (None, "None is not a duration (examples: '90 days', 'P3M')"),
         ("300 years", "'300 years' is longer than 200 years; check the number and unit"),
         ("P201Y", "'P201Y' is longer than 200 years; check the number and unit"),
-        ("30 seconds", "'30 seconds' has a time part; agreement durations are whole days, "
-                       "weeks, months or years"),
-        ("PT1H", "'PT1H' has a time part; agreement durations are whole days, weeks, months "
-                 "or years"),
+        (
+            "30 seconds",
+            "'30 seconds' has a time part; agreement durations are whole days, "
+            "weeks, months or years",
+        ),
+        (
+            "PT1H",
+            "'PT1H' has a time part; agreement durations are whole days, weeks, months or years",
+        ),
     ],
 )
 def test_bad_durations_are_refused_with_exact_messages(text: object, message: str) -> None:
@@ -115,7 +120,10 @@ def test_month_end_clamping_examples(start: str, duration: str, expected: str) -
 def test_series_from_the_anchor_never_drifts_spec_example() -> None:
     month = parse_duration("1 month")
     assert [shift(D("2024-01-31"), month, times=k) for k in (1, 2, 3)] == [
-        D("2024-02-29"), D("2024-03-31"), D("2024-04-30")]
+        D("2024-02-29"),
+        D("2024-03-31"),
+        D("2024-04-30"),
+    ]
 
 
 def test_going_back_clamps_too() -> None:
@@ -159,8 +167,12 @@ def test_add_months_agrees_with_relativedelta(day: date, months: int) -> None:
 
 
 @settings(deadline=None)  # timing varies on a shared machine
-@given(day=days_in_range, months=st.integers(0, 120), days=st.integers(0, 400),
-       times=st.integers(-5, 5))
+@given(
+    day=days_in_range,
+    months=st.integers(0, 120),
+    days=st.integers(0, 400),
+    times=st.integers(-5, 5),
+)
 def test_shift_agrees_with_relativedelta_months_then_days(
     day: date, months: int, days: int, times: int
 ) -> None:

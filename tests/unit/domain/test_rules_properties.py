@@ -14,42 +14,70 @@ from tracker.domain.durations import Duration, shift
 from tracker.domain.rules import _shift, compute_deadlines, evaluate
 
 days = st.dates(min_value=date(1950, 1, 1), max_value=date(2060, 12, 31))
-year_or_months = st.sampled_from(["1 year", "2 years", "5 years", "10 years", "13 months",
-                                  "18 months", "P1Y6M"])
-short_notice = st.sampled_from(["1 day", "30 days", "90 days", "180 days", "3 months",
-                                "6 months", "10 months"])
+year_or_months = st.sampled_from(
+    ["1 year", "2 years", "5 years", "10 years", "13 months", "18 months", "P1Y6M"]
+)
+short_notice = st.sampled_from(
+    ["1 day", "30 days", "90 days", "180 days", "3 months", "6 months", "10 months"]
+)
 
 
-def make(rules: list[dict[str, Any]], events: list[dict[str, Any]] | None = None,
-         parties: list[str] | None = None, in_force: str | None = "1990-01-31") -> Agreement:
-    return Agreement.model_validate({
-        "version": 1, "id": "p", "title": "P", "parties": parties or ["KR", "JP"],
-        "in_force": in_force, "rules": rules, "events": events or [],
-    })
+def make(
+    rules: list[dict[str, Any]],
+    events: list[dict[str, Any]] | None = None,
+    parties: list[str] | None = None,
+    in_force: str | None = "1990-01-31",
+) -> Agreement:
+    return Agreement.model_validate(
+        {
+            "version": 1,
+            "id": "p",
+            "title": "P",
+            "parties": parties or ["KR", "JP"],
+            "in_force": in_force,
+            "rules": rules,
+            "events": events or [],
+        }
+    )
 
 
 @st.composite
 def rules(draw: st.DrawFn) -> dict[str, Any]:
-    kind = draw(st.sampled_from(["auto_renewal", "fixed_term", "withdrawal", "recurring",
-                                 "milestone", "survival"]))
+    kind = draw(
+        st.sampled_from(
+            ["auto_renewal", "fixed_term", "withdrawal", "recurring", "milestone", "survival"]
+        )
+    )
     if kind == "auto_renewal":
-        rule: dict[str, Any] = {"kind": kind, "first_expiry": draw(days).isoformat(),
-                                "renewal_term": draw(year_or_months),
-                                "notice": draw(short_notice)}
+        rule: dict[str, Any] = {
+            "kind": kind,
+            "first_expiry": draw(days).isoformat(),
+            "renewal_term": draw(year_or_months),
+            "notice": draw(short_notice),
+        }
         if draw(st.booleans()):
             rule["max_renewals"] = draw(st.integers(0, 80))
         return rule
     if kind == "fixed_term":
         return {"kind": kind, "expires": draw(days).isoformat(), "notice": draw(short_notice)}
     if kind == "withdrawal":
-        return {"kind": kind, "notice": draw(short_notice),
-                "effective": draw(st.sampled_from(["same_day", "day_after",
-                                                   "first_of_next_month",
-                                                   "end_of_following_year"])),
-                "earliest_notice": draw(days).isoformat()}
+        return {
+            "kind": kind,
+            "notice": draw(short_notice),
+            "effective": draw(
+                st.sampled_from(
+                    ["same_day", "day_after", "first_of_next_month", "end_of_following_year"]
+                )
+            ),
+            "earliest_notice": draw(days).isoformat(),
+        }
     if kind == "recurring":
-        return {"kind": kind, "label": "Review", "first": draw(days).isoformat(),
-                "every": draw(st.sampled_from(["1 month", "3 months", "1 year", "45 days"]))}
+        return {
+            "kind": kind,
+            "label": "Review",
+            "first": draw(days).isoformat(),
+            "every": draw(st.sampled_from(["1 month", "3 months", "1 year", "45 days"])),
+        }
     if kind == "milestone":
         return {"kind": kind, "label": "Review", "after": draw(year_or_months)}
     return {"kind": kind, "period": draw(st.sampled_from(["5 years", "20 years"]))}
@@ -59,9 +87,19 @@ def rules(draw: st.DrawFn) -> dict[str, Any]:
 def events(draw: st.DrawFn) -> list[dict[str, Any]]:
     out = []
     for _ in range(draw(st.integers(0, 4))):
-        kind = draw(st.sampled_from(["notice_given", "notice_given", "notice_suspended",
-                                     "notice_resumed", "notice_withdrawn", "extended",
-                                     "terminated"]))
+        kind = draw(
+            st.sampled_from(
+                [
+                    "notice_given",
+                    "notice_given",
+                    "notice_suspended",
+                    "notice_resumed",
+                    "notice_withdrawn",
+                    "extended",
+                    "terminated",
+                ]
+            )
+        )
         event: dict[str, Any] = {"date": draw(days).isoformat(), "type": kind}
         if kind.startswith("notice"):
             event["party"] = draw(st.sampled_from(["KR", "JP"]))
@@ -76,34 +114,57 @@ def events(draw: st.DrawFn) -> list[dict[str, Any]]:
 def test_a_notice_given_on_the_deadline_is_timely_one_day_later_is_late(
     anchor: date, term: str, notice: str, k: int
 ) -> None:
-    rule = {"kind": "auto_renewal", "first_expiry": anchor.isoformat(), "renewal_term": term,
-            "notice": notice}
-    step = Agreement.model_validate({"version": 1, "id": "p", "title": "P", "parties": ["KR"],
-                                     "rules": [rule]}).rules[0].step  # type: ignore[union-attr]
+    rule = {
+        "kind": "auto_renewal",
+        "first_expiry": anchor.isoformat(),
+        "renewal_term": term,
+        "notice": notice,
+    }
+    step = (
+        Agreement.model_validate(
+            {"version": 1, "id": "p", "title": "P", "parties": ["KR"], "rules": [rule]}
+        )
+        .rules[0]
+        .step
+    )  # type: ignore[union-attr]
     expiry = shift(anchor, step, times=k)
     deadline = shift(expiry, make([rule]).rules[0].notice, times=-1)  # type: ignore[union-attr]
     next_expiry = shift(anchor, step, times=k + 1)
     window_end = next_expiry + timedelta(days=1)
 
     on_time = make([rule], [{"date": deadline.isoformat(), "type": "notice_given", "party": "KR"}])
-    ends = [d for d in compute_deadlines(on_time, as_of=deadline, start=deadline, end=window_end)
-            if d.kind is DeadlineKind.TERMINATION]
+    ends = [
+        d
+        for d in compute_deadlines(on_time, as_of=deadline, start=deadline, end=window_end)
+        if d.kind is DeadlineKind.TERMINATION
+    ]
     assert [(d.date, d.notes) for d in ends] == [(expiry, ())]
 
     late_day = deadline + timedelta(days=1)
     late = make([rule], [{"date": late_day.isoformat(), "type": "notice_given", "party": "KR"}])
-    ends = [d for d in compute_deadlines(late, as_of=late_day, start=deadline, end=window_end)
-            if d.kind is DeadlineKind.TERMINATION]
+    ends = [
+        d
+        for d in compute_deadlines(late, as_of=late_day, start=deadline, end=window_end)
+        if d.kind is DeadlineKind.TERMINATION
+    ]
     assert [d.date for d in ends] == [next_expiry]
     assert ends[0].notes[0].startswith("late: ")
 
 
 @settings(max_examples=200, deadline=None)
-@given(rule_list=st.lists(rules(), min_size=1, max_size=4), event_list=events(),
-       as_of=days, start=days, length=st.integers(0, 3000))
+@given(
+    rule_list=st.lists(rules(), min_size=1, max_size=4),
+    event_list=events(),
+    as_of=days,
+    start=days,
+    length=st.integers(0, 3000),
+)
 def test_deadlines_are_sorted_and_inside_the_window(
-    rule_list: list[dict[str, Any]], event_list: list[dict[str, Any]], as_of: date,
-    start: date, length: int,
+    rule_list: list[dict[str, Any]],
+    event_list: list[dict[str, Any]],
+    as_of: date,
+    start: date,
+    length: int,
 ) -> None:
     agreement = make(rule_list, event_list)
     end = start + timedelta(days=length)
@@ -116,11 +177,21 @@ def test_deadlines_are_sorted_and_inside_the_window(
 
 
 @settings(max_examples=150, deadline=None)
-@given(rule_list=st.lists(rules(), min_size=1, max_size=4), event_list=events(),
-       first=days, second=days, start=days, length=st.integers(0, 3000))
+@given(
+    rule_list=st.lists(rules(), min_size=1, max_size=4),
+    event_list=events(),
+    first=days,
+    second=days,
+    start=days,
+    length=st.integers(0, 3000),
+)
 def test_changing_as_of_before_all_events_never_changes_dates(
-    rule_list: list[dict[str, Any]], event_list: list[dict[str, Any]], first: date,
-    second: date, start: date, length: int,
+    rule_list: list[dict[str, Any]],
+    event_list: list[dict[str, Any]],
+    first: date,
+    second: date,
+    start: date,
+    length: int,
 ) -> None:
     agreement = make(rule_list, event_list)
     earliest_event = min((e.date for e in agreement.events), default=date.max)
@@ -129,20 +200,27 @@ def test_changing_as_of_before_all_events_never_changes_dates(
     end = start + timedelta(days=length)
 
     def dates(as_of: date) -> list[tuple[date, str, str | None, str]]:
-        return [(d.date, d.kind.value, d.party, d.explanation)
-                for d in compute_deadlines(agreement, as_of=as_of, start=start, end=end)]
+        return [
+            (d.date, d.kind.value, d.party, d.explanation)
+            for d in compute_deadlines(agreement, as_of=as_of, start=start, end=end)
+        ]
 
     assert dates(first) == dates(second)
 
 
 @settings(max_examples=150, deadline=None)
-@given(anchor=days, term=year_or_months, notice=short_notice, start=days,
-       length=st.integers(0, 4000))
+@given(
+    anchor=days, term=year_or_months, notice=short_notice, start=days, length=st.integers(0, 4000)
+)
 def test_direct_term_index_matches_stepping_through_every_term(
     anchor: date, term: str, notice: str, start: date, length: int
 ) -> None:
-    rule = {"kind": "auto_renewal", "first_expiry": anchor.isoformat(), "renewal_term": term,
-            "notice": notice}
+    rule = {
+        "kind": "auto_renewal",
+        "first_expiry": anchor.isoformat(),
+        "renewal_term": term,
+        "notice": notice,
+    }
     agreement = make([rule])
     parsed = agreement.rules[0]
     end = start + timedelta(days=length)
@@ -157,14 +235,17 @@ def test_direct_term_index_matches_stepping_through_every_term(
             if start <= day <= end:
                 expected.add((kind, day))
         k += 1
-    got = {(d.kind.value, d.date) for d in
-           compute_deadlines(agreement, as_of=start, start=start, end=end)}
+    got = {
+        (d.kind.value, d.date)
+        for d in compute_deadlines(agreement, as_of=start, start=start, end=end)
+    }
     assert got == expected
 
 
 @settings(deadline=None)  # timing varies on a shared machine
-@given(day=days, months=st.integers(0, 1200), n_days=st.integers(0, 5000),
-       times=st.integers(-80, 80))
+@given(
+    day=days, months=st.integers(0, 1200), n_days=st.integers(0, 5000), times=st.integers(-80, 80)
+)
 def test_the_engines_inlined_shift_agrees_with_durations_shift(
     day: date, months: int, n_days: int, times: int
 ) -> None:
@@ -183,5 +264,4 @@ def test_findings_are_only_about_counted_events(
 ) -> None:
     agreement = make(rule_list, event_list)
     result = evaluate(agreement, as_of=as_of, start=as_of, end=as_of + timedelta(days=400))
-    assert set(result.findings) <= {i for i, e in enumerate(agreement.events)
-                                    if e.date <= as_of}
+    assert set(result.findings) <= {i for i, e in enumerate(agreement.events) if e.date <= as_of}

@@ -10,12 +10,14 @@ from tracker.domain.workdays import is_working_day, weekday_note
 def test_saturday_24_august_2019_points_to_friday_23_august() -> None:
     # GSOMIA Art. 21(3): the 2019 notice deadline fell on a Saturday.
     assert weekday_note(date(2019, 8, 24), ["KR", "JP"]) == (
-        "Saturday; last working day before is Friday 2019-08-23")
+        "Saturday; last working day before is Friday 2019-08-23"
+    )
 
 
 def test_sunday_points_back_past_the_weekend() -> None:
     assert weekday_note(date(2019, 8, 25), ["KR", "JP"]) == (
-        "Sunday; last working day before is Friday 2019-08-23")
+        "Sunday; last working day before is Friday 2019-08-23"
+    )
 
 
 def test_a_working_day_has_no_note() -> None:
@@ -25,19 +27,22 @@ def test_a_working_day_has_no_note() -> None:
 def test_korean_public_holiday_is_named_and_skipped_with_the_day_before() -> None:
     # Chuseok 2019: 12–14 September; the last working day before the 13th is the 11th.
     assert weekday_note(date(2019, 9, 13), ["KR", "JP"]) == (
-        "Chuseok (KR public holiday); last working day before is Wednesday 2019-09-11")
+        "Chuseok (KR public holiday); last working day before is Wednesday 2019-09-11"
+    )
 
 
 def test_a_holiday_of_either_party_counts() -> None:
     # Liberation Day (KR) is a working day in Japan; it still gets a note for KR–JP.
     assert weekday_note(date(2019, 8, 15), ["JP", "KR"]) == (
-        "Liberation Day (KR public holiday); last working day before is Wednesday 2019-08-14")
+        "Liberation Day (KR public holiday); last working day before is Wednesday 2019-08-14"
+    )
 
 
 def test_golden_week_is_skipped_back_to_the_last_working_day() -> None:
     # Japan 2019: 27 April to 6 May were all holidays or weekend days.
     assert weekday_note(date(2019, 5, 3), ["JP"]) == (
-        "Constitution Day (JP public holiday); last working day before is Friday 2019-04-26")
+        "Constitution Day (JP public holiday); last working day before is Friday 2019-04-26"
+    )
 
 
 def test_organisation_parties_are_ignored() -> None:
@@ -45,12 +50,14 @@ def test_organisation_parties_are_ignored() -> None:
     assert weekday_note(date(2019, 10, 3), ["EU", "UNESCO"]) is None
     assert weekday_note(date(2019, 10, 3), ["EU", "KR"]) == (
         "National Foundation Day (KR public holiday); last working day before is "
-        "Wednesday 2019-10-02")
+        "Wednesday 2019-10-02"
+    )
 
 
 def test_weekends_are_noted_even_for_organisations_only() -> None:
     assert weekday_note(date(2019, 8, 24), ["UNESCO"]) == (
-        "Saturday; last working day before is Friday 2019-08-23")
+        "Saturday; last working day before is Friday 2019-08-23"
+    )
 
 
 def test_is_working_day_agrees_with_the_note() -> None:
