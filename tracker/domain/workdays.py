@@ -14,6 +14,7 @@ Holiday calendars are built once per (country, year) and notes are memoised per
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from datetime import date, timedelta
 from functools import cache, lru_cache
@@ -42,7 +43,12 @@ def _countries(parties: tuple[str, ...]) -> tuple[str, ...]:
 def _calendar(country: str, year: int) -> dict[date, str]:
     """Public holidays of ``country`` in ``year`` (date → English name), built once."""
     try:
-        table = holidays.country_holidays(country, years=year, language="en_US")
+        # Some calendars (India's) only know their movable feasts for 2001-2035 and warn
+        # outside it; the fixed-date holidays they still return are the best we have, and a
+        # warning per year would only be noise (and an error under pytest's -W error).
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            table = holidays.country_holidays(country, years=year, language="en_US")
     except (NotImplementedError, KeyError, ValueError):
         return _EMPTY
     # A plain dict: HolidayBase.__contains__ parses and may lazily add years, which is slow.

@@ -64,3 +64,16 @@ def test_is_working_day_agrees_with_the_note() -> None:
     assert is_working_day(date(2019, 8, 23), ["KR"])
     assert not is_working_day(date(2019, 9, 13), ["KR"])
     assert is_working_day(date(2019, 9, 13), ["JP"])
+
+
+def test_a_party_whose_calendar_is_partial_outside_2001_to_2035_gives_a_note_without_warning() -> (
+    None
+):
+    # India's calendar in `holidays` warns outside 2001-2035; its fixed holidays still count.
+    # 26 January 1997 (Republic Day) was a Sunday; 15 August 1997 (Independence Day) a Friday.
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        note = weekday_note(date(1997, 8, 15), ["IN", "NL"])
+    assert note is not None and "Independence Day" in note
