@@ -11,6 +11,7 @@ import yaml
 from sqlalchemy import inspect
 from typer.testing import CliRunner, Result
 
+from tests.support.agreements import agreement_yaml
 from tracker.cli import app
 from tracker.loader import load_paths
 from tracker.store.engine import make_engine, session_scope
@@ -19,23 +20,6 @@ from tracker.store.repository import import_agreements, list_agreement_rows
 from tracker.store.sync import sync_directory
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
-
-
-def agreement_yaml(
-    agreement_id: str, *, title: str = "Test agreement", notice: str = "90 days"
-) -> str:
-    return f"""\
-# {agreement_id}: written by hand
-version: 1
-id: {agreement_id}
-title: {title}
-parties: [KR, JP]
-rules:
-  - kind: auto_renewal
-    first_expiry: 2017-11-22
-    renewal_term: 1 year
-    notice: {notice}
-"""
 
 
 def write(folder: Path, name: str, text: str) -> Path:
@@ -110,7 +94,7 @@ def test_a_bad_file_fails_the_whole_import_and_leaves_the_database_as_it_was(
     assert result.exit_code == 1
     assert result.stdout == ""
     assert result.stderr == (
-        f"{bad}:10:5: rules[0].notice: '90 dais' is not a duration (examples: '90 days', 'P3M')\n"
+        f"{bad}:11:5: rules[0].notice: '90 dais' is not a duration (examples: '90 days', 'P3M')\n"
     )
     assert stored(db_url) == {"a": ("import", "Test agreement", 1)}
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+from tests.support.agreements import agreement_yaml
 from tracker.domain.durations import shift
 from tracker.loader import load_text
 from tracker.service import Service
@@ -15,17 +16,6 @@ from tracker.store.engine import make_engine, session_scope
 from tracker.store.migrate import upgrade
 from tracker.store.repository import import_agreements, save_api_agreement
 
-AGREEMENT = """\
-version: 1
-id: {id}
-title: Agreement {id}
-parties: [KR, JP]
-rules:
-  - kind: auto_renewal
-    first_expiry: 2017-11-22
-    renewal_term: 1 year
-    notice: {notice}
-"""
 # 11:30 UTC on 27 November is already 28 November in Auckland (UTC+13 in summer).
 NOW = datetime(2026, 11, 27, 11, 30, tzinfo=UTC)
 AUCKLAND_TODAY = date(2026, 11, 28)
@@ -35,7 +25,7 @@ def _service(db_url: str) -> Service:
     settings = Settings(database_url=db_url, agreements_dir=None, timezone="Pacific/Auckland")
     engine = make_engine(db_url)
     upgrade(engine)
-    loaded = [load_text(AGREEMENT.format(id=i, notice="90 days"), name=f"{i}.yaml") for i in "abc"]
+    loaded = [load_text(agreement_yaml(i), name=f"{i}.yaml") for i in "abc"]
     import_agreements(engine, loaded, origin="api", now=NOW)
     return Service(settings, engine=engine)
 
@@ -58,7 +48,7 @@ def test_only_a_changed_agreement_is_stale_after_a_write(db_url: str) -> None:
     service._materialize(now=NOW)
     end = shift(AUCKLAND_TODAY, service.settings.planning_horizon)
     assert stale_agreement_ids(service.engine, as_of=AUCKLAND_TODAY, end=end) == []
-    changed = load_text(AGREEMENT.format(id="b", notice="60 days"), name="b.yaml")
+    changed = load_text(agreement_yaml("b", notice="60 days"), name="b.yaml")
     save_api_agreement(service.engine, changed, now=NOW, replace=True)
     assert stale_agreement_ids(service.engine, as_of=AUCKLAND_TODAY, end=end) == ["b"]
     service._materialize(now=NOW)

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from tests.support.agreements import agreement_yaml
 from tracker.domain.deadline import Deadline
 from tracker.errors import ConflictError, NotFoundError, ValidationFailed
 from tracker.loader import LoadedAgreement, load_paths, load_text
@@ -33,28 +34,6 @@ from tracker.store.tables import AgreementRow, DeadlineRow, EventRow, ReminderRo
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 LATER = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
-
-
-def agreement_yaml(
-    agreement_id: str,
-    *,
-    title: str = "Test agreement",
-    tags: str = "security",
-    notice: str = "90 days",
-    events: str = "",
-) -> str:
-    return f"""\
-version: 1
-id: {agreement_id}
-title: {title}
-parties: [KR, JP]
-tags: [{tags}]
-rules:
-  - kind: auto_renewal
-    first_expiry: 2017-11-22
-    renewal_term: 1 year
-    notice: {notice}
-{events}"""
 
 
 GSOMIA_EVENTS = """\

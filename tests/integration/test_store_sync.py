@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from tests.support.agreements import agreement_yaml
 from tracker.errors import ValidationFailed
 from tracker.loader import load_text
 from tracker.store.engine import make_engine, session_scope
@@ -27,22 +28,6 @@ from tracker.store.tables import EventRow, ReminderRow
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 LATER = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
-
-
-def agreement_yaml(
-    agreement_id: str, *, title: str = "Test agreement", notice: str = "90 days", events: str = ""
-) -> str:
-    return f"""\
-version: 1
-id: {agreement_id}
-title: {title}
-parties: [KR, JP]
-rules:
-  - kind: auto_renewal
-    first_expiry: 2017-11-22
-    renewal_term: 1 year
-    notice: {notice}
-{events}"""
 
 
 def write(folder: Path, name: str, text: str) -> Path:
