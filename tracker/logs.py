@@ -72,3 +72,6 @@ def configure_logging(level: str = "INFO", *, json_lines: bool = False) -> None:
     # is exactly what max_instances=1 is for.
     logging.getLogger("apscheduler").setLevel(logging.ERROR)
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Alembic announces each of its plugins at INFO on every start; the migration lines
+    # ("Running upgrade ...") come from alembic.runtime.migration and stay.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
