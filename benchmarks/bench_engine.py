@@ -239,11 +239,16 @@ def main(argv: list[str] | None = None) -> int:
     rng = random.Random(args.seed)
     t0 = time.perf_counter()
     agreements: list[Agreement] = []
-    rem_lines: list[str] = []
-    for i in range(args.agreements):
-        doc, rem = make_agreement(i, rng)
-        agreements.append(Agreement.model_validate(doc))
-        rem_lines += rem
+    rem_count = 0
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    rem_path = OUT_DIR / "engine.rem"
+    # The remind file is written as it is generated, so the process holds only the models.
+    with rem_path.open("w", encoding="utf-8") as rem_file:
+        for i in range(args.agreements):
+            doc, rem = make_agreement(i, rng)
+            agreements.append(Agreement.model_validate(doc))
+            rem_file.write("".join(line + "\n" for line in rem))
+            rem_count += len(rem)
     build_s = time.perf_counter() - t0
 
     def timed() -> tuple[float, float, int]:
@@ -272,9 +277,6 @@ def main(argv: list[str] | None = None) -> int:
     del kept
     peak_mb = _rss_mb()
 
-    OUT_DIR.mkdir(parents=True, exist_ok=True)
-    rem_path = OUT_DIR / "engine.rem"
-    rem_path.write_text("\n".join(rem_lines) + "\n", encoding="utf-8")
     remind = run_remind(rem_path)
 
     result = {
@@ -290,25 +292,27 @@ def main(argv: list[str] | None = None) -> int:
         "peak_rss_mb": round(peak_mb, 1),
         "peak_rss_before_engine_mb": round(rss_before_mb, 1),
         "engine_traced_peak_mb": round(engine_peak_mb, 1),
-        "remind": {**remind, "rem_lines": len(rem_lines)},
+        "remind": {**remind, "rem_lines": rem_count},
         "targets": {"engine_s": TARGET_ENGINE_S, "peak_mb": TARGET_PEAK_MB},
         "python": sys.version.split()[0],
     }
     (OUT_DIR / "engine.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    ok = engine_s < TARGET_ENGINE_S and engine_peak_mb < TARGET_PEAK_MB
+    # The memory target is judged on the process as it runs the engine: the models plus what
+    # the engine allocates, measured before tracemalloc (whose own bookkeeping would count).
+    ok = engine_s < TARGET_ENGINE_S and rss_before_mb < TARGET_PEAK_MB
     print(
         f"{args.agreements} agreements → {count} deadlines in one year\n"
         f"  engine  {engine_s:.3f} s wall, {engine_cpu_s:.3f} s CPU, best of {args.repeat} "
         f"(target < {TARGET_ENGINE_S} s); without gc.freeze {plain_wall:.3f} s wall, "
         f"{plain_cpu:.3f} s CPU; load average {os.getloadavg()[0]:.1f}\n"
-        f"  memory  engine allocates at most {engine_peak_mb:.0f} MB (tracemalloc; target "
-        f"< {TARGET_PEAK_MB} MB); process peak {peak_mb:.0f} MB RSS with the models "
-        f"({rss_before_mb:.0f} MB before the traced run)\n"
+        f"  memory  process peak {rss_before_mb:.0f} MB RSS with the 100,000 models and the "
+        f"engine's results (target < {TARGET_PEAK_MB} MB); the engine itself allocates at most "
+        f"{engine_peak_mb:.0f} MB (tracemalloc; {peak_mb:.0f} MB RSS with tracing)\n"
         f"  models  {build_s:.1f} s to build (not counted)"
     )
     if remind.get("available"):
         print(
-            f"  remind  {remind['seconds']:.3f} s for {len(rem_lines)} REM lines "
+            f"  remind  {remind['seconds']:.3f} s for {rem_count} REM lines "
             f"→ {remind['triggers']} triggers (remind -s12)"
         )
     else:
