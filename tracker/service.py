@@ -22,7 +22,6 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
@@ -192,7 +191,7 @@ class Service:
         if version != self._seen_version:
             self._materialize(now=now)
             self.replan(now=now)
-        elif now.astimezone(ZoneInfo(self.settings.timezone)).date() != self._materialized_day:
+        elif self.settings.today(now) != self._materialized_day:
             self._materialize(now=now)
 
     def _agreements_version(self) -> tuple[Any, ...]:
@@ -205,7 +204,7 @@ class Service:
     def _materialize(self, *, now: datetime) -> None:
         """Store the deadlines of agreements that changed, or of all of them once a new day
         has begun in the configured zone (the day queries use as their default as-of)."""
-        today = now.astimezone(ZoneInfo(self.settings.timezone)).date()
+        today = self.settings.today(now)
         end = shift(today, self.settings.planning_horizon)
         try:
             stale = stale_agreement_ids(self.engine, as_of=today, end=end)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from datetime import time
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -136,6 +136,11 @@ class Settings(_Strict):
             if bad:
                 raise ValueError(f"unknown deadline kind(s) {bad}; known: {sorted(known)}")
         return value
+
+    def today(self, now: datetime) -> date:
+        """The day ``now`` falls on in the configured zone: the default ``as_of`` everywhere
+        (CLI, API, stored deadlines), so that they all agree on what "today" is."""
+        return now.astimezone(ZoneInfo(self.timezone)).date()
 
     def all_channels(self) -> dict[str, ChannelConfig]:
         """Configured channels plus the built-in ``log`` channel."""

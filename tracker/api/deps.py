@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from sqlalchemy.engine import Engine
@@ -45,7 +44,7 @@ def get_now(request: Request) -> datetime:
 def today(request: Request) -> date:
     """Today in the configured time zone: the default ``as_of``."""
     settings = get_settings(request)
-    return get_now(request).astimezone(ZoneInfo(settings.timezone)).date()
+    return settings.today(get_now(request))
 
 
 def after_write(request: Request, agreement_id: str | None = None) -> None:

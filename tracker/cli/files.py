@@ -14,10 +14,9 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import typer
 
@@ -76,7 +75,7 @@ def parse_day(value: str, option: str) -> date:
 def today() -> date:
     """Today in the configured time zone (the clock is read here and nowhere else)."""
     settings = STATE.settings()
-    return datetime.now(ZoneInfo(settings.timezone)).date()
+    return settings.today(datetime.now(UTC))
 
 
 def print_file_errors(exc: ValidationFailed) -> typer.Exit:
