@@ -89,6 +89,15 @@ def test_listing_shows_the_plan_in_due_order(client: TestClient, planned: dict[s
     assert body["data"][1]["due_at"] == "2026-08-17T00:00:00Z"
 
 
+def test_listing_pages_in_due_order_and_counts_every_match(
+    client: TestClient, planned: dict[str, int]
+) -> None:
+    body = client.get(URL, params={"limit": 1, "offset": 1}).json()
+    assert body["count"] == 3
+    assert [r["offset"] for r in body["data"]] == ["7 days"]
+    assert client.get(URL, params={"offset": 3}).json() == {"data": [], "count": 3}
+
+
 def test_listing_filters_by_status_and_agreement(
     client: TestClient, planned: dict[str, int]
 ) -> None:

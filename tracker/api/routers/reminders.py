@@ -101,10 +101,12 @@ def list_reminders(
     """Planned reminders and their delivery state, ordered by due time."""
     from tracker.store import reminders
 
-    rows = reminders.list_reminders(
-        engine, status=status.value if status else None, agreement=agreement
-    )
-    return {"data": [reminder_of(r) for r in rows[offset : offset + limit]], "count": len(rows)}
+    wanted = {"status": status.value if status else None, "agreement": agreement}
+    rows = reminders.list_reminders(engine, **wanted, limit=limit, offset=offset)
+    return {
+        "data": [reminder_of(r) for r in rows],
+        "count": reminders.count_reminders(engine, **wanted),
+    }
 
 
 @router.get("/{reminder_id}", response_model=ReminderDetail, dependencies=[Depends(require_read)])
