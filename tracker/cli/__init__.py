@@ -1,9 +1,11 @@
 """The ``tracker`` command. Commands live in modules by what they touch:
 
 * :mod:`tracker.cli.files`: validate, deadlines, explain, schema (agreement files, no database)
-* :mod:`tracker.cli.database`: import, export, db upgrade
-* :mod:`tracker.cli.reminders`: reminders, simulate
+* :mod:`tracker.cli.database`: import, export, db upgrade/downgrade/current
+* :mod:`tracker.cli.reminders`: reminders, simulate, enable-channel
 * :mod:`tracker.cli.serve`: serve
+
+Importing a module registers its commands on :data:`tracker.cli.app.app`.
 """
 
 from __future__ import annotations
@@ -12,11 +14,8 @@ import importlib
 
 from tracker.cli.app import app, main
 
+# In this order: `tracker --help` lists the file commands first, the service last.
 for _module in ("files", "database", "reminders", "serve"):
-    try:
-        importlib.import_module(f"tracker.cli.{_module}")
-    except ModuleNotFoundError as exc:  # a command module not written yet
-        if exc.name != f"tracker.cli.{_module}":
-            raise
+    importlib.import_module(f"tracker.cli.{_module}")
 
 __all__ = ["app", "main"]
