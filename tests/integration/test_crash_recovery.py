@@ -170,6 +170,14 @@ def test_a_killed_service_resends_only_what_was_in_flight_and_loses_nothing(
                 what="every reminder",
                 process=restarted,
             )
+            # The killed batch's requests may all have arrived while its rows still sit in
+            # `sending` under the dead lease: wait for the lease to expire and the resend.
+            wait_until(
+                lambda: {r.status for r in rows(db_url)} == {"sent"},
+                timeout=60,
+                what="every row recorded as sent",
+                process=restarted,
+            )
             assert stop(restarted) in GRACEFUL_EXIT
         finally:
             if restarted.poll() is None:

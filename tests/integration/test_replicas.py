@@ -110,10 +110,17 @@ def test_three_replicas_with_one_killed_deliver_all_1000_reminders(
                 if r.status == "sending" and f":{victim.pid}:" in (r.claimed_by or "")
             }
             # The survivors finish, and take over the victim's rows once its lease expires.
+            # Waiting for the ids alone is not enough: the victim's in-flight requests may all
+            # have arrived while their rows still sit in `sending` under the dead lease.
             wait_until(
                 lambda: len({r.headers["webhook-id"] for r in receiver.requests}) >= total,
                 timeout=90,
                 what="every reminder",
+            )
+            wait_until(
+                lambda: {r.status for r in rows(postgres_url)} == {"sent"},
+                timeout=90,
+                what="every row recorded as sent once the victim's lease expired",
             )
             for process in processes[1:]:
                 assert stop(process) in GRACEFUL_EXIT
