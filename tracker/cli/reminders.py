@@ -10,10 +10,12 @@ from typing import Annotated, Any
 import typer
 
 from tracker.cli.app import STATE, app, fail
+
+# The store (SQLAlchemy) is imported inside the commands that use it, so that file-only
+# commands such as `tracker validate` start without it.
 from tracker.cli.files import parse_day, read_agreements
 from tracker.domain.planner import simulate
 from tracker.domain.reminder import ReminderStatus
-from tracker.store import reminders as outbox
 
 ERROR_COLUMN_CHARS = 60
 MAX_SIMULATE_DAYS = 3660  # ten years of days; longer is almost certainly a typo
@@ -55,6 +57,7 @@ def reminders_command(
 ) -> None:
     """The reminder plan and delivery log: status, attempts, last error, disabled channels."""
     from tracker.cli.database import open_database
+    from tracker.store import reminders as outbox
 
     if status is not None and status not in {s.value for s in ReminderStatus}:
         raise typer.BadParameter(
@@ -234,6 +237,7 @@ def enable_channel_command(
     from datetime import UTC, datetime
 
     from tracker.cli.database import open_database
+    from tracker.store import reminders as outbox
 
     with open_database() as engine:
         was_disabled = outbox.enable_channel(engine, name)
