@@ -118,6 +118,7 @@ def parse_duration(text: object, *, allow_time: bool = False) -> Duration:
     if not isinstance(text, str):
         raise DurationParseError(f"{text!r} is not a duration ({DURATION_EXAMPLES})")
     months = days = seconds = 0
+    timed = False  # written with a time unit, even "0 hours": not a calendar duration
     plain = _PLAIN.match(text)
     iso = _ISO.match(text.strip().upper()) if not plain else None
     if plain:
@@ -131,14 +132,15 @@ def parse_duration(text: object, *, allow_time: bool = False) -> Duration:
         elif field == "days":
             days = amount
         else:
-            seconds = amount
+            seconds, timed = amount, True
     elif iso:
         y, m, w, d, h, mi, s = (int(g) if g else 0 for g in iso.groups())
         months, days, seconds = y * 12 + m, w * 7 + d, h * 3600 + mi * 60 + s
+        timed = "T" in text.upper()
     else:
         raise DurationParseError(f"{text!r} is not a duration ({DURATION_EXAMPLES})")
     duration = Duration(months=months, days=days, seconds=seconds, text=text.strip())
-    if seconds and not allow_time:
+    if timed and not allow_time:
         raise DurationParseError(
             f"{text!r} has a time part; agreement durations are whole days, weeks, months or years"
         )
@@ -190,10 +192,32 @@ def _validate_config_duration(value: Any) -> Duration:
         raise PydanticCustomError("duration", "{message}", {"message": str(exc)}) from None
 
 
+def _any_case(word: str) -> str:
+    # JSON Schema patterns (ECMA-262) have no case-insensitive flag; the parser ignores case.
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in word)
+
+
+def _schema_pattern(*, allow_time: bool) -> str:
+    """The JSON Schema ``pattern`` accepting exactly what :func:`parse_duration` accepts
+    (except the 200-year limit), built from the same unit table so the two cannot drift."""
+    units = sorted(
+        (name for name, (field, _) in _UNITS.items() if allow_time or field != "seconds"),
+        key=len,
+        reverse=True,  # longest first, so "months" is not matched as "mo" + junk
+    )
+    plain = r"\d{1,6}\s*(" + "|".join(_any_case(u) for u in units) + ")"
+    p, y, m, w, d = (_any_case(c) for c in "PYMWD")
+    iso = rf"{p}(?!\s*$)(\d+{y})?(\d+{m})?(\d+{w})?(\d+{d})?"
+    if allow_time:
+        t, h, s = (_any_case(c) for c in "THS")
+        iso += rf"({t}(?=\d)(\d+{h})?(\d+{m})?(\d+{s})?)?"
+    return rf"^\s*({plain}|{iso})\s*$"
+
+
 _DURATION_SCHEMA = {
     "type": "string",
     "description": "A duration: 'N days', 'N weeks', 'N months', 'N years' or ISO 8601 ('P90D').",
-    "pattern": r"^\s*(\d+\s*[A-Za-z]+|P(\d+Y)?(\d+M)?(\d+W)?(\d+D)?)\s*$",
+    "pattern": _schema_pattern(allow_time=False),
     "examples": ["90 days", "6 months", "1 year", "P3M"],
 }
 
@@ -210,7 +234,13 @@ ConfigDurationField = Annotated[
     Duration,
     PlainValidator(_validate_config_duration),
     PlainSerializer(str, return_type=str),
-    WithJsonSchema({**_DURATION_SCHEMA, "examples": ["30 seconds", "6 hours", "PT30S"]}),
+    WithJsonSchema(
+        {
+            **_DURATION_SCHEMA,
+            "pattern": _schema_pattern(allow_time=True),
+            "examples": ["30 seconds", "6 hours", "PT30S"],
+        }
+    ),
 ]
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

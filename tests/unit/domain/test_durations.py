@@ -75,6 +75,15 @@ def test_every_spelling_parses_to_months_and_days(text: str, months: int, days: 
             "PT1H",
             "'PT1H' has a time part; agreement durations are whole days, weeks, months or years",
         ),
+        # A zero time part is still a time unit: found by the schema/parser property test.
+        (
+            "PT0H",
+            "'PT0H' has a time part; agreement durations are whole days, weeks, months or years",
+        ),
+        (
+            "0 hours",
+            "'0 hours' has a time part; agreement durations are whole days, weeks, months or years",
+        ),
     ],
 )
 def test_bad_durations_are_refused_with_exact_messages(text: object, message: str) -> None:
