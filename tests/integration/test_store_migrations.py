@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import pytest
@@ -14,6 +13,7 @@ from sqlmodel import SQLModel
 
 import tracker.store.tables  # noqa: F401  (registers the tables)
 from tests.conftest import requires_postgres
+from tests.support.concurrency import run_together
 from tracker.store.engine import make_engine
 from tracker.store.migrate import current_revision, downgrade, head_revision, upgrade
 
@@ -83,21 +83,7 @@ def test_upgrade_twice_is_a_no_op(engine: Engine) -> None:
 @requires_postgres
 def test_replicas_upgrading_together_migrate_once_without_error(postgres_url: str) -> None:
     engines = [make_engine(postgres_url) for _ in range(4)]
-    barrier = threading.Barrier(len(engines))
-    errors: list[BaseException] = []
-
-    def start(engine: Engine) -> None:
-        barrier.wait()
-        try:
-            upgrade(engine)
-        except BaseException as exc:  # collected and asserted below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=start, args=(e,)) for e in engines]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _, errors = run_together(upgrade, engines)
     assert errors == []
     assert current_revision(engines[0]) == "0001"
     assert schema_differences(engines[0]) == []

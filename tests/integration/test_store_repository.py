@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -14,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from tests.support.agreements import agreement_yaml
+from tests.support.concurrency import run_together
 from tracker.domain.deadline import Deadline
 from tracker.errors import ConflictError, NotFoundError, ValidationFailed
 from tracker.loader import LoadedAgreement, load_paths, load_text
@@ -473,22 +473,9 @@ def test_replicas_materialising_at_once_store_one_copy_of_each_deadline(
     db_url: str, two_agreements: Engine
 ) -> None:
     replicas = [make_engine(db_url) for _ in range(4)]
-    barrier = threading.Barrier(len(replicas))
-    counts: list[int] = []
-    errors: list[BaseException] = []
-
-    def replica(engine: Engine) -> None:
-        barrier.wait()
-        try:
-            counts.append(materialize_deadlines(engine, as_of=JULY_1, end=END_2020))
-        except BaseException as exc:  # collected and asserted below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=replica, args=(r,)) for r in replicas]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    counts, errors = run_together(
+        lambda engine: materialize_deadlines(engine, as_of=JULY_1, end=END_2020), replicas
+    )
     for replica_engine in replicas:
         replica_engine.dispose()
 

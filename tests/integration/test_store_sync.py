@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -13,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from tests.support.agreements import agreement_yaml
+from tests.support.concurrency import run_together
 from tracker.errors import ValidationFailed
 from tracker.loader import load_text
 from tracker.store.engine import make_engine, session_scope
@@ -205,22 +205,9 @@ events:
             ),
         )
     replicas = [make_engine(db_url) for _ in range(4)]
-    barrier = threading.Barrier(len(replicas))
-    reports: list[SyncReport] = []
-    errors: list[BaseException] = []
-
-    def replica(engine: Engine) -> None:
-        barrier.wait()
-        try:
-            reports.append(sync_directory(engine, tmp_path, now=NOW))
-        except BaseException as exc:  # collected and asserted below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=replica, args=(r,)) for r in replicas]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    reports, errors = run_together(
+        lambda engine: sync_directory(engine, tmp_path, now=NOW), replicas
+    )
     for replica_engine in replicas:
         replica_engine.dispose()
 
