@@ -510,29 +510,14 @@ def tick(
     With ``notifiers=None`` the configured channels are built for this tick (and closed after
     it); notifiers given by the caller must not be bound to another event loop.
     """
+    options: dict[str, Any] = {
+        "now": now,
+        "worker": worker,
+        "limit": limit,
+        "batch_size": batch_size,
+        "stop": stop,
+        "clock": clock,
+    }
     if notifiers is None:
-        return asyncio.run(
-            _tick_with_own_notifiers(
-                engine,
-                settings,
-                now=now,
-                worker=worker,
-                limit=limit,
-                batch_size=batch_size,
-                stop=stop,
-                clock=clock,
-            )
-        )
-    return asyncio.run(
-        tick_async(
-            engine,
-            notifiers,
-            settings,
-            now=now,
-            worker=worker,
-            limit=limit,
-            batch_size=batch_size,
-            stop=stop,
-            clock=clock,
-        )
-    )
+        return asyncio.run(_tick_with_own_notifiers(engine, settings, **options))
+    return asyncio.run(tick_async(engine, notifiers, settings, **options))

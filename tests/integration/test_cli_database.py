@@ -11,7 +11,7 @@ import yaml
 from sqlalchemy import inspect
 from typer.testing import CliRunner, Result
 
-from tests.support.agreements import agreement_yaml
+from tests.support.agreements import agreement_yaml, write
 from tracker.cli import app
 from tracker.loader import load_paths
 from tracker.store.engine import make_engine, session_scope
@@ -20,13 +20,6 @@ from tracker.store.repository import import_agreements, list_agreement_rows
 from tracker.store.sync import sync_directory
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
-
-
-def write(folder: Path, name: str, text: str) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 @pytest.fixture

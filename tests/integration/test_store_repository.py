@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from tests.support.agreements import agreement_yaml
+from tests.support.agreements import agreement_yaml, write
 from tests.support.concurrency import run_together
 from tracker.domain.deadline import Deadline
 from tracker.errors import ConflictError, NotFoundError, ValidationFailed
@@ -41,13 +41,6 @@ events:
   - {date: 2019-08-23, type: notice_given, party: KR, note: suspended later}
   - {date: 2019-11-22, type: notice_suspended, party: KR}
 """
-
-
-def write(folder: Path, name: str, text: str) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def api_body(agreement_id: str, **kwargs: str) -> LoadedAgreement:

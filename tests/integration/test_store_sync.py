@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from tests.support.agreements import agreement_yaml
+from tests.support.agreements import agreement_yaml, write
 from tests.support.concurrency import run_together
 from tracker.errors import ValidationFailed
 from tracker.loader import load_text
@@ -28,13 +28,6 @@ from tracker.store.tables import EventRow, ReminderRow
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 LATER = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
-
-
-def write(folder: Path, name: str, text: str) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 @pytest.fixture

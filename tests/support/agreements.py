@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 def agreement_yaml(
     agreement_id: str,
@@ -26,3 +28,11 @@ rules:
     renewal_term: 1 year
     notice: {notice}
 {events}"""
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    """Write ``text`` to ``folder/name`` (creating the folder) and return the path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
