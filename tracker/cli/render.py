@@ -164,13 +164,30 @@ def deadlines_json(deadlines: Sequence[Deadline]) -> str:
     return json.dumps([d.to_dict() for d in deadlines], indent=2, ensure_ascii=False)
 
 
+#: A text cell starting with one of these is read as a formula by spreadsheet programs
+#: (OWASP "CSV injection"): ``=``, ``+``, ``-``, ``@``, tab and carriage return.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A CSV cell that a spreadsheet shows as written: text starting with a formula trigger
+    gets a leading ``'`` (OWASP's advice). Numbers stay numbers: ``days_left`` -5 is the
+    number -5 to a spreadsheet, not a formula, and quoting it would turn it into text."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
 def deadlines_csv(deadlines: Sequence[Deadline]) -> str:
-    """CSV with a header row of :data:`DEADLINE_FIELDS`; empty cells for missing values."""
+    """CSV with a header row of :data:`DEADLINE_FIELDS`; empty cells for missing values, and
+    text that a spreadsheet would run as a formula neutralised (:func:`spreadsheet_safe`)."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=DEADLINE_FIELDS, lineterminator="\n")
     writer.writeheader()
     for d in deadlines:
-        writer.writerow({k: ("" if v is None else v) for k, v in d.to_dict().items()})
+        writer.writerow({k: spreadsheet_safe(v) for k, v in d.to_dict().items()})
     return out.getvalue()
 
 
