@@ -4,6 +4,7 @@
     ├── ConfigError        bad agreement file or configuration; carries file, line, column, path
     │   └── ValidationFailed   several ConfigErrors of one batch, reported together
     ├── RuleError          an agreement is valid YAML but its rules cannot be evaluated
+    │   └── ComputeFailed      a stored agreement whose deadlines cannot be computed
     ├── NotFoundError      an agreement, reminder or channel that does not exist
     ├── ConflictError      a write that would break an invariant (e.g. a file-owned agreement)
     ├── AuthError          a missing or wrong API token
@@ -57,6 +58,43 @@ class ValidationFailed(TrackerError):
 
 class RuleError(TrackerError):
     """An agreement's rules cannot be evaluated (e.g. `after` without `in_force`)."""
+
+
+class ComputeFailed(RuleError):
+    """The deadlines of one stored agreement cannot be computed (``agreement``, ``detail``).
+
+    Readers report such an agreement next to the others' deadlines instead of failing; a
+    write that would store one is refused and stores nothing.
+    """
+
+    def __init__(self, agreement: str, detail: str) -> None:
+        super().__init__(f"agreement '{agreement}': {detail}")
+        self.agreement = agreement
+        self.detail = detail
+
+
+#: Longest failure detail kept: an exception may quote a whole document.
+MAX_DETAIL_CHARS = 500
+
+
+def failure_detail(exc: BaseException) -> str:
+    """One line saying why an agreement's deadlines could not be computed, for people
+    (API answers, the page, log lines): a stored document that no longer validates names its
+    first problem; anything else names the exception."""
+    from pydantic import ValidationError
+
+    if isinstance(exc, ComputeFailed):
+        return exc.detail
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first.get("loc", ())) or "document"
+        text = f"its stored document is no longer valid: {where}: {first.get('msg', 'invalid')}"
+    elif isinstance(exc, RuleError):
+        text = f"deadlines cannot be computed: {exc}"
+    else:
+        text = f"deadlines cannot be computed: {type(exc).__name__}: {exc}"
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_DETAIL_CHARS else text[: MAX_DETAIL_CHARS - 1] + "…"
 
 
 class NotFoundError(TrackerError):

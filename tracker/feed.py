@@ -53,11 +53,18 @@ def deadline_event(d: Deadline) -> Event:
 
 
 def build_calendar(
-    deadlines: Iterable[Deadline], *, name: str = "Treaty deadlines", method: str | None = None
+    deadlines: Iterable[Deadline],
+    *,
+    name: str = "Treaty deadlines",
+    method: str | None = None,
+    errors: Iterable[tuple[str, str]] = (),
 ) -> bytes:
     """A ``VCALENDAR`` with one all-day event per deadline, sorted by date then UID.
 
     ``method`` is ``PUBLISH`` for email attachments; the subscription feed omits it.
+    ``errors`` are (agreement id, why) of agreements whose deadlines are missing: each
+    becomes an ``X-TRACKER-ERROR`` property of the calendar (an RFC 5545 x-prop, which
+    calendar clients ignore and a person or script reading the feed can find).
     """
     cal = Calendar()
     cal.add("prodid", PRODID)
@@ -68,6 +75,8 @@ def build_calendar(
     cal.add("x-wr-calname", name)
     cal.add("refresh-interval", vDuration(REFRESH_INTERVAL), parameters={"VALUE": "DURATION"})
     cal.add("x-published-ttl", vDuration(REFRESH_INTERVAL))
+    for agreement, detail in errors:
+        cal.add("x-tracker-error", f"{agreement}: {detail}")
     events = [deadline_event(d) for d in deadlines]
     events.sort(key=lambda e: (e.decoded("dtstart"), str(e["uid"])))
     for event in events:

@@ -32,12 +32,12 @@ from tracker.domain.deadline import Deadline
 from tracker.domain.durations import shift
 from tracker.domain.planner import PlanReason, plan_reminders
 from tracker.domain.reminder import ReminderStatus
-from tracker.errors import TrackerError, ValidationFailed
+from tracker.errors import TrackerError, ValidationFailed, failure_detail
 from tracker.logs import event
 from tracker.scheduler import Scheduler
 from tracker.settings import Settings
 from tracker.store import reminders as outbox
-from tracker.store.deadlines import materialize_deadlines, stale_agreement_ids
+from tracker.store.deadlines import Horizon, materialize_deadlines, stale_agreement_ids
 from tracker.store.engine import make_engine
 from tracker.store.tables import AgreementRow
 
@@ -88,7 +88,7 @@ def compute_for_planning(
         try:
             deadlines.extend(compute_deadlines(agreement, as_of=today, start=start, end=end))
         except Exception as exc:
-            failed[agreement.id] = f"{type(exc).__name__}: {exc}"
+            failed[agreement.id] = failure_detail(exc)
     return deadlines, failed
 
 
@@ -161,7 +161,7 @@ class Service:
         if directory is None:
             return False
         try:
-            report = sync_directory(self.engine, directory, now=now)
+            report = sync_directory(self.engine, directory, now=now, horizon=self._horizon(now))
         except ValidationFailed as exc:
             log.error(
                 event(
@@ -201,11 +201,15 @@ class Service:
         with self.engine.connect() as connection:
             return tuple(connection.execute(query).one())
 
+    def _horizon(self, now: datetime) -> Horizon:
+        today = self.settings.today(now)
+        return Horizon(as_of=today, end=shift(today, self.settings.planning_horizon))
+
     def _materialize(self, *, now: datetime) -> None:
         """Store the deadlines of agreements that changed, or of all of them once a new day
         has begun in the configured zone (the day queries use as their default as-of)."""
-        today = self.settings.today(now)
-        end = shift(today, self.settings.planning_horizon)
+        horizon = self._horizon(now)
+        today, end = horizon.as_of, horizon.end
         try:
             stale = stale_agreement_ids(self.engine, as_of=today, end=end)
             if stale:
@@ -226,13 +230,14 @@ class Service:
 
     def replan(self, *, now: datetime | None = None) -> PlanReport:
         """Recompute deadlines and reconcile the reminder plan (idempotent)."""
-        from tracker.store.repository import list_agreements
+        from tracker.store.repository import readable_agreements
 
         now = now or datetime.now(UTC)
         with self._plan_lock:
             self._seen_version = self._agreements_version()
-            agreements = list_agreements(self.engine)
+            agreements, unreadable = readable_agreements(self.engine)
             deadlines, failed = compute_for_planning(agreements, now=now, settings=self.settings)
+            failed.update(unreadable)
             for agreement_id, error in failed.items():
                 log.error(event("plan.agreement_failed", agreement=agreement_id, error=error))
             since = now.astimezone(UTC).date() - timedelta(days=PLAN_LOOKBACK_DAYS)

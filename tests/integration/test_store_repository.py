@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
+from sqlmodel import col
 
 from tests.support.agreements import agreement_yaml, write
 from tests.support.concurrency import run_together
 from tracker.domain.deadline import Deadline
+from tracker.domain.rules import compute_all
 from tracker.errors import ConflictError, NotFoundError, ValidationFailed
 from tracker.loader import LoadedAgreement, load_paths, load_text
-from tracker.store.deadlines import materialize_deadlines, query_deadlines
+from tracker.store.deadlines import DEFAULT_HORIZON_DAYS, materialize_deadlines, query_deadlines
 from tracker.store.engine import make_engine, session_scope
 from tracker.store.migrate import upgrade
 from tracker.store.repository import (
@@ -30,7 +32,13 @@ from tracker.store.repository import (
     list_agreements,
     save_api_agreement,
 )
-from tracker.store.tables import AgreementRow, DeadlineRow, EventRow, ReminderRow
+from tracker.store.tables import (
+    AgreementRow,
+    DeadlineHorizonRow,
+    DeadlineRow,
+    EventRow,
+    ReminderRow,
+)
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 LATER = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -319,7 +327,7 @@ END_2020 = date(2020, 12, 31)
 def test_deadlines_are_sorted_by_date_with_days_left_from_the_as_of_day(
     two_agreements: Engine,
 ) -> None:
-    page, total = query_deadlines(two_agreements, as_of=MAY_1, start=MAY_1, end=END_2020)
+    page, total, _ = query_deadlines(two_agreements, as_of=MAY_1, start=MAY_1, end=END_2020)
 
     assert total == 6
     assert rows(page) == [
@@ -334,7 +342,7 @@ def test_deadlines_are_sorted_by_date_with_days_left_from_the_as_of_day(
 
 def test_deadlines_filter_by_agreement_kind_and_tag_and_paginate(two_agreements: Engine) -> None:
     def query(**filters: Any) -> tuple[list[tuple[str, str, str, int]], int]:
-        page, total = query_deadlines(
+        page, total, _ = query_deadlines(
             two_agreements, as_of=JULY_1, start=JULY_1, end=END_2020, **filters
         )
         return rows(page), total
@@ -380,7 +388,7 @@ def test_materialised_deadlines_give_the_same_answers_as_computing_them(
     def answers() -> list[tuple[list[dict[str, Any]], int]]:
         results = []
         for filters in queries:
-            page, total = query_deadlines(
+            page, total, _ = query_deadlines(
                 two_agreements, as_of=JULY_1, start=JULY_1, end=END_2020, **filters
             )
             results.append(([d.to_dict() for d in page], total))
@@ -403,7 +411,7 @@ def test_queries_read_the_materialised_table_only_when_it_covers_them(
         marked.explanation = "read from the table"
 
     def explanation(*, as_of: date, end: date) -> str:
-        page, _ = query_deadlines(
+        page, _, _ = query_deadlines(
             two_agreements,
             as_of=as_of,
             start=as_of,
@@ -424,10 +432,10 @@ def test_a_query_as_of_an_earlier_day_ignores_events_recorded_after_it(
 ) -> None:
     materialize_deadlines(two_agreements, as_of=JULY_1, end=END_2020)
 
-    before, _ = query_deadlines(
+    before, _, _ = query_deadlines(
         two_agreements, as_of=MAY_1, start=date(2020, 11, 1), end=END_2020, agreement=["a"]
     )
-    after, _ = query_deadlines(
+    after, _, _ = query_deadlines(
         two_agreements, as_of=JULY_1, start=date(2020, 11, 1), end=END_2020, agreement=["a"]
     )
 
@@ -435,7 +443,7 @@ def test_a_query_as_of_an_earlier_day_ignores_events_recorded_after_it(
     assert rows(after) == [("2020-11-22", "a", "termination", 144)]
 
 
-def test_changing_an_agreement_forgets_its_materialised_deadlines(
+def test_changing_an_agreement_replaces_its_materialised_deadlines_in_the_same_write(
     two_agreements: Engine, tmp_path: Path
 ) -> None:
     assert (
@@ -448,7 +456,7 @@ def test_changing_an_agreement_forgets_its_materialised_deadlines(
     )
     import_agreements(two_agreements, load_paths([changed]), origin="import", now=LATER)
 
-    page, _ = query_deadlines(
+    page, _, _ = query_deadlines(
         two_agreements,
         as_of=JULY_1,
         start=JULY_1,
@@ -458,8 +466,28 @@ def test_changing_an_agreement_forgets_its_materialised_deadlines(
     )
 
     assert rows(page) == [("2020-10-23", "b", "notice_deadline", 114)]
+    # The import stored b's new deadlines over its own horizon (as of its day, 400 days on):
+    # none of the old ones (90 days' notice, as of JULY_1) is left to be served.
+    written_on = LATER.date()
+    expected = compute_all(
+        [get_agreement(two_agreements, "b")],
+        as_of=written_on,
+        start=written_on,
+        end=written_on + timedelta(days=DEFAULT_HORIZON_DAYS),
+    )
     with session_scope(two_agreements) as session:
-        assert session.scalars(select(DeadlineRow)).all() == []
+        stored = session.scalars(select(DeadlineRow).order_by(col(DeadlineRow.date))).all()
+        horizon = session.get(DeadlineHorizonRow, "b")
+        assert horizon is not None
+        assert (horizon.as_of, horizon.end, horizon.error) == (
+            written_on,
+            written_on + timedelta(days=DEFAULT_HORIZON_DAYS),
+            None,
+        )
+    assert [(r.agreement_id, r.kind, r.date) for r in stored] == [
+        (d.agreement, d.kind.value, d.date) for d in expected
+    ]
+    assert expected != []
 
 
 def test_replicas_materialising_at_once_store_one_copy_of_each_deadline(
@@ -485,7 +513,7 @@ def test_the_seed_agreements_give_the_same_deadlines_from_the_table_as_computed(
     as_of, end = date(2026, 11, 27), date(2028, 12, 31)
 
     def everything() -> tuple[list[dict[str, Any]], int]:
-        page, total = query_deadlines(engine, as_of=as_of, start=as_of, end=end)
+        page, total, _ = query_deadlines(engine, as_of=as_of, start=as_of, end=end)
         return [d.to_dict() for d in page], total
 
     computed = everything()

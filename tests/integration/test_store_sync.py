@@ -8,10 +8,11 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+import yaml
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from tests.support.agreements import agreement_yaml, write
+from tests.support.agreements import BROKEN, BROKEN_ID, ENGINE_DETAIL, agreement_yaml, write
 from tests.support.concurrency import run_together
 from tracker.errors import ValidationFailed
 from tracker.loader import load_text
@@ -24,7 +25,7 @@ from tracker.store.repository import (
     save_api_agreement,
 )
 from tracker.store.sync import DirectoryWatcher, SyncReport, sync_directory
-from tracker.store.tables import EventRow, ReminderRow
+from tracker.store.tables import DeadlineHorizonRow, EventRow, ReminderRow
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 LATER = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -180,6 +181,23 @@ def test_a_bad_file_makes_sync_change_nothing(engine: Engine, tmp_path: Path) ->
         "a": ("file", "Test agreement", 1),
         "b": ("file", "Test agreement", 1),
     }
+
+
+def test_a_file_whose_deadlines_cannot_be_computed_makes_sync_change_nothing(
+    engine: Engine, tmp_path: Path
+) -> None:
+    path = write(tmp_path, "a.yaml", agreement_yaml("a"))
+    sync_directory(engine, tmp_path, now=NOW)
+    path.write_text(agreement_yaml("a", title="Changed"), encoding="utf-8")
+    broken = write(tmp_path, f"{BROKEN_ID}.yaml", yaml.safe_dump(BROKEN, sort_keys=False))
+
+    with pytest.raises(ValidationFailed) as raised:
+        sync_directory(engine, tmp_path, now=LATER)
+
+    assert [str(e) for e in raised.value.errors] == [f"{broken}: {ENGINE_DETAIL}"]
+    assert stored(engine) == {"a": ("file", "Test agreement", 1)}
+    with session_scope(engine) as session:
+        assert session.scalars(select(DeadlineHorizonRow.agreement_id)).all() == ["a"]
 
 
 def test_replicas_syncing_at_once_end_with_one_consistent_copy(

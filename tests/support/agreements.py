@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 
 def agreement_yaml(
@@ -36,3 +42,44 @@ def write(folder: Path, name: str, text: str) -> Path:
     path = folder / name
     path.write_text(text, encoding="utf-8")
     return path
+
+
+# An agreement whose deadlines the engine cannot compute: a fixed term expiring on 0001-01-01
+# with 90 days' notice (the notice deadline would fall before year 1).
+BROKEN_ID = "pz"
+BROKEN: dict[str, Any] = {
+    "version": 1,
+    "id": BROKEN_ID,
+    "title": "Broken Pact",
+    "parties": ["AA", "BB"],
+    "tags": ["test"],
+    "rules": [{"kind": "fixed_term", "expires": "0001-01-01", "notice": "90 days"}],
+}
+# What today's engine says about it. (Should the loader come to refuse such a date when the
+# file is read, a write gets the loader's message instead; the row stored below then fails
+# when its document is read back, and is reported the same way with that reason.)
+ENGINE_DETAIL = "deadlines cannot be computed: ValueError: ordinal must be >= 1"
+
+
+def store_like_an_older_version(engine: Engine) -> None:
+    """Insert the broken agreement's row directly, as a version without today's checks
+    stored it through the API."""
+    from tracker.store.engine import session_scope
+    from tracker.store.tables import AgreementRow
+
+    document = json.dumps({**BROKEN, "events": [], "sources": []})
+    with session_scope(engine) as session:
+        session.add(
+            AgreementRow(
+                id=BROKEN_ID,
+                title=BROKEN["title"],
+                document=document,
+                source_text=document,
+                origin="api",
+                path=None,
+                sha256="0" * 64,
+                tags=",test,",
+                revision=1,
+                updated_at=datetime(2026, 8, 7, tzinfo=UTC),
+            )
+        )

@@ -8,13 +8,16 @@ pin "now".
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
 from sqlalchemy.engine import Engine
 
 from tracker.api.memo import Memo
 from tracker.settings import Settings
+
+if TYPE_CHECKING:
+    from tracker.store.deadlines import Horizon
 
 
 def get_settings(request: Request) -> Settings:
@@ -47,21 +50,19 @@ def today(request: Request) -> date:
     return settings.today(get_now(request))
 
 
-def after_write(request: Request, agreement_id: str | None = None) -> None:
-    """After an agreement write: store its deadlines again (so queries keep using the
-    indexed table instead of recomputing every agreement) and let the attached service
-    re-plan reminders now."""
-    if agreement_id is not None:
-        from tracker.domain.durations import shift
-        from tracker.store.deadlines import materialize_deadlines
+def horizon(request: Request) -> Horizon:
+    """What a write materialises in its own transaction: the deadlines from today (in the
+    configured zone) over the planning horizon, as the service does."""
+    from tracker.domain.durations import shift
+    from tracker.store.deadlines import Horizon
 
-        as_of = today(request)
-        materialize_deadlines(
-            get_engine(request),
-            as_of=as_of,
-            end=shift(as_of, get_settings(request).planning_horizon),
-            agreement_ids=[agreement_id],
-        )
+    as_of = today(request)
+    return Horizon(as_of=as_of, end=shift(as_of, get_settings(request).planning_horizon))
+
+
+def after_write(request: Request) -> None:
+    """After an agreement write (whose deadlines the write itself stored): forget remembered
+    answers and let the attached service re-plan reminders now."""
     get_memo(request).clear()
     service = get_service(request)
     if service is not None and hasattr(service, "replan"):

@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
-from tracker.domain.deadline import Deadline
+from tracker.store.deadlines import DeadlinePage
 from tracker.store.engine import session_scope
 
 #: How long an answer is reused.
@@ -135,14 +135,14 @@ def query_deadlines(
     tag: Sequence[str] = (),
     limit: int | None = None,
     offset: int = 0,
-) -> tuple[list[Deadline], int]:
+) -> DeadlinePage:
     """:func:`tracker.store.deadlines.query_deadlines` with its answer and its coverage
     verdict remembered for ``memo.ttl_s``."""
     from tracker.store.deadlines import computed_deadlines, materialised_for, stored_deadlines
 
     scope = (as_of, start, end, tuple(sorted(agreement)), tuple(sorted(tag)))
     key = ("page", *scope, tuple(sorted(kind)), limit, offset)
-    remembered: tuple[list[Deadline], int] | None = memo.get(key)
+    remembered: DeadlinePage | None = memo.get(key)
     if remembered is not None:
         return remembered
     with session_scope(engine) as session:

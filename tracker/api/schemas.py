@@ -51,12 +51,22 @@ class DeadlineOut(_Out):
         return cls.model_validate(deadline.to_dict())
 
 
+class AgreementErrorOut(_Out):
+    agreement: str = Field(description="Id of the agreement whose deadlines are missing.")
+    detail: str = Field(description="Why its deadlines could not be computed.")
+
+
 class DeadlineList(_Out):
     data: list[DeadlineOut]
     count: int = Field(description="Total number of matching deadlines (all pages).")
     start: date = Field(description="First day of the window (inclusive).")
     end: date = Field(description="Last day of the window (inclusive).")
     as_of: date
+    errors: list[AgreementErrorOut] = Field(
+        description="Agreements in scope whose deadlines could not be computed: they are "
+        "missing from `data` and `count`; every other agreement's deadlines are there. "
+        "Empty when all computed."
+    )
 
 
 class AgreementSummary(_Out):

@@ -77,8 +77,20 @@ def import_command(
         loaded = load_paths(paths)
     except ValidationFailed as exc:
         raise print_file_errors(exc) from None
+    from tracker.domain.durations import shift
+    from tracker.store.deadlines import Horizon
+
+    settings = STATE.settings()
+    now = datetime.now(UTC)
+    today = settings.today(now)
+    horizon = Horizon(as_of=today, end=shift(today, settings.planning_horizon))
     with open_database() as engine:
-        report = import_agreements(engine, loaded, origin=ORIGIN_IMPORT, now=datetime.now(UTC))
+        try:
+            report = import_agreements(
+                engine, loaded, origin=ORIGIN_IMPORT, now=now, horizon=horizon
+            )
+        except ValidationFailed as exc:  # deadlines that cannot be computed: nothing stored
+            raise print_file_errors(exc) from None
     summary = f"{len(report.added)} added, {len(report.updated)} updated"
     if report.unchanged:
         summary += f", {len(report.unchanged)} unchanged"

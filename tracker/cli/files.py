@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
@@ -33,9 +34,9 @@ from tracker.cli.render import (
     print_explanation,
 )
 from tracker.domain.agreement import Agreement
-from tracker.domain.deadline import DeadlineKind
+from tracker.domain.deadline import Deadline, DeadlineKind
 from tracker.domain.durations import DurationParseError, add_months, parse_duration, shift
-from tracker.errors import ValidationFailed
+from tracker.errors import ValidationFailed, failure_detail
 from tracker.loader import agreement_json_schema, load_paths
 
 EMPTY_DATABASE_HINT = "the database is empty; run `tracker import seeds` or pass --agreements seeds"
@@ -85,24 +86,33 @@ def print_file_errors(exc: ValidationFailed) -> typer.Exit:
     return typer.Exit(code=1)
 
 
-def read_agreements(paths: Sequence[Path] | None) -> list[Agreement]:
-    """Agreements from ``paths`` (all valid, or exit 1 listing every error) or the database."""
+@dataclass
+class Readable:
+    """The agreements a command can use, and those stored ones it cannot (id -> why)."""
+
+    agreements: list[Agreement]
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+def read_agreements(paths: Sequence[Path] | None) -> Readable:
+    """Agreements from ``paths`` (all valid, or exit 1 listing every error) or the database,
+    where a stored agreement that no longer validates is reported, not fatal."""
     if paths:
         try:
-            return [loaded.agreement for loaded in load_paths(paths)]
+            return Readable([loaded.agreement for loaded in load_paths(paths)])
         except ValidationFailed as exc:
             raise print_file_errors(exc) from None
     return _database_agreements()
 
 
-def _database_agreements() -> list[Agreement]:
+def _database_agreements() -> Readable:
     # Imported here: the database stack is only needed without --agreements.
     from sqlalchemy import inspect
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import SQLAlchemyError
 
     from tracker.store.engine import make_engine
-    from tracker.store.repository import list_agreements
+    from tracker.store.repository import readable_agreements
 
     settings = STATE.settings()
     url = make_url(settings.database_url)
@@ -118,28 +128,56 @@ def _database_agreements() -> list[Agreement]:
     try:
         if not inspect(engine).has_table("agreements"):
             raise fail(EMPTY_DATABASE_HINT)
-        agreements = list_agreements(engine)
+        agreements, failed = readable_agreements(engine)
     except SQLAlchemyError as exc:
         detail = getattr(exc, "orig", None) or exc
         raise fail(f"cannot read the database: {type(exc).__name__}: {detail}") from None
     finally:
         engine.dispose()
-    if not agreements:
+    if not agreements and not failed:
         raise fail(EMPTY_DATABASE_HINT)
-    return agreements
+    return Readable(agreements, failed)
+
+
+def compute_each(
+    agreements: Sequence[Agreement], *, as_of: date, start: date, end: date
+) -> tuple[list[Deadline], dict[str, str]]:
+    """The deadlines of every agreement, sorted as ``compute_all`` sorts them; one whose
+    rules fail is reported (id -> why) and left out, never hiding the others'."""
+    from tracker.domain.rules import compute_all
+
+    found: list[Deadline] = []
+    failed: dict[str, str] = {}
+    for agreement in agreements:
+        try:
+            found.extend(compute_all([agreement], as_of=as_of, start=start, end=end))
+        except Exception as exc:
+            failed[agreement.id] = failure_detail(exc)
+    found.sort(key=lambda d: (d.date, d.agreement, d.kind.value, d.party or ""))
+    return found, failed
+
+
+def warn_failed(failed: dict[str, str]) -> None:
+    """One ``warning:`` line per agreement left out, on stderr, before the output."""
+    for agreement_id, detail in sorted(failed.items()):
+        typer.echo(f"warning: {agreement_id}: {detail}", err=True)
 
 
 def select_agreements(
-    agreements: list[Agreement], ids: Sequence[str], tags: Sequence[str]
+    readable: Readable, ids: Sequence[str], tags: Sequence[str]
 ) -> list[Agreement]:
     """Those with one of ``ids`` (all when empty) and one of ``tags`` (all when empty).
 
-    An id that is not there is an error the user can fix (exit 1), listing the known ids.
+    An id that is not there is an error the user can fix (exit 1), listing the known ids;
+    so is asking for exactly one agreement that cannot be read.
     """
-    known = {a.id for a in agreements}
+    agreements = readable.agreements
+    known = {a.id for a in agreements} | set(readable.failed)
     missing = [i for i in ids if i not in known]
     if missing:
         raise fail(f"no agreement {missing[0]!r} (known: {', '.join(sorted(known)) or 'none'})")
+    if len(ids) == 1 and ids[0] in readable.failed:
+        raise fail(f"agreement '{ids[0]}': {readable.failed[ids[0]]}")
     chosen = [a for a in agreements if not ids or a.id in ids]
     if tags:
         chosen = [a for a in chosen if set(a.tags) & set(tags)]
@@ -232,7 +270,8 @@ def deadlines(
             param_hint="--kind",
         )
 
-    chosen = select_agreements(read_agreements(agreements), agreement or [], tag or [])
+    readable = read_agreements(agreements)
+    chosen = select_agreements(readable, agreement or [], tag or [])
     if as_of_day is None:
         as_of_day = today()
     if start is None:
@@ -245,9 +284,13 @@ def deadlines(
             param_hint="--from/--to",
         )
 
-    from tracker.domain.rules import compute_all
-
-    found = compute_all(chosen, as_of=as_of_day, start=start, end=end)
+    found, failed = compute_each(chosen, as_of=as_of_day, start=start, end=end)
+    failed.update(
+        (agreement_id, detail)
+        for agreement_id, detail in readable.failed.items()
+        if not agreement or agreement_id in agreement
+    )
+    warn_failed(failed)
     if kinds:
         found = [d for d in found if d.kind.value in kinds]
 
@@ -261,6 +304,9 @@ def deadlines(
         sys.stdout.buffer.flush()
     else:
         print_deadlines_table(found, console=make_console())
+    if failed:
+        noun = "agreement" if len(failed) == 1 else "agreements"
+        raise fail(f"{len(failed)} {noun} could not be computed (see the warnings above)")
 
 
 @app.command()
@@ -278,9 +324,9 @@ def explain(
     if as_of_day is None:
         as_of_day = today()
 
-    from tracker.domain.explain import explain_agreement
+    from tracker.domain.explain import explain_or_fail
 
-    result = explain_agreement(chosen, as_of=as_of_day)
+    result = explain_or_fail(chosen, as_of=as_of_day)
     if output is ExplainFormat.JSON:
         typer.echo(json.dumps(explanation_dict(result), indent=2, ensure_ascii=False))
     else:

@@ -175,8 +175,9 @@ def simulate_command(
     if (last - first).days > MAX_SIMULATE_DAYS:
         raise typer.BadParameter(f"at most {MAX_SIMULATE_DAYS} days", param_hint="--to")
     settings = STATE.settings()
-    agreements = read_agreements(agreements_paths)
-    planned, failed = simulate(agreements, settings, start=first, end=last)
+    readable = read_agreements(agreements_paths)
+    planned, failed = simulate(readable.agreements, settings, start=first, end=last)
+    failed.update(readable.failed)
     for agreement_id, error in sorted(failed.items()):
         typer.echo(f"warning: {agreement_id}: {error}", err=True)
     if output == ListFormat.json:

@@ -24,6 +24,7 @@ from tracker.domain.agreement import (
 from tracker.domain.deadline import Deadline
 from tracker.domain.durations import add_months, shift
 from tracker.domain.rules import evaluate
+from tracker.errors import ComputeFailed, failure_detail
 
 #: Default horizon of ``explain`` when no end is given.
 EXPLAIN_YEARS = 2
@@ -126,6 +127,18 @@ def describe_rule(agreement: Agreement, rule: Rule) -> str:
         f"Obligations continue for {rule.period} after the agreement, or a party's "
         "participation, ends."
     )
+
+
+def explain_or_fail(agreement: Agreement, *, as_of: date, end: date | None = None) -> Explanation:
+    """:func:`explain_agreement`, with any failure of the engine raised as
+    :class:`~tracker.errors.ComputeFailed` naming the agreement: readers of one stored
+    agreement (the API, the page, the CLI) then say which agreement fails and why."""
+    try:
+        return explain_agreement(agreement, as_of=as_of, end=end)
+    except ComputeFailed:
+        raise
+    except Exception as exc:
+        raise ComputeFailed(agreement.id, failure_detail(exc)) from exc
 
 
 def explain_agreement(agreement: Agreement, *, as_of: date, end: date | None = None) -> Explanation:

@@ -6,13 +6,21 @@ from the table only when every agreement it concerns was materialised for that v
 over a window that covers the query; anything else (another as-of day, a window reaching
 further, an agreement changed since) is recomputed from the documents, so the answer never
 depends on which path served it.
+
+One agreement whose deadlines cannot be computed never fails a query or a materialisation:
+its horizon row carries the ``error`` (and it has no deadline rows), and every answer lists
+it in ``failures`` next to the other agreements' deadlines. A *write* is stricter:
+:func:`materialize_written` runs inside the write's transaction and the writer raises, so
+an agreement that cannot be computed is never stored.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from datetime import date
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, Select, and_, delete, func, select
 from sqlalchemy.engine import Engine
@@ -21,7 +29,8 @@ from sqlmodel import Session, col
 from tracker.domain.agreement import Agreement
 from tracker.domain.deadline import Deadline, DeadlineKind
 from tracker.domain.rules import compute_all
-from tracker.errors import RuleError
+from tracker.errors import failure_detail
+from tracker.logs import event
 from tracker.store.engine import session_scope
 from tracker.store.repository import (
     agreement_from_row,
@@ -34,14 +43,63 @@ from tracker.store.tables import AgreementRow, DeadlineHorizonRow, DeadlineRow
 log = logging.getLogger(__name__)
 
 
-def deadlines_of(agreement: Agreement, *, as_of: date, start: date, end: date) -> list[Deadline]:
-    """The agreement's deadlines, or none (logged) when its rules cannot be evaluated: one
-    broken agreement must not hide every other agreement's deadlines."""
+#: The materialised window of a write whose caller names none: the configuration's default
+#: ``planning_horizon``. The service re-materialises with its own settings anyway.
+DEFAULT_HORIZON_DAYS = 400
+
+
+@dataclass(frozen=True)
+class Horizon:
+    """Which deadlines a write materialises: as of ``as_of``, from ``as_of`` to ``end``."""
+
+    as_of: date
+    end: date
+
+    @classmethod
+    def default(cls, now: datetime) -> Horizon:
+        as_of = now.astimezone(UTC).date()
+        return cls(as_of=as_of, end=as_of + timedelta(days=DEFAULT_HORIZON_DAYS))
+
+
+@dataclass(frozen=True)
+class AgreementFailure:
+    """A stored agreement whose deadlines could not be computed, and why."""
+
+    agreement: str
+    detail: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"agreement": self.agreement, "detail": self.detail}
+
+
+class DeadlinePage(NamedTuple):
+    """One page of deadlines, the number of all matches, and the agreements in scope whose
+    deadlines could not be computed (left out of both)."""
+
+    deadlines: list[Deadline]
+    total: int
+    failures: list[AgreementFailure]
+
+
+def deadlines_or_failure(
+    source: AgreementRow | Agreement, *, as_of: date, start: date, end: date
+) -> tuple[list[Deadline], AgreementFailure | None]:
+    """The deadlines of one stored row (or validated agreement), or none and the failure:
+    a document that no longer validates, or rules the engine cannot compute. One broken
+    agreement must not hide every other agreement's deadlines, so nothing is raised."""
+    agreement_id = source.id
     try:
-        return compute_all([agreement], as_of=as_of, start=start, end=end)
-    except RuleError as exc:
-        log.error("agreement %r: deadlines not computed: %s", agreement.id, exc)
-        return []
+        agreement = source if isinstance(source, Agreement) else agreement_from_row(source)
+        return compute_all([agreement], as_of=as_of, start=start, end=end), None
+    except Exception as exc:
+        return [], AgreementFailure(agreement_id, failure_detail(exc))
+
+
+def log_failure(failure: AgreementFailure) -> None:
+    """The operator's line for an agreement left out of an answer or a materialisation."""
+    log.error(
+        event("deadlines.agreement_failed", agreement=failure.agreement, detail=failure.detail)
+    )
 
 
 def deadline_row(deadline: Deadline, *, tags: str) -> DeadlineRow:
@@ -74,12 +132,52 @@ def deadline_from_row(row: DeadlineRow, *, as_of: date) -> Deadline:
     )
 
 
+def _store(
+    session: Session,
+    agreement_id: str,
+    *,
+    tags: str,
+    deadlines: Iterable[Deadline],
+    failure: AgreementFailure | None,
+    as_of: date,
+    end: date,
+) -> int:
+    """Replace one agreement's stored deadlines and horizon; returns the rows written."""
+    ids = [agreement_id]
+    session.execute(delete(DeadlineRow).where(col(DeadlineRow.agreement_id).in_(ids)))
+    session.execute(delete(DeadlineHorizonRow).where(col(DeadlineHorizonRow.agreement_id).in_(ids)))
+    written = 0
+    seen: set[tuple[str, str, date, str]] = set()
+    for deadline in deadlines:
+        # The table keeps one deadline per (agreement, kind, date, party), the same identity
+        # reminders use; a second one (e.g. two recurring rules on one day) would break the
+        # unique key.
+        if deadline.key in seen:
+            log.warning("agreement %r: duplicate deadline %s dropped", agreement_id, deadline.key)
+            continue
+        seen.add(deadline.key)
+        session.add(deadline_row(deadline, tags=tags))
+        written += 1
+    session.add(
+        DeadlineHorizonRow(
+            agreement_id=agreement_id,
+            as_of=as_of,
+            start=as_of,
+            end=end,
+            error=failure.detail if failure is not None else None,
+        )
+    )
+    session.flush()
+    return written
+
+
 def materialize_deadlines(
     engine: Engine, *, as_of: date, end: date, agreement_ids: Sequence[str] | None = None
 ) -> int:
     """Recompute the stored deadlines of ``agreement_ids`` (all when None) for
     ``as_of``..``end``, replacing each agreement's rows, in one transaction. Returns the
-    number of rows written.
+    number of rows written. An agreement that cannot be computed is stored with its error
+    (logged), never stopping the others.
 
     Runs under the agreement-writer lock, so it reads the documents a concurrent sync has
     just committed, and two replicas materialising at once do not collide on the unique key.
@@ -91,26 +189,44 @@ def materialize_deadlines(
         if agreement_ids is not None:
             query = query.where(col(AgreementRow.id).in_(list(agreement_ids)))
         for row in session.scalars(query).all():
-            ids = [row.id]
-            session.execute(delete(DeadlineRow).where(col(DeadlineRow.agreement_id).in_(ids)))
-            session.execute(
-                delete(DeadlineHorizonRow).where(col(DeadlineHorizonRow.agreement_id).in_(ids))
+            found, failure = deadlines_or_failure(row, as_of=as_of, start=as_of, end=end)
+            if failure is not None:
+                log_failure(failure)
+            written += _store(
+                session,
+                row.id,
+                tags=row.tags,
+                deadlines=found,
+                failure=failure,
+                as_of=as_of,
+                end=end,
             )
-            agreement = agreement_from_row(row)
-            seen: set[tuple[str, str, date, str]] = set()
-            for deadline in deadlines_of(agreement, as_of=as_of, start=as_of, end=end):
-                # The table keeps one deadline per (agreement, kind, date, party), the same
-                # identity reminders use; a second one (e.g. two recurring rules on one day)
-                # would break the unique key.
-                if deadline.key in seen:
-                    log.warning("agreement %r: duplicate deadline %s dropped", row.id, deadline.key)
-                    continue
-                seen.add(deadline.key)
-                session.add(deadline_row(deadline, tags=tags_column(agreement.tags)))
-                written += 1
-            session.add(DeadlineHorizonRow(agreement_id=row.id, as_of=as_of, start=as_of, end=end))
-            session.flush()
     return written
+
+
+def materialize_written(
+    session: Session, agreements: Sequence[Agreement], *, horizon: Horizon
+) -> list[AgreementFailure]:
+    """Inside a write's transaction: store the deadlines of the agreements just written and
+    return those that cannot be computed. The writer raises on any, so that the transaction
+    rolls back and a failing agreement is never stored (nor half of a batch)."""
+    as_of, end = horizon.as_of, horizon.end
+    failures: list[AgreementFailure] = []
+    for agreement in agreements:
+        found, failure = deadlines_or_failure(agreement, as_of=as_of, start=as_of, end=end)
+        if failure is not None:
+            failures.append(failure)
+            continue
+        _store(
+            session,
+            agreement.id,
+            tags=tags_column(agreement.tags),
+            deadlines=found,
+            failure=None,
+            as_of=as_of,
+            end=end,
+        )
+    return failures
 
 
 def stale_agreement_ids(engine: Engine, *, as_of: date, end: date) -> list[str]:
@@ -212,7 +328,7 @@ def stored_deadlines(
     tag: Sequence[str],
     limit: int | None,
     offset: int,
-) -> tuple[list[Deadline], int]:
+) -> DeadlinePage:
     """One page of materialised deadlines and the total, through the (date, kind) index."""
     conditions: list[ColumnElement[bool]] = [
         col(DeadlineRow.date) >= start,
@@ -238,7 +354,24 @@ def stored_deadlines(
     )
     if limit is not None:
         page = page.limit(limit)
-    return [deadline_from_row(row, as_of=as_of) for row in session.scalars(page)], int(total)
+    return DeadlinePage(
+        [deadline_from_row(row, as_of=as_of) for row in session.scalars(page)],
+        int(total),
+        stored_failures(session, agreement=agreement, tag=tag),
+    )
+
+
+def stored_failures(
+    session: Session, *, agreement: Sequence[str], tag: Sequence[str]
+) -> list[AgreementFailure]:
+    """The materialised agreements in scope whose deadlines could not be computed, by id
+    (through a partial index: usually there are none)."""
+    h = DeadlineHorizonRow
+    query = select(col(h.agreement_id), col(h.error)).where(col(h.error).is_not(None))
+    if agreement or tag:
+        query = query.where(col(h.agreement_id).in_(_matching_agreements(agreement, tag)))
+    rows = session.execute(query.order_by(col(h.agreement_id))).all()
+    return [AgreementFailure(agreement_id, error) for agreement_id, error in rows]
 
 
 def computed_deadlines(
@@ -252,19 +385,26 @@ def computed_deadlines(
     tag: Sequence[str],
     limit: int | None,
     offset: int,
-) -> tuple[list[Deadline], int]:
+) -> DeadlinePage:
     """The same answer as :func:`stored_deadlines`, computed from the documents."""
-    query = select(AgreementRow).where(
-        col(AgreementRow.id).in_(_matching_agreements(agreement, tag))
+    query = (
+        select(AgreementRow)
+        .where(col(AgreementRow.id).in_(_matching_agreements(agreement, tag)))
+        .order_by(col(AgreementRow.id))
     )
     found: list[Deadline] = []
+    failures: list[AgreementFailure] = []
     for row in session.scalars(query):
-        found.extend(deadlines_of(agreement_from_row(row), as_of=as_of, start=start, end=end))
+        deadlines, failure = deadlines_or_failure(row, as_of=as_of, start=start, end=end)
+        found.extend(deadlines)
+        if failure is not None:
+            log_failure(failure)
+            failures.append(failure)
     if kind:
         found = [d for d in found if d.kind.value in kind]
     found.sort(key=lambda d: (d.date, d.agreement, d.kind.value, d.party or ""))
     stop = None if limit is None else offset + limit
-    return found[offset:stop], len(found)
+    return DeadlinePage(found[offset:stop], len(found), failures)
 
 
 def query_deadlines(
@@ -278,9 +418,10 @@ def query_deadlines(
     tag: Sequence[str] = (),
     limit: int | None = None,
     offset: int = 0,
-) -> tuple[list[Deadline], int]:
+) -> DeadlinePage:
     """Deadlines dated ``start``..``end`` (inclusive) as of ``as_of``, sorted by (date,
-    agreement, kind, party): one page and the total count.
+    agreement, kind, party): one page, the total count, and the agreements in scope whose
+    deadlines could not be computed.
 
     Each filter matches any of its values; filters combine with AND. ``days_left`` counts
     from ``as_of``.

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import yaml
+from pydantic import ValidationError
 from sqlalchemy import delete, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
@@ -28,7 +29,14 @@ from sqlmodel import Session, col
 
 from tracker.domain.agreement import Agreement
 from tracker.domain.reminder import ReminderStatus
-from tracker.errors import ConflictError, NotFoundError
+from tracker.errors import (
+    ComputeFailed,
+    ConfigError,
+    ConflictError,
+    NotFoundError,
+    ValidationFailed,
+    failure_detail,
+)
 from tracker.store.engine import session_scope
 from tracker.store.tables import (
     AgreementRow,
@@ -40,6 +48,7 @@ from tracker.store.tables import (
 
 if TYPE_CHECKING:
     from tracker.loader import LoadedAgreement
+    from tracker.store.deadlines import Horizon
 
 ORIGIN_FILE = "file"
 ORIGIN_IMPORT = "import"
@@ -80,7 +89,12 @@ def tag_condition(column: Any, tags: Sequence[str]) -> Any:
 
 
 def agreement_from_row(row: AgreementRow) -> Agreement:
-    return Agreement.model_validate_json(row.document)
+    """The stored document, validated; ComputeFailed (naming the agreement) when it no
+    longer validates, e.g. stored by a version that accepted more."""
+    try:
+        return Agreement.model_validate_json(row.document)
+    except ValidationError as exc:
+        raise ComputeFailed(row.id, failure_detail(exc)) from exc
 
 
 def list_agreement_rows(
@@ -107,6 +121,22 @@ def count_agreement_rows(session: Session, *, tag: str | None = None) -> int:
 def list_agreements(engine: Engine, *, tag: str | None = None) -> list[Agreement]:
     with session_scope(engine) as session:
         return [agreement_from_row(row) for row in list_agreement_rows(session, tag=tag)]
+
+
+def readable_agreements(
+    engine: Engine, *, tag: str | None = None
+) -> tuple[list[Agreement], dict[str, str]]:
+    """Every agreement whose stored document still validates, and the others (id -> why):
+    planning and the CLI go on with the readable ones instead of failing on one."""
+    agreements: list[Agreement] = []
+    failed: dict[str, str] = {}
+    with session_scope(engine) as session:
+        for row in list_agreement_rows(session, tag=tag):
+            try:
+                agreements.append(agreement_from_row(row))
+            except ComputeFailed as exc:
+                failed[row.id] = exc.detail
+    return agreements, failed
 
 
 def get_agreement_row(session: Session, agreement_id: str) -> AgreementRow:
@@ -267,13 +297,45 @@ def write_agreement(
     return written
 
 
+def materialize_or_refuse(
+    session: Session, loaded: Sequence[LoadedAgreement], *, now: datetime, horizon: Horizon | None
+) -> None:
+    """Store the deadlines of the agreements just written, in the write's transaction; when
+    any cannot be computed, raise ValidationFailed naming each file (``<request>`` for an API
+    body), so that the transaction rolls back and nothing of the write is stored."""
+    from tracker.store.deadlines import Horizon, materialize_written
+
+    if not loaded:
+        return
+    failures = materialize_written(
+        session,
+        [item.agreement for item in loaded],
+        horizon=horizon if horizon is not None else Horizon.default(now),
+    )
+    if failures:
+        paths = {item.agreement.id: item.path for item in loaded}
+        raise ValidationFailed(
+            [
+                ConfigError(failure.detail, file=paths.get(failure.agreement) or "<request>")
+                for failure in failures
+            ]
+        )
+
+
 def save_api_agreement(
-    engine: Engine, loaded: LoadedAgreement, *, now: datetime, replace: bool
+    engine: Engine,
+    loaded: LoadedAgreement,
+    *,
+    now: datetime,
+    replace: bool,
+    horizon: Horizon | None = None,
 ) -> AgreementRow:
-    """Create (``replace=False``) or replace an agreement from the API.
+    """Create (``replace=False``) or replace an agreement from the API, with its deadlines
+    materialised over ``horizon`` in the same transaction.
 
     Raises ConflictError when creating an id that exists or writing a file-owned agreement,
-    NotFoundError when replacing one that does not exist.
+    NotFoundError when replacing one that does not exist, ValidationFailed (storing nothing)
+    when its deadlines cannot be computed.
     """
     agreement_id = loaded.agreement.id
     with session_scope(engine) as session:
@@ -285,7 +347,7 @@ def save_api_agreement(
             raise ConflictError(f"agreement '{agreement_id}' already exists")
         if existing is None and replace:
             raise NotFoundError(f"no agreement '{agreement_id}'")
-        write_agreement(
+        written = write_agreement(
             session,
             loaded,
             origin=ORIGIN_API,
@@ -293,6 +355,7 @@ def save_api_agreement(
             existing=existing,
             keep_origins=(ORIGIN_FILE,),
         )
+        materialize_or_refuse(session, [loaded] if written else [], now=now, horizon=horizon)
         session.expire_all()
         return get_agreement_row(session, agreement_id)
 
@@ -311,9 +374,16 @@ def delete_api_agreement(engine: Engine, agreement_id: str, *, now: datetime | N
 
 
 def import_agreements(
-    engine: Engine, loaded: Sequence[LoadedAgreement], *, origin: str, now: datetime
+    engine: Engine,
+    loaded: Sequence[LoadedAgreement],
+    *,
+    origin: str,
+    now: datetime,
+    horizon: Horizon | None = None,
 ) -> ImportReport:
-    """Upsert ``loaded`` by id in ONE transaction: all of them or, on any error, none.
+    """Upsert ``loaded`` by id in ONE transaction: all of them or, on any error, none. The
+    deadlines of those written are materialised in it; one that cannot be computed fails the
+    whole import (ValidationFailed naming its file).
 
     An agreement whose stored text has the same sha256 and origin is left as it is. With
     ``origin='import'`` a file-owned id is refused (ConflictError) unless identical.
@@ -321,6 +391,7 @@ def import_agreements(
     if origin not in ORIGINS:
         raise ValueError(f"unknown origin {origin!r}; expected one of {ORIGINS}")
     report = ImportReport()
+    written: list[LoadedAgreement] = []
     with session_scope(engine) as session:
         lock_agreement_writes(session)
         existing = rows_by_id(session, [item.agreement.id for item in loaded])
@@ -338,6 +409,8 @@ def import_agreements(
                 raise read_only_error(row)
             write_agreement(session, item, origin=origin, now=now, existing=row)
             (report.updated if row is not None else report.added).append(agreement_id)
+            written.append(item)
+        materialize_or_refuse(session, written, now=now, horizon=horizon)
     return report
 
 

@@ -19,12 +19,14 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from tracker.loader import AGREEMENT_SUFFIXES, load_paths
+from tracker.loader import AGREEMENT_SUFFIXES, LoadedAgreement, load_paths
+from tracker.store.deadlines import Horizon
 from tracker.store.engine import session_scope
 from tracker.store.repository import (
     ORIGIN_API,
     ORIGIN_FILE,
     lock_agreement_writes,
+    materialize_or_refuse,
     remove_agreements,
     rows_by_id,
     write_agreement,
@@ -49,14 +51,19 @@ class SyncReport:
         return bool(self.added or self.updated or self.removed)
 
 
-def sync_directory(engine: Engine, directory: Path, *, now: datetime) -> SyncReport:
-    """Make the origin-``file`` agreements match ``directory``, in one transaction.
+def sync_directory(
+    engine: Engine, directory: Path, *, now: datetime, horizon: Horizon | None = None
+) -> SyncReport:
+    """Make the origin-``file`` agreements match ``directory``, in one transaction, with the
+    deadlines of changed agreements materialised over ``horizon`` in it.
 
-    Raises ValidationFailed (from the loader, with every error) and changes nothing when any
-    file is invalid: a half-edited folder never half-applies.
+    Raises ValidationFailed (from the loader, or naming each file whose deadlines cannot be
+    computed) and changes nothing when any file fails: a half-edited folder never
+    half-applies.
     """
     loaded = load_paths([directory])  # validates everything before touching the database
     report = SyncReport()
+    written: list[LoadedAgreement] = []
     with session_scope(engine) as session:
         lock_agreement_writes(session)
         stored = rows_by_id(session)
@@ -81,15 +88,17 @@ def sync_directory(engine: Engine, directory: Path, *, now: datetime) -> SyncRep
             ):
                 report.unchanged.append(agreement_id)
                 continue
-            write_agreement(
+            if write_agreement(
                 session,
                 item,
                 origin=ORIGIN_FILE,
                 now=now,
                 existing=row,
                 keep_origins=(ORIGIN_API,),
-            )
+            ):
+                written.append(item)
             (report.updated if row is not None else report.added).append(agreement_id)
+        materialize_or_refuse(session, written, now=now, horizon=horizon)
         gone = sorted(
             agreement_id
             for agreement_id, row in stored.items()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Index, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import DateTime, Index, Text, TypeDecorator, UniqueConstraint, text
 from sqlalchemy.engine import Dialect
 from sqlmodel import Column, Field, SQLModel
 
@@ -182,7 +182,11 @@ class ChannelStateRow(SQLModel, table=True):
 class DeadlineHorizonRow(SQLModel, table=True):
     """What ``deadlines`` holds for one agreement: computed as of ``as_of`` for
     ``start``..``end``. A query reads ``deadlines`` only when this covers it; an agreement
-    that changed has no horizon row until it is materialised again."""
+    that changed has no horizon row until it is materialised again.
+
+    ``error`` is set when the agreement's deadlines could not be computed: it then has no
+    rows in ``deadlines``, and readers report it (by id, with this text) next to the others.
+    """
 
     __tablename__ = "deadline_horizons"
     # One index per bound: the coverage check reads min/max of each through an index, so it
@@ -191,6 +195,13 @@ class DeadlineHorizonRow(SQLModel, table=True):
         Index("ix_deadline_horizons_as_of", "as_of"),
         Index("ix_deadline_horizons_start", "start"),
         Index("ix_deadline_horizons_end", "end"),
+        # Readers look up the failed ones on every answer; there are few or none.
+        Index(
+            "ix_deadline_horizons_failed",
+            "agreement_id",
+            sqlite_where=text("error IS NOT NULL"),
+            postgresql_where=text("error IS NOT NULL"),
+        ),
     )
 
     agreement_id: str = Field(
@@ -199,3 +210,4 @@ class DeadlineHorizonRow(SQLModel, table=True):
     as_of: date
     start: date
     end: date
+    error: str | None = Field(default=None, sa_column=Column(Text))

@@ -147,12 +147,13 @@ def create_agreement(
     now: Annotated[datetime, Depends(deps.get_now)],
 ) -> dict[str, Any]:
     """Create an agreement from a JSON or YAML body (``Content-Type`` decides); 409 when the
-    id exists. The service re-plans its deadlines and reminders right away."""
+    id exists; 422, storing nothing, when it is invalid or its deadlines cannot be computed.
+    The service re-plans its deadlines and reminders right away."""
     from tracker.store.repository import save_api_agreement
 
     loaded = _load(request, body)
-    row = save_api_agreement(engine, loaded, now=now, replace=False)
-    deps.after_write(request, row.id)
+    row = save_api_agreement(engine, loaded, now=now, replace=False, horizon=deps.horizon(request))
+    deps.after_write(request)
     response.headers["Location"] = f"{request.url.path.rstrip('/')}/{row.id}"
     return detail_of(row)
 
@@ -181,8 +182,8 @@ def replace_agreement(
             f"{BODY_NAME}: id: '{loaded.agreement.id}' does not match the agreement in the "
             f"path '{agreement_id}'"
         )
-    row = save_api_agreement(engine, loaded, now=now, replace=True)
-    deps.after_write(request, row.id)
+    row = save_api_agreement(engine, loaded, now=now, replace=True, horizon=deps.horizon(request))
+    deps.after_write(request)
     return detail_of(row)
 
 
@@ -227,9 +228,9 @@ def explain(
 
 
 def explanation_of(agreement: Any, *, as_of: date) -> dict[str, Any]:
-    from tracker.domain.explain import explain_agreement
+    from tracker.domain.explain import explain_or_fail
 
-    result = explain_agreement(agreement, as_of=as_of)
+    result = explain_or_fail(agreement, as_of=as_of)
     return {
         "agreement": agreement.id,
         "title": agreement.title,

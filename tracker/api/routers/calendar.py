@@ -59,17 +59,22 @@ async def calendar_feed(
     kind: Annotated[list[DeadlineKind] | None, Query(description="Only these kinds.")] = None,
 ) -> Response:
     """Deadlines from today to one year ahead (the nearest 5,000), as all-day events with
-    stable UIDs. ``X-Feed-Truncated: true`` says that more matched."""
+    stable UIDs. ``X-Feed-Truncated: true`` says that more matched. Agreements whose
+    deadlines cannot be computed are named in ``X-Agreements-Failed`` (ids, comma-separated)
+    and, with the reason, in the calendar's ``X-TRACKER-ERROR`` properties; the others'
+    deadlines are all there."""
     window = resolve_window(as_of=deps.today(request), start=None, end=None, within=None)
     filters = (tuple(agreement or ()), tuple(kind or ()), tuple(tag or ()))
     engine, memo = deps.get_engine(request), deps.get_memo(request)
-    body, truncated = await remembered(
+    body, truncated, failed = await remembered(
         memo, ("ics", window, *filters), lambda: feed_bytes(engine, memo, window, *filters)
     )
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
     if truncated:
         headers["X-Feed-Truncated"] = "true"
+    if failed:
+        headers["X-Agreements-Failed"] = ",".join(failed)
     if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
         return Response(status_code=304, headers=headers)
     return Response(
@@ -86,9 +91,10 @@ def feed_bytes(
     agreement: tuple[str, ...],
     kind: tuple[DeadlineKind, ...],
     tag: tuple[str, ...],
-) -> tuple[bytes, bool]:
-    """The feed and whether it was cut at :data:`MAX_FEED_EVENTS`."""
-    found, total = query_deadlines(
+) -> tuple[bytes, bool, list[str]]:
+    """The feed, whether it was cut at :data:`MAX_FEED_EVENTS`, and the ids of agreements
+    whose deadlines are missing because they cannot be computed."""
+    found, total, failures = query_deadlines(
         engine,
         memo,
         as_of=window.as_of,
@@ -100,4 +106,9 @@ def feed_bytes(
         limit=MAX_FEED_EVENTS,
     )
     name = calendar_name(tag=list(tag), agreement=list(agreement))
-    return build_calendar(found, name=name), total > len(found)
+    errors = [(failure.agreement, failure.detail) for failure in failures]
+    return (
+        build_calendar(found, name=name, errors=errors),
+        total > len(found),
+        [failure.agreement for failure in failures],
+    )

@@ -99,7 +99,10 @@ async def list_deadlines(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> Response:
-    """Deadlines sorted by date in the window; ``count`` is the number of all matches."""
+    """Deadlines sorted by date in the window; ``count`` is the number of all matches.
+
+    An agreement whose deadlines cannot be computed does not fail the answer: it is listed
+    in ``errors`` (id and why), and every other agreement's deadlines are returned."""
     # The hot path of the API: async, so a remembered answer costs no thread hop; the
     # database work runs in the thread pool.
     window = resolve_window(as_of=as_of or deps.today(request), start=start, end=end, within=within)
@@ -126,7 +129,7 @@ def deadlines_json(
 ) -> bytes:
     """The response body: the deadline objects are ``Deadline.to_dict()``, as in the CLI's
     JSON, serialised directly rather than validated again against the response model."""
-    found, total = query_deadlines(
+    found, total, failures = query_deadlines(
         engine,
         memo,
         as_of=window.as_of,
@@ -144,5 +147,6 @@ def deadlines_json(
         "start": window.start.isoformat(),
         "end": window.end.isoformat(),
         "as_of": window.as_of.isoformat(),
+        "errors": [failure.to_dict() for failure in failures],
     }
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

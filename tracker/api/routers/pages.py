@@ -26,6 +26,7 @@ from tracker.api.auth import require_read
 from tracker.api.memo import query_deadlines
 from tracker.domain.agreement import ID_PATTERN
 from tracker.domain.deadline import Deadline
+from tracker.store.deadlines import AgreementFailure
 from tracker.store.engine import session_scope
 from tracker.store.tables import AgreementRow
 
@@ -123,6 +124,15 @@ def by_month(rows: list[Row]) -> list[dict[str, Any]]:
     return months
 
 
+def merge_failures(*groups: list[AgreementFailure]) -> list[AgreementFailure]:
+    """Each failing agreement once (the upcoming and the passed query both report it)."""
+    seen: dict[str, AgreementFailure] = {}
+    for group in groups:
+        for failure in group:
+            seen.setdefault(failure.agreement, failure)
+    return sorted(seen.values(), key=lambda f: f.agreement)
+
+
 def _webcal(request: Request, query: str) -> str:
     host = request.headers.get("host") or f"{request.url.hostname}:{request.url.port}"
     return f"webcal://{host}{CALENDAR_PATH}{query}"
@@ -156,7 +166,7 @@ def index(
     end = today + timedelta(days=AHEAD_DAYS)
     # Upcoming dates come from the materialised table; passed ones must be recomputed from
     # the documents, which is affordable only for a bounded number of agreements.
-    found, total = query_deadlines(
+    found, total, failures = query_deadlines(
         engine,
         memo,
         as_of=today,
@@ -171,7 +181,7 @@ def index(
     start = today
     if in_scope <= MAX_RECOMPUTED_AGREEMENTS:
         start = today - timedelta(days=PAST_DAYS)
-        passed, passed_total = query_deadlines(
+        passed, passed_total, passed_failures = query_deadlines(
             engine,
             memo,
             as_of=today,
@@ -181,6 +191,7 @@ def index(
             tag=tags_wanted,
         )
         found, total = passed + found[: MAX_ROWS - len(passed)], total + passed_total
+        failures = merge_failures(passed_failures, failures)
     tags, agreements = _filter_choices(engine)
     params = {k: v for k, v in (("tag", tag), ("agreement", agreement)) if v}
     query = "?" + urlencode(params) if params else ""
@@ -200,6 +211,7 @@ def index(
         "agreement": agreement,
         "calendar_path": CALENDAR_PATH + query,
         "webcal_url": _webcal(request, query),
+        "failures": failures,
     }
     return templates.TemplateResponse(request, "index.html", context)
 
@@ -211,7 +223,7 @@ def agreement_page(
     engine: Annotated[Engine, Depends(deps.get_engine)],
     today: Annotated[date, Depends(deps.today)],
 ) -> HTMLResponse:
-    from tracker.domain.explain import explain_agreement
+    from tracker.domain.explain import explain_or_fail
     from tracker.store.reminders import list_reminders
     from tracker.store.repository import agreement_from_row, get_agreement_row
 
@@ -219,7 +231,7 @@ def agreement_page(
         row = get_agreement_row(session, agreement_id)
         origin, path = row.origin, row.path
         agreement = agreement_from_row(row)
-    explanation = explain_agreement(agreement, as_of=today)
+    explanation = explain_or_fail(agreement, as_of=today)
     upcoming = [row_of(d) for d in explanation.deadlines if d.date >= today]
     context = {
         "agreement": agreement,
