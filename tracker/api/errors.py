@@ -16,6 +16,8 @@ BodyTooLarge          413     the message
 UnsupportedMediaType  415     the message
 other TrackerError    400     the message
 request validation    422     list of ``location: message`` strings
+database unavailable  503     the message, with ``Retry-After`` (SQLAlchemy OperationalError,
+                              InterfaceError, pool timeout, or a dropped connection)
 ====================  ======  ==============================================================
 
 A browser asking for the web page (``Accept: text/html``, not an API path) gets the same
@@ -25,11 +27,13 @@ status with the message in a small HTML page instead.
 from __future__ import annotations
 
 import html
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tracker.errors import (
@@ -41,6 +45,14 @@ from tracker.errors import (
     TrackerError,
     ValidationFailed,
 )
+from tracker.logs import event
+from tracker.redact import redact
+
+log = logging.getLogger(__name__)
+
+#: What a client is told to wait before trying again while the database is unavailable.
+RETRY_AFTER_S = 5
+DATABASE_UNAVAILABLE = "the database is unavailable; try again shortly"
 
 
 class WritesDisabled(AuthError):
@@ -53,6 +65,19 @@ class BodyTooLarge(TrackerError):
 
 class UnsupportedMediaType(TrackerError):
     """A body in a format the endpoint does not read (415)."""
+
+
+class DatabaseUnavailable(TrackerError):
+    """The database cannot be reached or dropped the connection (503, ``Retry-After``)."""
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether a SQLAlchemy error means the database is unreachable rather than a bug: a
+    refused or dropped connection, a server shutting down, a locked SQLite file, a pool
+    that gave no connection in time."""
+    if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError):
+        return True
+    return isinstance(exc, sa_exc.DBAPIError) and bool(exc.connection_invalidated)
 
 
 class BadRequest(TrackerError):
@@ -76,13 +101,22 @@ def _status_and_detail(exc: TrackerError) -> tuple[int, Any]:
         return 413, str(exc)
     if isinstance(exc, UnsupportedMediaType):
         return 415, str(exc)
+    if isinstance(exc, DatabaseUnavailable):
+        return 503, str(exc)
     return 400, str(exc)
+
+
+def _headers(status: int) -> dict[str, str] | None:
+    if status == 401:
+        return {"WWW-Authenticate": "Bearer"}
+    if status == 503:
+        return {"Retry-After": str(RETRY_AFTER_S)}
+    return None
 
 
 def error_response(exc: TrackerError) -> JSONResponse:
     status, detail = _status_and_detail(exc)
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+    return JSONResponse({"detail": detail}, status_code=status, headers=_headers(status))
 
 
 #: Paths that are not the web page: they always answer errors in JSON.
@@ -106,8 +140,7 @@ def page_error(exc: TrackerError) -> HTMLResponse:
         f"<title>{status}</title></head><body><h1>{status}</h1><p>{html.escape(text)}</p>"
         '<p><a href="/">All deadlines</a></p></body></html>'
     )
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return HTMLResponse(body, status_code=status, headers=headers)
+    return HTMLResponse(body, status_code=status, headers=_headers(status))
 
 
 def _location(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -142,6 +175,26 @@ def install_error_handlers(app: FastAPI) -> None:
             headers=getattr(exc, "headers", None),
         )
 
+    async def database_error(request: Request, exc: Exception) -> Response:
+        if not database_unavailable(exc):
+            raise exc  # a bug (e.g. a constraint), not an outage: the server's 500
+        orig = getattr(exc, "orig", None) or exc
+        first_line = next(iter(str(orig).splitlines()), "")
+        log.warning(
+            event(
+                "api.database_unavailable",
+                method=request.method,
+                path=request.url.path,
+                error=f"{type(orig).__name__}: {redact(first_line, ())}",
+            )
+        )
+        unavailable = DatabaseUnavailable(DATABASE_UNAVAILABLE)
+        if wants_page(request):
+            return page_error(unavailable)
+        return error_response(unavailable)
+
     app.add_exception_handler(TrackerError, tracker_error)
+    app.add_exception_handler(sa_exc.DBAPIError, database_error)
+    app.add_exception_handler(sa_exc.TimeoutError, database_error)
     app.add_exception_handler(RequestValidationError, request_validation)
     app.add_exception_handler(StarletteHTTPException, http_error)

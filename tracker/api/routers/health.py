@@ -2,7 +2,7 @@
 
 Never needs a token (load balancers and orchestrators call it). 200 when the database
 answers (``status`` "ok", or "degraded" when this process's scheduler is not running), 503
-with ``status`` "unavailable" when the database does not answer.
+with ``status`` "unavailable" and ``Retry-After`` when the database does not answer.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from tracker import __version__
 from tracker.api import deps
+from tracker.api.errors import RETRY_AFTER_S
 from tracker.api.schemas import HealthOut
 
 router = APIRouter(tags=["health"])
@@ -63,4 +64,10 @@ def healthz(
     state = service_state(service)
     status = "unavailable" if not database else "degraded" if state["scheduler"] is False else "ok"
     body = HealthOut(status=status, database=database, version=__version__, **state)
-    return JSONResponse(body.model_dump(mode="json"), status_code=200 if database else 503)
+    if database:
+        return JSONResponse(body.model_dump(mode="json"))
+    return JSONResponse(
+        body.model_dump(mode="json"),
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
