@@ -29,6 +29,9 @@ from tracker.errors import ConfigError, ValidationFailed
 DEFAULT_CONFIG_PATH = Path("config/tracker.yaml")
 ENV_PREFIX = "TRACKER_"
 
+#: The levels ``log_level`` accepts (any case), quietest last.
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:-|:\?)([^}]*))?\}")
 
 
@@ -115,6 +118,14 @@ class Settings(_Strict):
     port: int = Field(default=8000, ge=0, le=65535)
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     log_level: str = "INFO"
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_log_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"{value!r} is not a log level (one of: {', '.join(LOG_LEVELS)})")
+        return level
 
     @field_validator("timezone")
     @classmethod
@@ -233,6 +244,9 @@ def get_settings(
                 [ConfigError(f"cannot read: {exc.strerror}", file=str(path))]
             ) from None
         try:
+            duplicates = duplicate_keys(text, file=str(path))
+            if duplicates:
+                raise ValidationFailed(duplicates)
             loaded = _substitute_tree(yaml.safe_load(text), env, file=str(path))
         except ConfigError as exc:
             raise ValidationFailed([exc]) from None
@@ -275,6 +289,47 @@ def get_settings(
         ) from None
     _check_channel_names(settings, str(path))
     return settings
+
+
+def duplicate_keys(text: str, *, file: str) -> list[ConfigError]:
+    """A ``file:line:col`` error for every key given twice in one mapping (PyYAML would
+    silently keep the last one). Keys merged in with ``<<: *anchor`` are overrides, not
+    duplicates; a mapping reached twice through an alias is checked once."""
+    errors: list[ConfigError] = []
+    seen: set[int] = set()
+
+    def walk(node: yaml.Node, path: tuple[str, ...]) -> None:
+        if id(node) in seen:
+            return
+        seen.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                walk(item, (*path[:-1], f"{path[-1]}[{index}]") if path else (f"[{index}]",))
+        elif isinstance(node, yaml.MappingNode):
+            first_line: dict[str, int] = {}
+            for key_node, value_node in node.value:
+                key = str(key_node.value)
+                if key == "<<" and key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                mark = key_node.start_mark
+                if key in first_line:
+                    errors.append(
+                        ConfigError(
+                            f"duplicate key (first given on line {first_line[key]}); keep only one",
+                            file=file,
+                            line=mark.line + 1,
+                            column=mark.column + 1,
+                            path=".".join((*path, key)),
+                        )
+                    )
+                    continue
+                first_line[key] = mark.line + 1
+                walk(value_node, (*path, key))
+
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    if root is not None:
+        walk(root, ())
+    return errors
 
 
 def _plain_message(err: Any) -> str:

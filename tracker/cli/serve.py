@@ -11,11 +11,14 @@ import signal
 import sys
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tracker.cli.app import STATE, app
+from tracker.cli.app import STATE, app, fail
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 #: How long uvicorn waits for open connections before shutting down anyway.
 GRACEFUL_SHUTDOWN_S = 20
@@ -41,6 +44,7 @@ def serve_command(
     settings = STATE.settings(host=host, port=port)
     configure_logging(settings.log_level)
     service = Service(settings)
+    check_database(service.engine, settings.database_url)
     application = create_app(settings, service=service)
     # uvicorn re-raises a captured SIGTERM after its graceful shutdown, with the handler that
     # was installed before it started. Installing one that exits 0 makes a requested stop a
@@ -54,6 +58,25 @@ def serve_command(
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         lifespan="on",
     )
+
+
+def check_database(engine: Engine, url: str) -> None:
+    """Connect once before serving: an unreachable database is a one-line ``Error:`` and
+    exit 1 (credentials redacted from the URL), not a traceback from the web server's
+    start-up and its exit status 3."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from tracker.store.engine import display_url
+
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        orig = getattr(exc, "orig", None) or exc
+        reason = next(iter(str(orig).splitlines()), type(orig).__name__).strip()
+        raise fail(f"cannot connect to the database {display_url(url)}: {reason}") from None
 
 
 def _exit_cleanly(_signum: int, _frame: FrameType | None) -> None:

@@ -21,6 +21,25 @@ def normalise_url(url: str) -> str:
     return url
 
 
+def display_url(url: str) -> str:
+    """``url`` as it may be shown in a message or a log line: user name and password masked
+    (``postgresql+psycopg://***@db:5432/tracker``) and query values masked, since a driver
+    option may carry a secret; the rest (driver, host, port, database, a SQLite path) stays,
+    so a person can tell which database is meant."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(normalise_url(url))
+    except ArgumentError:
+        return "***"
+    bare = parsed._replace(username=None, password=None).difference_update_query(parsed.query)
+    scheme, _, rest = bare.render_as_string(hide_password=False).partition("://")
+    userinfo = "***@" if parsed.username is not None or parsed.password is not None else ""
+    query = "&".join(f"{key}=***" for key in parsed.query)
+    return f"{scheme}://{userinfo}{rest}" + (f"?{query}" if query else "")
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout."""
     url = normalise_url(url)
