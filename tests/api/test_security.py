@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 from fastapi.testclient import TestClient
+from httpx import Response
 
 from tests.api.conftest import AUTH, GSOMIA_JSON, make_settings, prepare
 from tracker.api.app import create_app
@@ -60,6 +63,8 @@ def test_read_requires_token_protects_reads_but_not_the_health_check(
             "/calendar.ics",
             "/metrics",
             "/",
+            "/docs",
+            "/openapi.json",
         ):
             response = client.get(path)
             assert response.status_code == 401, path
@@ -98,3 +103,110 @@ def test_a_chunked_body_over_the_limit_is_413_when_counted(
 def test_a_body_under_the_limit_passes(tmp_path: Path, seeds_copy: Path) -> None:
     with client_for(tmp_path, seeds_copy, max_body_bytes=2048) as client:
         assert client.post(BASE, json=GSOMIA_JSON, headers=AUTH).status_code == 201
+
+
+PAGE_CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
+DOCS_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+
+
+def security_headers(response: Response) -> dict[str, str]:
+    names = ("content-security-policy", "x-content-type-options", "referrer-policy")
+    return {name: response.headers.get(name, "") for name in (*names, "x-frame-options")}
+
+
+def expected_headers(csp: str) -> dict[str, str]:
+    return {
+        "content-security-policy": csp,
+        "x-content-type-options": "nosniff",
+        "referrer-policy": "no-referrer",
+        "x-frame-options": "DENY",
+    }
+
+
+def test_every_page_error_page_and_api_answer_carries_the_security_headers(
+    client: TestClient,
+) -> None:
+    html = {"Accept": "text/html"}
+    answers = {
+        "page": client.get("/", headers=html),
+        "agreement page": client.get("/agreements/kr-jp-gsomia", headers=html),
+        "error page": client.get("/agreements/no-such-thing", headers=html),
+        "api": client.get("/api/v1/deadlines"),
+        "api error": client.post(BASE, json=GSOMIA_JSON),
+        "feed": client.get("/calendar.ics"),
+        "style sheet": client.get("/static/tracker.css"),
+        "schema": client.get("/openapi.json"),
+    }
+    assert {name: r.status_code for name, r in answers.items()} == {
+        "page": 200,
+        "agreement page": 200,
+        "error page": 404,
+        "api": 200,
+        "api error": 401,
+        "feed": 200,
+        "style sheet": 200,
+        "schema": 200,
+    }
+    for name, response in answers.items():
+        assert security_headers(response) == expected_headers(PAGE_CSP), name
+    assert answers["error page"].headers["content-type"] == "text/html; charset=utf-8"
+
+
+def test_the_docs_load_swagger_ui_from_this_server_under_their_own_policy(
+    client: TestClient,
+) -> None:
+    docs = client.get("/docs")
+
+    assert docs.status_code == 200
+    assert security_headers(docs) == expected_headers(DOCS_CSP)
+    scripts = re.findall(r'<script[^>]*src="([^"]+)"[^>]*></script>', docs.text)
+    styles = re.findall(r'<link rel="stylesheet" href="([^"]+)">', docs.text)
+    assert (scripts, styles) == (
+        ["/static/docs/swagger-ui-bundle.js", "/static/swagger-init.js"],
+        ["/static/docs/swagger-ui.css"],
+    )
+    assert re.findall(r"<script>", docs.text) == []  # no inline script for the CSP to allow
+    for asset in (*scripts, *styles):
+        assert client.get(asset).status_code == 200, asset
+    assert 'data-openapi-url="/openapi.json"' in docs.text
+    assert client.get("/openapi.json").json()["info"]["title"] == "Treaty deadline tracker"
+    assert client.get("/redoc").status_code == 404
+
+
+def test_a_source_url_with_a_script_scheme_is_shown_as_text_and_never_linked(
+    client: TestClient,
+) -> None:
+    hostile = [
+        "javascript:alert(document.domain)",
+        " JaVaScRiPt:alert(1)",
+        "java\tscript:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "vbscript:msgbox(1)",
+    ]
+    body = {
+        **GSOMIA_JSON,
+        "id": "xss-pact",
+        "sources": [
+            *({"cite": f"Art. {i}", "url": url} for i, url in enumerate(hostile)),
+            {"cite": "Web", "url": "https://example.org/pact"},
+            {"cite": "Mail", "url": "mailto:desk@example.org"},
+        ],
+        "rules": [{**GSOMIA_JSON["rules"][0], "source": "Web"}],
+    }
+    assert client.post(BASE, json=body, headers=AUTH).status_code == 201
+
+    page = client.get("/agreements/xss-pact").text
+
+    links = re.findall(r'<a href="([^"]*)" rel="noopener noreferrer">', page)
+    assert links == ["https://example.org/pact", "mailto:desk@example.org"]
+    shown = re.findall(r'<span class="url">([^<]*)</span>', page)
+    assert shown == [
+        html.escape(url.strip(), quote=True).replace("&#x27;", "&#39;") for url in hostile
+    ]

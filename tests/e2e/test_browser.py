@@ -84,3 +84,100 @@ def test_the_page_shows_gsomia_with_its_days_left_and_links_to_its_agreement(
                     browser.close()
     assert (tmp_path / "index.png").stat().st_size > 10_000
     assert (tmp_path / "agreement.png").stat().st_size > 10_000
+
+
+HOSTILE_AGREEMENT = """\
+version: 1
+id: xss-pact
+title: XSS Pact
+parties: [AA, BB]
+in_force: 2020-01-01
+sources:
+  - cite: Art. 1
+    url: "javascript:alert(document.domain)"
+  - cite: Art. 2
+    url: https://example.org/pact
+rules:
+  - kind: auto_renewal
+    first_expiry: 2021-01-01
+    renewal_term: 1 year
+    notice: 90 days
+    source: Art. 1
+"""
+
+# Run before any page script: records every CSP violation the page reports.
+RECORD_VIOLATIONS = """
+window.__violations = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__violations.push(`${e.violatedDirective} ${e.blockedURI}`);
+});
+"""
+
+
+def test_pages_and_api_docs_render_under_the_csp_with_no_violation_and_nothing_fetched_elsewhere(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    from playwright.sync_api import ConsoleMessage, Request, sync_playwright
+
+    with Receiver() as receiver:
+        config = write_config(
+            tmp_path,
+            db_url=sqlite_url,
+            hook_url=receiver.url,
+            agreements={"xss-pact": HOSTILE_AGREEMENT},
+        )
+        shutil.copy(SEEDS_DIR / "kr-jp-gsomia.yaml", tmp_path / "agreements")
+        with serve(config, tmp_path / "serve.log") as served:
+            console: list[str] = []
+            elsewhere: list[str] = []
+
+            def on_console(message: ConsoleMessage) -> None:
+                if message.type in ("error", "warning"):
+                    console.append(f"{message.type}: {message.text}")
+
+            def on_request(request: Request) -> None:
+                if not request.url.startswith((served.url, "data:", "blob:")):
+                    elsewhere.append(request.url)
+
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(
+                    executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+                )
+                try:
+                    page = browser.new_page()
+                    page.add_init_script(RECORD_VIOLATIONS)
+                    page.on("console", on_console)
+                    page.on("pageerror", lambda error: console.append(f"pageerror: {error}"))
+                    page.on("request", on_request)
+                    violations: dict[str, list[str]] = {}
+
+                    page.goto(f"{served.url}/", wait_until="load")
+                    page.locator('li[data-agreement="kr-jp-gsomia"]').first.wait_for()
+                    # The style sheet applies: the page is styled, not bare HTML.
+                    assert (
+                        page.evaluate(
+                            "getComputedStyle(document.querySelector('header')).borderBottomStyle"
+                        )
+                        == "solid"
+                    )
+                    violations["/"] = page.evaluate("window.__violations")
+
+                    page.goto(f"{served.url}/agreements/xss-pact", wait_until="load")
+                    sources = page.locator("main").inner_text()
+                    assert "Art. 1 · javascript:alert(document.domain)" in sources
+                    assert page.locator('a[href^="javascript"]').count() == 0
+                    assert page.locator('a[href="https://example.org/pact"]').count() == 1
+                    violations["/agreements/xss-pact"] = page.evaluate("window.__violations")
+
+                    page.goto(f"{served.url}/docs", wait_until="load")
+                    page.locator(
+                        ".opblock-summary-path", has_text="/api/v1/deadlines"
+                    ).first.wait_for(timeout=20_000)
+                    violations["/docs"] = page.evaluate("window.__violations")
+
+                finally:
+                    browser.close()
+
+    assert violations == {"/": [], "/agreements/xss-pact": [], "/docs": []}
+    assert console == []
+    assert elsewhere == []

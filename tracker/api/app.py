@@ -12,6 +12,11 @@ What is mounted where:
 * ``/healthz``         health (also ``/api/v1/healthz``)
 * ``/metrics``         Prometheus metrics, collected from the database at scrape time
 * ``/`` and ``/agreements/{id}``  the server-rendered web page
+* ``/docs``, ``/openapi.json``  the API's documentation (reads: they need the token when
+  ``read_requires_token`` is set)
+* ``/static/...``      the page's style sheet and the docs' scripts (public: no data in them)
+
+Every response carries the security headers of :class:`SecurityHeaders`.
 """
 
 from __future__ import annotations
@@ -19,20 +24,26 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
 from typing import Any, Protocol
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.staticfiles import StaticFiles
 
 from tracker import __version__
 from tracker.api.errors import BodyTooLarge, error_response, install_error_handlers
 from tracker.api.memo import Memo
 from tracker.api.metrics import install_metrics
-from tracker.api.routers import agreements, calendar, deadlines, health, pages, reminders
+from tracker.api.routers import agreements, calendar, deadlines, docs, health, pages, reminders
 from tracker.settings import Settings
 from tracker.store.engine import make_engine
 
 API_PREFIX = "/api/v1"
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+#: Swagger UI and ReDoc as the fastapi-offline package ships them.
+DOCS_ASSETS_DIR = Path(str(resources.files("fastapi_offline") / "static"))
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 Scope = MutableMapping[str, Any]
@@ -46,6 +57,55 @@ class ServiceLike(Protocol):
     def start(self) -> None: ...
 
     def stop(self) -> None: ...
+
+
+#: The web page, error pages and every API answer: nothing but this origin's style sheet, no
+#: script at all, no framing, forms posting only here.
+PAGE_CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
+#: /docs runs Swagger UI: its scripts come from this origin only (no inline script), it
+#: fetches the schema and tries requests here, and it sets styles at run time
+#: ('unsafe-inline' for styles only, never for scripts).
+DOCS_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+DOCS_PAGES = frozenset({"/docs"})
+
+
+class SecurityHeaders:
+    """Add the browser security headers to every HTTP response: the Content-Security-Policy
+    (:data:`PAGE_CSP`, or :data:`DOCS_CSP` on ``/docs``), ``X-Content-Type-Options:
+    nosniff``, ``Referrer-Policy: no-referrer`` (links to a treaty's sources do not tell
+    other sites which tracker page they came from) and ``X-Frame-Options: DENY`` for
+    browsers that predate ``frame-ancestors``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        csp = DOCS_CSP if scope["path"] in DOCS_PAGES else PAGE_CSP
+        extra = [
+            (b"content-security-policy", csp.encode("ascii")),
+            (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", b"no-referrer"),
+            (b"x-frame-options", b"DENY"),
+        ]
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                names = {extra_name for extra_name, _ in extra}
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in names]
+                message["headers"] = headers + extra
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 class BodyLimit:
@@ -149,6 +209,10 @@ def create_app(settings: Settings, *, service: ServiceLike | None = None) -> Fas
         title="Treaty deadline tracker",
         version=__version__,
         lifespan=lifespan,
+        # Served by routers.docs instead: from local assets, and behind read_requires_token.
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
         description="Agreements, their computed deadlines, reminders and a calendar feed. "
         "Writes need `Authorization: Bearer <api_token>`.",
     )
@@ -167,6 +231,10 @@ def create_app(settings: Settings, *, service: ServiceLike | None = None) -> Fas
     app.include_router(calendar.router)
     install_metrics(app)
     app.include_router(pages.router)
+    app.include_router(docs.router)
+    app.mount(docs.DOCS_ASSETS, StaticFiles(directory=DOCS_ASSETS_DIR), name="docs-assets")
+    app.mount(docs.STATIC, StaticFiles(directory=STATIC_DIR), name="static")
     app.openapi = _openapi_with_agreement_schema(app)  # type: ignore[method-assign]
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     return app

@@ -1,6 +1,8 @@
 """The web page: ``/`` (upcoming deadlines by month) and ``/agreements/{id}``.
 
-Server-rendered with jinja2 (autoescaped), no JavaScript. Urgency is shown by a CSS class
+Server-rendered with jinja2 (autoescaped), no JavaScript; a source URL becomes a link only
+when it is http(s) or mailto (:func:`linkable`), and the Content-Security-Policy forbids
+scripts altogether. Urgency is shown by a CSS class
 *and* a word ("Overdue", "This week", "This month"), never by colour alone.
 """
 
@@ -10,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import jinja2
 from fastapi import APIRouter, Depends, Query, Request
@@ -39,6 +41,31 @@ templates = Jinja2Templates(
         lstrip_blocks=True,
     )
 )
+
+#: The only URL schemes an agreement's source may be linked with; any other (javascript:,
+#: data:, vbscript:, file:...) is shown as plain text.
+LINK_SCHEMES = frozenset({"http", "https", "mailto"})
+
+
+def linkable(url: object) -> bool:
+    """Whether a URL written in an agreement may become a link on the page (Jinja test
+    ``is linkable``). ``urlsplit`` drops what browsers drop before reading the scheme
+    (leading control characters and spaces, tabs and line breaks anywhere), so
+    ``" java\tscript:..."`` is seen as the ``javascript`` scheme it is. http(s) links need a
+    host."""
+    if not isinstance(url, str):
+        return False
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return False
+    scheme = parts.scheme.lower()
+    if scheme not in LINK_SCHEMES:
+        return False
+    return scheme == "mailto" or bool(parts.netloc)
+
+
+templates.env.tests["linkable"] = linkable
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require_read)])
 
