@@ -354,6 +354,38 @@ def test_a_due_reminder_is_delivered_once_by_email_with_the_deadline_attached(
     assert row.status == "sent" and outbox.list_attempts(engine)[0].outcome == "sent"
 
 
+def test_a_label_with_a_line_break_is_emailed_with_the_label_on_one_subject_line(
+    db_url: str, engine: Engine, now: datetime
+) -> None:
+    from tests.support.smtp import SmtpServer
+
+    day = now.date() + timedelta(days=10)
+    text = (
+        "version: 1\nid: reports\ntitle: Reports\nparties: [AA, BB]\nrules:\n"
+        f'  - {{kind: recurring, label: "report\\r\\nBcc: eve@example.org", first: {day}, '
+        f"every: 1 year, until: {day}}}\n"
+    )
+    with SmtpServer() as server:
+        settings = make_settings(
+            db_url,
+            "http://127.0.0.1:9/hook",
+            default_channels=["desk"],
+            channels={"desk": {"type": "email", "to": ["desk@example.org"]}},
+            smtp=server.settings().model_dump(mode="json"),
+        )
+        add_agreement(engine, text, now=now)
+        service = Service(settings, engine=engine)
+        service.replan(now=now)
+        report = service.tick(now=now)
+        (mail,) = server.wait_for(1)
+    assert report.outcomes == {"sent": 1}
+    assert mail.rcpt_tos == ("desk@example.org",)
+    assert mail.message["Subject"] == (f"report Bcc: eve@example.org in 10 days: Reports ({day})")
+    assert mail.message["Bcc"] is None
+    (row,) = outbox.list_reminders(engine)
+    assert (row.status, row.attempts, row.last_error) == ("sent", 1, None)
+
+
 def test_reminders_are_listed_in_pages_and_counted_by_status(
     db_url: str, engine: Engine, now: datetime
 ) -> None:
