@@ -43,6 +43,7 @@ from tracker.domain.reminder import ReminderStatus
 from tracker.errors import DeliveryError
 from tracker.logs import event
 from tracker.notify.base import Notification, Notifier
+from tracker.redact import ANONYMOUS
 from tracker.settings import Settings
 from tracker.store import reminders as outbox
 from tracker.store.tables import AgreementRow
@@ -225,16 +226,10 @@ class _Tick:
             except Exception as exc:
                 # A bug or an unexpected library error in one notifier: recorded and retried
                 # like a transient failure, never allowed to stop the tick.
-                log.exception(
-                    event(
-                        "reminder.notifier_error",
-                        id=claimed.id,
-                        channel=claimed.channel,
-                        error=type(exc).__name__,
-                    )
-                )
-                error = DeliveryError(f"unexpected {type(exc).__name__}: {exc}")
-                return await self._failed(claimed, attempt, started, error)
+                # Its text may hold anything, so it is redacted like the notifier's own errors.
+                text = notifier.redactor(f"unexpected {type(exc).__name__}: {exc}")
+                log.error(event("reminder.notifier_error", id=claimed.id, error=text))
+                return await self._failed(claimed, attempt, started, DeliveryError(text))
         return outbox.AttemptResult(
             reminder_id=claimed.id,
             attempt=attempt,
@@ -398,6 +393,7 @@ class _MisconfiguredChannel:
 
     def __init__(self, name: str, error: str) -> None:
         self.name = name
+        self.redactor = ANONYMOUS
         self._error = error
 
     async def send(self, notification: Notification, *, now: datetime) -> Any:

@@ -18,10 +18,19 @@ from collections.abc import Mapping
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from tracker.domain.durations import ConfigDurationField, Duration, DurationField, parse_duration
 from tracker.errors import ConfigError, ValidationFailed
@@ -36,9 +45,19 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+URL_CREDENTIALS_AND_AUTHORIZATION = (
+    "an Authorization header and credentials in the url (user:password@) would both set "
+    "Authorization; give credentials one way only: remove them from the url, or remove the "
+    "Authorization header"
+)
+
+
 class WebhookChannel(_Strict):
     type: Literal["webhook"]
-    url: SecretStr = Field(description="Receiver URL; credentials in it are never logged.")
+    url: SecretStr = Field(
+        description="Receiver URL; credentials in it (user:password@) are sent as HTTP Basic "
+        "authentication and never logged."
+    )
     secret: SecretStr = Field(description="Standard Webhooks secret, 'whsec_' + base64.")
     # During rotation both secrets sign, so receivers can switch at their own pace.
     previous_secret: SecretStr | None = None
@@ -50,6 +69,23 @@ class WebhookChannel(_Strict):
     def _check_secret(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not value.get_secret_value().strip():
             raise ValueError("a webhook secret must not be empty")
+        return value
+
+    @field_validator("headers")
+    @classmethod
+    def _check_one_authorization(
+        cls, value: dict[str, str], info: ValidationInfo
+    ) -> dict[str, str]:
+        # httpx would let the url's credentials replace a configured Authorization header
+        # without a word; refusing both makes the precedence question impossible.
+        url = info.data.get("url")
+        if url is not None and any(k.lower() == "authorization" for k in value):
+            try:
+                netloc = urlsplit(url.get_secret_value()).netloc
+            except ValueError:
+                netloc = ""
+            if "@" in netloc:
+                raise ValueError(URL_CREDENTIALS_AND_AUTHORIZATION)
         return value
 
 

@@ -17,6 +17,7 @@ from tracker.errors import NotFoundError
 from tracker.loader import load_text
 from tracker.notify.base import Delivery, Notification
 from tracker.notify.log import LogNotifier
+from tracker.redact import ANONYMOUS
 from tracker.service import Service
 from tracker.settings import Settings
 from tracker.store import reminders as outbox
@@ -211,6 +212,7 @@ def test_http_410_disables_the_channel_for_every_worker_and_its_reminders_die(
 
 class _Broken:
     name = "hook"
+    redactor = ANONYMOUS
 
     async def send(self, notification: Notification, *, now: datetime) -> Delivery:
         raise RuntimeError("bug in a notifier")

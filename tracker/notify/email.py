@@ -32,7 +32,7 @@ from tracker.domain.deadline import Deadline
 from tracker.errors import DeliveryError
 from tracker.feed import build_calendar
 from tracker.notify.base import Delivery, Notification
-from tracker.redact import redact
+from tracker.redact import Redactor
 from tracker.settings import EmailChannel, Settings, SmtpSettings
 
 MESSAGE_ID_DOMAIN = "treaty-tracker"
@@ -270,7 +270,9 @@ class EmailNotifier:
         self._smtp = smtp
         self._ssl_context = ssl_context
         password = smtp.password.get_secret_value() if smtp.password else None
-        self._sensitive = [password] if password else []
+        self.redactor = Redactor(
+            [password], credentials=[(smtp.username or "", password)] if password else []
+        )
 
     @classmethod
     def from_settings(
@@ -281,7 +283,7 @@ class EmailNotifier:
     def _error(self, message: str, **kwargs: Any) -> DeliveryError:
         where = f"{self._smtp.host}:{self._smtp.port}"
         return DeliveryError(
-            redact(f"email {self.name!r} (smtp {where}): {message}", self._sensitive), **kwargs
+            self.redactor(f"email {self.name!r} (smtp {where}): {message}"), **kwargs
         )
 
     async def send(self, notification: Notification, *, now: datetime) -> Delivery:
@@ -365,7 +367,7 @@ class EmailNotifier:
         if refused:
             # The others have the message; retrying would send it to them twice.
             detail += "; refused: " + ", ".join(f"{a} ({c})" for a, (c, _) in refused.items())
-        return Delivery(status=code, detail=redact(detail, self._sensitive))
+        return Delivery(status=code, detail=self.redactor(detail))
 
     def _converse(
         self,
