@@ -122,6 +122,29 @@ class RetrySettings(_Strict):
     max_attempts: int = Field(default=10, ge=1, le=100)
 
 
+#: A claim's lease must outlast the longest delivery twice over (connecting can take as long
+#: as answering) plus this margin, for recording the outcome and replicas' clocks being apart.
+LEASE_MARGIN_S = 1.0
+
+
+def minimum_lease_s(channels: Mapping[str, Any], smtp: SmtpSettings) -> tuple[float, str]:
+    """The shortest lease that covers one delivery on every configured channel, and the
+    setting that decides it (``channels.NAME.timeout_seconds`` or ``smtp.timeout_seconds``)."""
+    timeouts = [
+        (config.timeout_seconds, f"channels.{name}.timeout_seconds")
+        for name, config in channels.items()
+        if isinstance(config, WebhookChannel)
+    ]
+    if any(isinstance(config, EmailChannel) for config in channels.values()):
+        timeouts.append((smtp.timeout_seconds, "smtp.timeout_seconds"))
+    longest, setting = max(timeouts, default=(0.0, ""), key=lambda pair: pair[0])
+    return 2 * longest + LEASE_MARGIN_S, setting
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g} second{'' if value == 1 else 's'}"
+
+
 def _default_offsets() -> list[Duration]:
     return [parse_duration(t) for t in ("90 days", "30 days", "7 days", "1 day", "0 days")]
 
@@ -160,6 +183,25 @@ class Settings(_Strict):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"{value!r} is not an IANA time zone (e.g. 'Europe/Berlin')") from None
         return value
+
+    @field_validator("lease")
+    @classmethod
+    def _check_lease(cls, value: Duration, info: ValidationInfo) -> Duration:
+        # A lease that ends while its delivery is still going lets another worker send the same
+        # reminder again: refuse it here rather than let it repeat deliveries silently.
+        channels, smtp = info.data.get("channels"), info.data.get("smtp")
+        if channels is None or smtp is None:
+            return value  # reported on their own keys
+        minimum, setting = minimum_lease_s(channels, smtp)
+        if value.total_seconds() >= minimum:
+            return value
+        if not setting:
+            raise ValueError(f"{value} is too short: a lease must be at least {_seconds(minimum)}")
+        raise ValueError(
+            f"{value} cannot cover one delivery: it must be at least {_seconds(minimum)} "
+            f"(twice {setting} = {(minimum - LEASE_MARGIN_S) / 2:g} s, plus "
+            f"{_seconds(LEASE_MARGIN_S)}); raise lease or lower that timeout"
+        )
 
     @field_validator("reminder_kinds")
     @classmethod

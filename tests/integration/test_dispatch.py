@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -11,7 +12,8 @@ import pytest
 from sqlalchemy.engine import Engine
 from standardwebhooks.webhooks import Webhook
 
-from tests.support.receiver import Receiver, Reply
+from tests.integration.test_crash_recovery import daily_agreement
+from tests.support.receiver import Receiver, RecordedRequest, Reply
 from tracker import dispatch
 from tracker.errors import NotFoundError
 from tracker.loader import load_text
@@ -239,6 +241,82 @@ def test_a_notifier_that_raises_is_retried_and_does_not_stop_other_channels(
     assert by_channel["hook"].status == "retrying"
     assert "RuntimeError: bug in a notifier" in (by_channel["hook"].last_error or "")
     assert by_channel["log"].status == "sent"
+
+
+class ManualClock:
+    """A clock that moves only when told (here: by the receiver, while it answers)."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+def test_a_retry_is_due_its_delay_after_the_failure_not_after_the_claim(
+    db_url: str, engine: Engine, now: datetime
+) -> None:
+    clock = ManualClock(now)
+
+    def slow_failure(request: RecordedRequest) -> Reply:
+        clock.advance(0.55)  # the answer takes 0.55 s of the tick's time
+        return Reply(status=500)
+
+    with Receiver(respond=slow_failure) as receiver:
+        settings = make_settings(db_url, receiver.url)  # initial_delay: 1 second
+        add_agreement(engine, agreement_yaml("pact", now.date() + timedelta(days=10)), now=now)
+        Service(settings, engine=engine).replan(now=now)
+        report = dispatch.tick(engine, None, settings, now=now, worker="w1", limit=10, clock=clock)
+    assert report.outcomes == {"retrying": 1}
+    (row,) = outbox.list_reminders(engine)
+    failed_at = now + timedelta(seconds=0.55)
+    assert (row.status, row.next_attempt_at) == ("retrying", failed_at + timedelta(seconds=1))
+    (attempt,) = outbox.list_attempts(engine)
+    assert (attempt.started_at, attempt.outcome) == (now, "retrying")
+
+
+@pytest.mark.slow
+def test_a_claim_outlasting_its_lease_sends_each_reminder_once_and_records_every_send(
+    db_url: str, engine: Engine
+) -> None:
+    # The lease covers one delivery (twice the 1 s timeout plus 1 s) but not a batch: 32 rows
+    # claimed at once, 2 at a time, 0.3 s each, take 4.8 s.
+    count = 40
+    now = datetime.now(UTC)
+    with Receiver(default=Reply(status=200, delay_s=0.3)) as receiver:
+        settings = make_settings(
+            db_url,
+            receiver.url,
+            reminders=["500 days"],
+            lease="3 seconds",
+            max_concurrent_deliveries=2,
+            channels={
+                "hook": {
+                    "type": "webhook",
+                    "url": receiver.url,
+                    "secret": SECRET,
+                    "timeout_seconds": 1,
+                }
+            },
+        )
+        text = daily_agreement("daily", first=now.date() + timedelta(days=2), count=count)
+        add_agreement(engine, text, now=now)
+        service = Service(settings, engine=engine, worker="w1")
+        service.replan(now=now)
+        ticks = [service.tick() for _ in range(3)]  # the real clock: leases really run out
+        requests = receiver.requests
+    assert [t.claimed for t in ticks] == [count, 0, 0]
+    arrived = Counter(r.headers["webhook-id"] for r in requests)
+    rows = outbox.list_reminders(engine)
+    assert arrived == Counter({row.webhook_id: 1 for row in rows})
+    assert {(row.status, row.attempts) for row in rows} == {("sent", 1)}
+    attempts = outbox.list_attempts(engine)
+    assert sorted((a.reminder_id, a.attempt, a.outcome) for a in attempts) == sorted(
+        (row.id, 1, "sent") for row in rows
+    )
 
 
 def test_a_claimed_row_is_reclaimed_only_after_its_lease_expires(
