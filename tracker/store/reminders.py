@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, insert, null, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
@@ -356,7 +356,7 @@ def write_journal(
 @functools.cache
 def _journal_statements() -> dict[str, Any]:
     ids: Any = bindparam("ids", expanding=True)
-    held = and_(R.c.status == ReminderStatus.SENDING.value, R.c.claimed_by == bindparam("worker"))
+    held = and_(R.c.status == ReminderStatus.SENDING.value, R.c.claimed_by == bindparam("holder"))
     return {
         "interrupt": update(A)
         .where(A.c.reminder_id.in_(ids), A.c.outcome == IN_FLIGHT)
@@ -365,7 +365,7 @@ def _journal_statements() -> dict[str, Any]:
         .where(R.c.id.in_(ids), held)
         .values(
             attempts=R.c.attempts + 1,
-            lease_until=bindparam("lease_until"),
+            lease_until=bindparam("new_lease"),
             updated_at=bindparam("now"),
         )
         .returning(R.c.id, R.c.attempts),
@@ -388,13 +388,43 @@ def _journal_statements() -> dict[str, Any]:
             next_attempt_at=bindparam("new_next"),
             sent_at=bindparam("new_sent"),
             reason=func.coalesce(bindparam("new_reason"), R.c.reason),
-            lease_until=None,
-            claimed_by=None,
+            lease_until=null(),
+            claimed_by=null(),
             updated_at=bindparam("now"),
         ),
         "finished": select(R.c.id).where(
             R.c.id.in_(ids), R.c.claimed_by.is_(None), R.c.updated_at == bindparam("now")
         ),
+    }
+
+
+@functools.cache
+def _postgresql_journal_statements() -> dict[str, Any]:
+    """The same writes in fewer round trips, as PostgreSQL allows a data-modifying CTE: the
+    attempt rows are inserted from the reminders' ``UPDATE ... RETURNING``, and each outcome
+    updates its attempt and its reminder in one statement."""
+    plain = _journal_statements()
+    counted = plain["count"].returning(R.c.channel).cte("counted")
+    now: Any = bindparam("now", type_=A.c.started_at.type)
+    start = (
+        insert(A)
+        .from_select(
+            ["reminder_id", "attempt", "channel", "started_at", "duration_ms", "outcome", "worker"],
+            select(
+                counted.c.id,
+                counted.c.attempts,
+                counted.c.channel,
+                now,
+                bindparam("no_duration", type_=A.c.duration_ms.type),
+                bindparam("in_flight", type_=A.c.outcome.type),
+                bindparam("holder", type_=A.c.worker.type),
+            ),
+        )
+        .returning(A.c.id, A.c.reminder_id, A.c.attempt)
+    )
+    return {
+        "start": start,
+        "finish": plain["finish"].add_cte(plain["outcome"].cte("outcome")),
     }
 
 
@@ -410,15 +440,17 @@ def _start_attempts(
     reopened = sorted(s.reminder_id for s in starts if s.reopened)
     if reopened:
         connection.execute(statements["interrupt"], {"ids": reopened})
-    counted = connection.execute(
-        statements["count"],
-        {
-            "ids": sorted(s.reminder_id for s in starts),
-            "worker": worker,
-            "lease_until": lease_until,
-            "now": now,
-        },
-    ).all()
+    params = {
+        "ids": sorted(s.reminder_id for s in starts),
+        "holder": worker,
+        "new_lease": lease_until,
+        "now": now,
+    }
+    if connection.dialect.name == "postgresql":
+        params.update(no_duration=0.0, in_flight=IN_FLIGHT)
+        started = connection.execute(_postgresql_journal_statements()["start"], params).all()
+        return {row.reminder_id: StartedAttempt(row.id, row.attempt) for row in started}
+    counted = connection.execute(statements["count"], params).all()
     if not counted:
         return {}
     channels = {s.reminder_id: s.channel for s in starts}
@@ -448,8 +480,9 @@ def _record_outcomes(
     connection: Connection, results: Sequence[AttemptResult], *, worker: str, now: datetime
 ) -> list[int]:
     statements = _journal_statements()
+    postgresql = connection.dialect.name == "postgresql"
     tried = [r for r in results if r.attempt_id is not None]
-    if tried:
+    if tried and not postgresql:
         connection.execute(
             statements["outcome"],
             [
@@ -474,11 +507,17 @@ def _record_outcomes(
             "new_sent": r.sent_at,
             "new_reason": (r.reason or "")[:REASON_MAX_CHARS] or None,
             "now": now,
-            "worker": worker,
+            "holder": worker,
+            # PostgreSQL records the attempt in the same statement (no row when none was made)
+            "aid": r.attempt_id,
+            "new_outcome": r.outcome,
+            "new_duration": r.duration_ms,
+            "new_detail": r.detail,
         }
         for r in sorted(results, key=lambda r: r.reminder_id)
     ]
-    updated = connection.execute(statements["finish"], rows).rowcount
+    finish = _postgresql_journal_statements()["finish"] if postgresql else statements["finish"]
+    updated = connection.execute(finish, rows).rowcount
     if updated == len(rows):
         return []
     # Some rows had left this worker (another one claimed them after the lease ran out, or
