@@ -15,6 +15,7 @@ from standardwebhooks.webhooks import Webhook
 from tests.integration.test_crash_recovery import daily_agreement
 from tests.support.receiver import Receiver, RecordedRequest, Reply
 from tracker import dispatch
+from tracker.domain.reminder import ReminderStatus
 from tracker.errors import NotFoundError
 from tracker.loader import load_text
 from tracker.notify.base import Delivery, Notification
@@ -342,6 +343,91 @@ def test_a_claimed_row_is_reclaimed_only_after_its_lease_expires(
         engine, now=now + timedelta(minutes=6), worker="w2", limit=10, lease_until=now + 2 * lease
     )
     assert [c.webhook_id for c in again] == [c.webhook_id for c in taken]
+
+
+def test_a_worker_whose_lease_was_taken_over_never_starts_and_still_records_what_it_sent(
+    db_url: str, engine: Engine, now: datetime
+) -> None:
+    settings = make_settings(db_url, "http://127.0.0.1:9/hook")
+    add_agreement(engine, agreement_yaml("pact", now.date() + timedelta(days=10)), now=now)
+    add_agreement(engine, agreement_yaml("other", now.date() + timedelta(days=10)), now=now)
+    Service(settings, engine=engine).replan(now=now)
+    lease = timedelta(seconds=30)
+    first, second = outbox.claim_due(engine, now=now, worker="a", limit=10, lease_until=now + lease)
+    started = outbox.write_journal(
+        engine,
+        starts=[outbox.AttemptStart(first.id, "hook")],
+        worker="a",
+        now=now,
+        lease_until=now + lease,
+    ).started[first.id]
+    # Worker a stalls past its lease; worker b takes both rows over.
+    later = now + 2 * lease
+    taken = outbox.claim_due(engine, now=later, worker="b", limit=10, lease_until=later + lease)
+    assert {c.id for c in taken} == {first.id, second.id}
+    # a must not start the row it had not started yet...
+    refused = outbox.write_journal(
+        engine,
+        starts=[outbox.AttemptStart(second.id, "hook")],
+        worker="a",
+        now=later,
+        lease_until=later + lease,
+    )
+    assert (refused.started, refused.not_held) == ({}, [second.id])
+    # ...and what it did send is recorded on its attempt, leaving b's row alone.
+    sent = outbox.AttemptResult(
+        reminder_id=first.id,
+        attempt=started.attempt,
+        channel="hook",
+        duration_ms=12.0,
+        outcome="sent",
+        new_status=ReminderStatus.SENT,
+        ended_at=later,
+        attempt_id=started.attempt_id,
+        status_code=200,
+        sent_at=later,
+    )
+    recorded = outbox.write_journal(
+        engine, results=[sent], worker="a", now=later, lease_until=later + lease
+    )
+    assert recorded.lost == [first.id]
+    (attempt,) = outbox.list_attempts(engine)
+    assert (attempt.reminder_id, attempt.attempt, attempt.outcome, attempt.worker) == (
+        first.id,
+        1,
+        "sent",
+        "a",
+    )
+    rows = {r.id: r for r in outbox.list_reminders(engine)}
+    assert {(r.status, r.claimed_by) for r in rows.values()} == {("sending", "b")}
+    assert (rows[first.id].attempts, rows[second.id].attempts) == (1, 0)
+
+
+def test_a_retried_start_marks_the_attempt_left_in_flight_interrupted(
+    db_url: str, engine: Engine, now: datetime
+) -> None:
+    settings = make_settings(db_url, "http://127.0.0.1:9/hook")
+    add_agreement(engine, agreement_yaml("pact", now.date() + timedelta(days=10)), now=now)
+    Service(settings, engine=engine).replan(now=now)
+    lease = timedelta(seconds=30)
+    (claimed,) = outbox.claim_due(engine, now=now, worker="a", limit=10, lease_until=now + lease)
+    start = outbox.AttemptStart(claimed.id, "hook")
+    outbox.write_journal(engine, starts=[start], worker="a", now=now, lease_until=now + lease)
+    # Worker a dies with that attempt in flight; after its lease, b claims and starts again.
+    later = now + 2 * lease
+    (again,) = outbox.claim_due(engine, now=later, worker="b", limit=10, lease_until=later + lease)
+    assert again.attempts == 1
+    reopened = outbox.AttemptStart(again.id, "hook", reopened=True)
+    written = outbox.write_journal(
+        engine, starts=[reopened], worker="b", now=later, lease_until=later + lease
+    )
+    assert written.started[again.id].attempt == 2
+    attempts = outbox.list_attempts(engine)
+    assert [(a.attempt, a.outcome, a.worker) for a in attempts] == [
+        (1, "interrupted", "a"),
+        (2, "in_flight", "b"),
+    ]
+    assert attempts[0].error == outbox.INTERRUPTED_ERROR
 
 
 def test_releasing_claims_returns_rows_to_pending_or_retrying(
