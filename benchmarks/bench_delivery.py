@@ -6,9 +6,9 @@
 Both send the same signed bodies to the same receiver (``tests.support.receiver`` in its own
 process, answering 200 at once) with the same concurrency bound. The tracker's side is the
 whole outbox path: claim due rows in batches (BEGIN IMMEDIATE / FOR UPDATE SKIP LOCKED),
-build each notification, sign, POST, record every attempt and the row's new state, and log one
-line per delivery (to a file, at INFO, as ``tracker serve`` does). The rows are inserted
-before timing starts. Results go to ``benchmarks/out/delivery.json``.
+and for each delivery record its start, build the notification, sign, POST, record its outcome
+and the row's new state, and log one line (to a file, at INFO, as ``tracker serve`` does).
+The rows are inserted before timing starts. Results go to ``benchmarks/out/delivery.json``.
 """
 
 from __future__ import annotations

@@ -18,10 +18,19 @@ from collections.abc import Mapping
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from tracker.domain.durations import ConfigDurationField, Duration, DurationField, parse_duration
 from tracker.errors import ConfigError, ValidationFailed
@@ -39,9 +48,19 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+URL_CREDENTIALS_AND_AUTHORIZATION = (
+    "an Authorization header and credentials in the url (user:password@) would both set "
+    "Authorization; give credentials one way only: remove them from the url, or remove the "
+    "Authorization header"
+)
+
+
 class WebhookChannel(_Strict):
     type: Literal["webhook"]
-    url: SecretStr = Field(description="Receiver URL; credentials in it are never logged.")
+    url: SecretStr = Field(
+        description="Receiver URL; credentials in it (user:password@) are sent as HTTP Basic "
+        "authentication and never logged."
+    )
     secret: SecretStr = Field(description="Standard Webhooks secret, 'whsec_' + base64.")
     # During rotation both secrets sign, so receivers can switch at their own pace.
     previous_secret: SecretStr | None = None
@@ -53,6 +72,23 @@ class WebhookChannel(_Strict):
     def _check_secret(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not value.get_secret_value().strip():
             raise ValueError("a webhook secret must not be empty")
+        return value
+
+    @field_validator("headers")
+    @classmethod
+    def _check_one_authorization(
+        cls, value: dict[str, str], info: ValidationInfo
+    ) -> dict[str, str]:
+        # httpx would let the url's credentials replace a configured Authorization header
+        # without a word; refusing both makes the precedence question impossible.
+        url = info.data.get("url")
+        if url is not None and any(k.lower() == "authorization" for k in value):
+            try:
+                netloc = urlsplit(url.get_secret_value()).netloc
+            except ValueError:
+                netloc = ""
+            if "@" in netloc:
+                raise ValueError(URL_CREDENTIALS_AND_AUTHORIZATION)
         return value
 
 
@@ -87,6 +123,29 @@ class RetrySettings(_Strict):
         default_factory=lambda: parse_duration("6 hours", allow_time=True)
     )
     max_attempts: int = Field(default=10, ge=1, le=100)
+
+
+#: A claim's lease must outlast the longest delivery twice over (connecting can take as long
+#: as answering) plus this margin, for recording the outcome and replicas' clocks being apart.
+LEASE_MARGIN_S = 1.0
+
+
+def minimum_lease_s(channels: Mapping[str, Any], smtp: SmtpSettings) -> tuple[float, str]:
+    """The shortest lease that covers one delivery on every configured channel, and the
+    setting that decides it (``channels.NAME.timeout_seconds`` or ``smtp.timeout_seconds``)."""
+    timeouts = [
+        (config.timeout_seconds, f"channels.{name}.timeout_seconds")
+        for name, config in channels.items()
+        if isinstance(config, WebhookChannel)
+    ]
+    if any(isinstance(config, EmailChannel) for config in channels.values()):
+        timeouts.append((smtp.timeout_seconds, "smtp.timeout_seconds"))
+    longest, setting = max(timeouts, default=(0.0, ""), key=lambda pair: pair[0])
+    return 2 * longest + LEASE_MARGIN_S, setting
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g} second{'' if value == 1 else 's'}"
 
 
 def _default_offsets() -> list[Duration]:
@@ -135,6 +194,25 @@ class Settings(_Strict):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"{value!r} is not an IANA time zone (e.g. 'Europe/Berlin')") from None
         return value
+
+    @field_validator("lease")
+    @classmethod
+    def _check_lease(cls, value: Duration, info: ValidationInfo) -> Duration:
+        # A lease that ends while its delivery is still going lets another worker send the same
+        # reminder again: refuse it here rather than let it repeat deliveries silently.
+        channels, smtp = info.data.get("channels"), info.data.get("smtp")
+        if channels is None or smtp is None:
+            return value  # reported on their own keys
+        minimum, setting = minimum_lease_s(channels, smtp)
+        if value.total_seconds() >= minimum:
+            return value
+        if not setting:
+            raise ValueError(f"{value} is too short: a lease must be at least {_seconds(minimum)}")
+        raise ValueError(
+            f"{value} cannot cover one delivery: it must be at least {_seconds(minimum)} "
+            f"(twice {setting} = {(minimum - LEASE_MARGIN_S) / 2:g} s, plus "
+            f"{_seconds(LEASE_MARGIN_S)}); raise lease or lower that timeout"
+        )
 
     @field_validator("reminder_kinds")
     @classmethod

@@ -51,7 +51,7 @@ REPLICAS = 3
 AGREEMENTS = 4
 PER_AGREEMENT = 250
 TOTAL = AGREEMENTS * PER_AGREEMENT
-LEASE_S = 3
+LEASE_S = 5
 READY_TIMEOUT_S = 45.0
 DELIVERY_TIMEOUT_S = 60.0
 #: Lines of each replica's log shown when a test fails.

@@ -68,10 +68,10 @@ def write_config(
         "planning_horizon": "400 days",
         "default_channels": ["hook"],
         "channels": {
-            "hook": {"type": "webhook", "url": hook_url, "secret": SECRET, "timeout_seconds": 10}
+            "hook": {"type": "webhook", "url": hook_url, "secret": SECRET, "timeout_seconds": 2}
         },
         "tick_seconds": 0.5,
-        "lease": "3 seconds",
+        "lease": "5 seconds",  # the shortest that covers a 2 s timeout
         "max_concurrent_deliveries": 8,
         "retry": {"initial_delay": "1 second", "max_delay": "2 seconds", "max_attempts": 10},
         "log_level": "INFO",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -11,12 +12,15 @@ import pytest
 from sqlalchemy.engine import Engine
 from standardwebhooks.webhooks import Webhook
 
-from tests.support.receiver import Receiver, Reply
+from tests.integration.test_crash_recovery import daily_agreement
+from tests.support.receiver import Receiver, RecordedRequest, Reply
 from tracker import dispatch
+from tracker.domain.reminder import ReminderStatus
 from tracker.errors import NotFoundError
 from tracker.loader import load_text
 from tracker.notify.base import Delivery, Notification
 from tracker.notify.log import LogNotifier
+from tracker.redact import ANONYMOUS
 from tracker.service import Service
 from tracker.settings import Settings
 from tracker.store import reminders as outbox
@@ -211,6 +215,7 @@ def test_http_410_disables_the_channel_for_every_worker_and_its_reminders_die(
 
 class _Broken:
     name = "hook"
+    redactor = ANONYMOUS
 
     async def send(self, notification: Notification, *, now: datetime) -> Delivery:
         raise RuntimeError("bug in a notifier")
@@ -239,6 +244,82 @@ def test_a_notifier_that_raises_is_retried_and_does_not_stop_other_channels(
     assert by_channel["log"].status == "sent"
 
 
+class ManualClock:
+    """A clock that moves only when told (here: by the receiver, while it answers)."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+def test_a_retry_is_due_its_delay_after_the_failure_not_after_the_claim(
+    db_url: str, engine: Engine, now: datetime
+) -> None:
+    clock = ManualClock(now)
+
+    def slow_failure(request: RecordedRequest) -> Reply:
+        clock.advance(0.55)  # the answer takes 0.55 s of the tick's time
+        return Reply(status=500)
+
+    with Receiver(respond=slow_failure) as receiver:
+        settings = make_settings(db_url, receiver.url)  # initial_delay: 1 second
+        add_agreement(engine, agreement_yaml("pact", now.date() + timedelta(days=10)), now=now)
+        Service(settings, engine=engine).replan(now=now)
+        report = dispatch.tick(engine, None, settings, now=now, worker="w1", limit=10, clock=clock)
+    assert report.outcomes == {"retrying": 1}
+    (row,) = outbox.list_reminders(engine)
+    failed_at = now + timedelta(seconds=0.55)
+    assert (row.status, row.next_attempt_at) == ("retrying", failed_at + timedelta(seconds=1))
+    (attempt,) = outbox.list_attempts(engine)
+    assert (attempt.started_at, attempt.outcome) == (now, "retrying")
+
+
+@pytest.mark.slow
+def test_a_claim_outlasting_its_lease_sends_each_reminder_once_and_records_every_send(
+    db_url: str, engine: Engine
+) -> None:
+    # The lease covers one delivery (twice the 1 s timeout plus 1 s) but not a batch: 32 rows
+    # claimed at once, 2 at a time, 0.3 s each, take 4.8 s.
+    count = 40
+    now = datetime.now(UTC)
+    with Receiver(default=Reply(status=200, delay_s=0.3)) as receiver:
+        settings = make_settings(
+            db_url,
+            receiver.url,
+            reminders=["500 days"],
+            lease="3 seconds",
+            max_concurrent_deliveries=2,
+            channels={
+                "hook": {
+                    "type": "webhook",
+                    "url": receiver.url,
+                    "secret": SECRET,
+                    "timeout_seconds": 1,
+                }
+            },
+        )
+        text = daily_agreement("daily", first=now.date() + timedelta(days=2), count=count)
+        add_agreement(engine, text, now=now)
+        service = Service(settings, engine=engine, worker="w1")
+        service.replan(now=now)
+        ticks = [service.tick() for _ in range(3)]  # the real clock: leases really run out
+        requests = receiver.requests
+    assert [t.claimed for t in ticks] == [count, 0, 0]
+    arrived = Counter(r.headers["webhook-id"] for r in requests)
+    rows = outbox.list_reminders(engine)
+    assert arrived == Counter({row.webhook_id: 1 for row in rows})
+    assert {(row.status, row.attempts) for row in rows} == {("sent", 1)}
+    attempts = outbox.list_attempts(engine)
+    assert sorted((a.reminder_id, a.attempt, a.outcome) for a in attempts) == sorted(
+        (row.id, 1, "sent") for row in rows
+    )
+
+
 def test_a_claimed_row_is_reclaimed_only_after_its_lease_expires(
     db_url: str, engine: Engine, now: datetime
 ) -> None:
@@ -262,6 +343,91 @@ def test_a_claimed_row_is_reclaimed_only_after_its_lease_expires(
         engine, now=now + timedelta(minutes=6), worker="w2", limit=10, lease_until=now + 2 * lease
     )
     assert [c.webhook_id for c in again] == [c.webhook_id for c in taken]
+
+
+def test_a_worker_whose_lease_was_taken_over_never_starts_and_still_records_what_it_sent(
+    db_url: str, engine: Engine, now: datetime
+) -> None:
+    settings = make_settings(db_url, "http://127.0.0.1:9/hook")
+    add_agreement(engine, agreement_yaml("pact", now.date() + timedelta(days=10)), now=now)
+    add_agreement(engine, agreement_yaml("other", now.date() + timedelta(days=10)), now=now)
+    Service(settings, engine=engine).replan(now=now)
+    lease = timedelta(seconds=30)
+    first, second = outbox.claim_due(engine, now=now, worker="a", limit=10, lease_until=now + lease)
+    started = outbox.write_journal(
+        engine,
+        starts=[outbox.AttemptStart(first.id, "hook")],
+        worker="a",
+        now=now,
+        lease_until=now + lease,
+    ).started[first.id]
+    # Worker a stalls past its lease; worker b takes both rows over.
+    later = now + 2 * lease
+    taken = outbox.claim_due(engine, now=later, worker="b", limit=10, lease_until=later + lease)
+    assert {c.id for c in taken} == {first.id, second.id}
+    # a must not start the row it had not started yet...
+    refused = outbox.write_journal(
+        engine,
+        starts=[outbox.AttemptStart(second.id, "hook")],
+        worker="a",
+        now=later,
+        lease_until=later + lease,
+    )
+    assert (refused.started, refused.not_held) == ({}, [second.id])
+    # ...and what it did send is recorded on its attempt, leaving b's row alone.
+    sent = outbox.AttemptResult(
+        reminder_id=first.id,
+        attempt=started.attempt,
+        channel="hook",
+        duration_ms=12.0,
+        outcome="sent",
+        new_status=ReminderStatus.SENT,
+        ended_at=later,
+        attempt_id=started.attempt_id,
+        status_code=200,
+        sent_at=later,
+    )
+    recorded = outbox.write_journal(
+        engine, results=[sent], worker="a", now=later, lease_until=later + lease
+    )
+    assert recorded.lost == [first.id]
+    (attempt,) = outbox.list_attempts(engine)
+    assert (attempt.reminder_id, attempt.attempt, attempt.outcome, attempt.worker) == (
+        first.id,
+        1,
+        "sent",
+        "a",
+    )
+    rows = {r.id: r for r in outbox.list_reminders(engine)}
+    assert {(r.status, r.claimed_by) for r in rows.values()} == {("sending", "b")}
+    assert (rows[first.id].attempts, rows[second.id].attempts) == (1, 0)
+
+
+def test_a_retried_start_marks_the_attempt_left_in_flight_interrupted(
+    db_url: str, engine: Engine, now: datetime
+) -> None:
+    settings = make_settings(db_url, "http://127.0.0.1:9/hook")
+    add_agreement(engine, agreement_yaml("pact", now.date() + timedelta(days=10)), now=now)
+    Service(settings, engine=engine).replan(now=now)
+    lease = timedelta(seconds=30)
+    (claimed,) = outbox.claim_due(engine, now=now, worker="a", limit=10, lease_until=now + lease)
+    start = outbox.AttemptStart(claimed.id, "hook")
+    outbox.write_journal(engine, starts=[start], worker="a", now=now, lease_until=now + lease)
+    # Worker a dies with that attempt in flight; after its lease, b claims and starts again.
+    later = now + 2 * lease
+    (again,) = outbox.claim_due(engine, now=later, worker="b", limit=10, lease_until=later + lease)
+    assert again.attempts == 1
+    reopened = outbox.AttemptStart(again.id, "hook", reopened=True)
+    written = outbox.write_journal(
+        engine, starts=[reopened], worker="b", now=later, lease_until=later + lease
+    )
+    assert written.started[again.id].attempt == 2
+    attempts = outbox.list_attempts(engine)
+    assert [(a.attempt, a.outcome, a.worker) for a in attempts] == [
+        (1, "interrupted", "a"),
+        (2, "in_flight", "b"),
+    ]
+    assert attempts[0].error == outbox.INTERRUPTED_ERROR
 
 
 def test_releasing_claims_returns_rows_to_pending_or_retrying(
@@ -352,6 +518,38 @@ def test_a_due_reminder_is_delivered_once_by_email_with_the_deadline_attached(
     assert len(attachments) == 1
     assert "METHOD:PUBLISH" in attachments[0].get_content()
     assert row.status == "sent" and outbox.list_attempts(engine)[0].outcome == "sent"
+
+
+def test_a_label_with_a_line_break_is_emailed_with_the_label_on_one_subject_line(
+    db_url: str, engine: Engine, now: datetime
+) -> None:
+    from tests.support.smtp import SmtpServer
+
+    day = now.date() + timedelta(days=10)
+    text = (
+        "version: 1\nid: reports\ntitle: Reports\nparties: [AA, BB]\nrules:\n"
+        f'  - {{kind: recurring, label: "report\\r\\nBcc: eve@example.org", first: {day}, '
+        f"every: 1 year, until: {day}}}\n"
+    )
+    with SmtpServer() as server:
+        settings = make_settings(
+            db_url,
+            "http://127.0.0.1:9/hook",
+            default_channels=["desk"],
+            channels={"desk": {"type": "email", "to": ["desk@example.org"]}},
+            smtp=server.settings().model_dump(mode="json"),
+        )
+        add_agreement(engine, text, now=now)
+        service = Service(settings, engine=engine)
+        service.replan(now=now)
+        report = service.tick(now=now)
+        (mail,) = server.wait_for(1)
+    assert report.outcomes == {"sent": 1}
+    assert mail.rcpt_tos == ("desk@example.org",)
+    assert mail.message["Subject"] == (f"report Bcc: eve@example.org in 10 days: Reports ({day})")
+    assert mail.message["Bcc"] is None
+    (row,) = outbox.list_reminders(engine)
+    assert (row.status, row.attempts, row.last_error) == ("sent", 1, None)
 
 
 def test_reminders_are_listed_in_pages_and_counted_by_status(

@@ -37,6 +37,8 @@ from tracker.store.tables import DeadlineRow, DeliveryAttemptRow, ReminderRow
 #: Upcoming deadlines exported as series; more would make every scrape expensive.
 MAX_DEADLINE_SERIES = 1000
 SENT_OUTCOME = "sent"
+#: An attempt being sent right now has not failed (yet).
+IN_FLIGHT_OUTCOME = "in_flight"
 
 
 class TrackerCollector(Collector):
@@ -91,7 +93,7 @@ class TrackerCollector(Collector):
             for value in ReminderStatus:
                 reminders.add_metric([value.value], counts.get(value.value, 0))
             channel = col(DeliveryAttemptRow.channel)
-            failed = col(DeliveryAttemptRow.outcome) != SENT_OUTCOME
+            failed = col(DeliveryAttemptRow.outcome).not_in([SENT_OUTCOME, IN_FLIGHT_OUTCOME])
             by_channel = connection.execute(
                 select(channel, func.count(), func.sum(case((failed, 1), else_=0))).group_by(
                     channel

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from tracker.redact import Redactor
+
 
 @dataclass(frozen=True, slots=True)
 class Notification:
@@ -42,9 +44,15 @@ class Delivery:
 
 
 class Notifier(Protocol):
-    """A channel. ``send`` is async so that a tick can deliver many reminders concurrently."""
+    """A channel. ``send`` is async so that a tick can deliver many reminders concurrently.
+
+    ``redactor`` masks the channel's secrets; the dispatcher passes every text it stores or
+    logs about this channel through it (errors of ``send`` are redacted already, but an
+    unexpected exception's text is not).
+    """
 
     name: str
+    redactor: Redactor
 
     async def send(self, notification: Notification, *, now: datetime) -> Delivery: ...
 

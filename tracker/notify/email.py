@@ -32,7 +32,7 @@ from tracker.domain.deadline import Deadline
 from tracker.errors import DeliveryError
 from tracker.feed import build_calendar
 from tracker.notify.base import Delivery, Notification
-from tracker.redact import redact
+from tracker.redact import Redactor
 from tracker.settings import EmailChannel, Settings, SmtpSettings
 
 MESSAGE_ID_DOMAIN = "treaty-tracker"
@@ -43,6 +43,8 @@ ICS_FILENAME = "deadline.ics"
 # A trailing "(GSOMIA)", "(New START)", "(ECT)": the short name people actually use.
 _TRAILING_SHORT_NAME = re.compile(r"\(([A-Z][A-Za-z0-9&.' /–-]{1,24})\)\s*$")
 _MSG_ID_UNSAFE = re.compile(r"[^A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]")
+# Control characters (CR and LF above all) and the Unicode line and paragraph separators.
+_NOT_IN_A_HEADER = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 _LABELLED_KINDS = frozenset({"recurring", "milestone"})
 
 
@@ -109,13 +111,25 @@ def short_title(title: str, *, max_chars: int = SUBJECT_TITLE_CHARS) -> str:
     return cut.rstrip(" ,;:–-") + "…"
 
 
+def header_text(text: str) -> str:
+    """``text`` on one line, fit for a header: control characters and line breaks become
+    spaces, runs of spaces one.
+
+    Labels, titles and party names come from agreement files and the API. A CR or LF would end
+    the header (header injection), and Python's email library refuses such a value outright,
+    so the message would fail on every retry.
+    """
+    return " ".join(_NOT_IN_A_HEADER.sub(" ", text).split())
+
+
 def email_subject(notification: Notification) -> str:
-    """``Notice deadline in 17 days: GSOMIA (2020-08-24)``."""
+    """``Notice deadline in 17 days: GSOMIA (2020-08-24)``, on one line whatever the
+    agreement's label, title or party contain."""
     deadline = notification.deadline
     title = str(
         notification.agreement.get("title") or deadline.get("title") or deadline["agreement"]
     )
-    return (
+    return header_text(
         f"{deadline_name(deadline)} {humanise_days(days_left(notification))}: "
         f"{short_title(title)} ({deadline['date']})"
     )
@@ -256,7 +270,9 @@ class EmailNotifier:
         self._smtp = smtp
         self._ssl_context = ssl_context
         password = smtp.password.get_secret_value() if smtp.password else None
-        self._sensitive = [password] if password else []
+        self.redactor = Redactor(
+            [password], credentials=[(smtp.username or "", password)] if password else []
+        )
 
     @classmethod
     def from_settings(
@@ -267,7 +283,7 @@ class EmailNotifier:
     def _error(self, message: str, **kwargs: Any) -> DeliveryError:
         where = f"{self._smtp.host}:{self._smtp.port}"
         return DeliveryError(
-            redact(f"email {self.name!r} (smtp {where}): {message}", self._sensitive), **kwargs
+            self.redactor(f"email {self.name!r} (smtp {where}): {message}"), **kwargs
         )
 
     async def send(self, notification: Notification, *, now: datetime) -> Delivery:
@@ -351,7 +367,7 @@ class EmailNotifier:
         if refused:
             # The others have the message; retrying would send it to them twice.
             detail += "; refused: " + ", ".join(f"{a} ({c})" for a, (c, _) in refused.items())
-        return Delivery(status=code, detail=redact(detail, self._sensitive))
+        return Delivery(status=code, detail=self.redactor(detail))
 
     def _converse(
         self,

@@ -13,6 +13,7 @@ import httpx
 
 from tracker.notify.base import Delivery, Notification
 from tracker.notify.email import days_left, deadline_name, humanise_days
+from tracker.redact import ANONYMOUS
 from tracker.settings import LogChannel, Settings
 
 REMINDER_LOGGER = "tracker.reminders"
@@ -23,6 +24,7 @@ class LogNotifier:
 
     def __init__(self, name: str, config: LogChannel | None = None) -> None:
         self.name = name
+        self.redactor = ANONYMOUS
         self._log = logging.getLogger(REMINDER_LOGGER)
 
     @classmethod

@@ -13,12 +13,13 @@ Errors carry a short response snippet, redacted like everything else that leaves
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import time
 from datetime import UTC, date, datetime
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 import httpx
 
@@ -26,8 +27,8 @@ from tracker.errors import ConfigError, DeliveryError
 from tracker.notify.base import Delivery, Notification
 from tracker.notify.http import make_timeout, parse_retry_after
 from tracker.notify.signing import SECRET_PREFIX, secret_key, signature_header
-from tracker.redact import redact, redact_url
-from tracker.settings import Settings, WebhookChannel
+from tracker.redact import Redactor, authorization_secrets, redact_url
+from tracker.settings import URL_CREDENTIALS_AND_AUTHORIZATION, Settings, WebhookChannel
 
 WEBHOOK_EVENT_TYPE = "deadline.reminder"
 PAYLOAD_VERSION = "1"
@@ -128,18 +129,46 @@ def _url_secrets(url: str) -> list[str]:
     return [p for p in pieces if len(p) >= 3]
 
 
-def _snippet(raw: bytes) -> str:
-    text = " ".join(raw.decode("utf-8", errors="replace").split())
+def _snippet(raw: bytes, redactor: Redactor) -> str:
+    # Redacted before whitespace is collapsed and the text cut, so that neither can break a
+    # secret into pieces that no longer match.
+    text = " ".join(redactor(raw.decode("utf-8", errors="replace")).split())
     return text if len(text) <= SNIPPET_CHARS else text[: SNIPPET_CHARS - 1] + "…"
 
 
+def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
+    """``url`` without its userinfo, and the (user, password) it carried, percent-decoded."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url, None
+    if "@" not in parts.netloc:
+        return url, None
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    return urlunsplit(parts._replace(netloc=host)), (unquote(user), unquote(password))
+
+
+def basic_authorization(user: str, password: str) -> str:
+    """The ``Authorization`` value HTTP Basic sends for ``user`` and ``password`` (RFC 7617)."""
+    token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+    return f"Basic {token}"
+
+
 class WebhookNotifier:
-    """Posts reminders to one receiver URL, signed with the channel's secret(s)."""
+    """Posts reminders to one receiver URL, signed with the channel's secret(s).
+
+    Credentials in the URL (``https://user:password@host/...``) are sent as HTTP Basic
+    authentication, explicitly, from the URL without them; a channel that also configures an
+    ``Authorization`` header is refused (the configuration says so), because one of the two
+    would silently replace the other.
+    """
 
     def __init__(self, name: str, config: WebhookChannel, *, client: httpx.AsyncClient) -> None:
         self.name = name
         self._client = client
-        self._url = config.url.get_secret_value()
+        configured_url = config.url.get_secret_value()
+        self._url, credentials = split_credentials(configured_url)
         self._secrets = [config.secret.get_secret_value().strip()]
         if config.previous_secret is not None:
             self._secrets.append(config.previous_secret.get_secret_value().strip())
@@ -152,16 +181,24 @@ class WebhookNotifier:
         self._headers = {
             k: v for k, v in config.headers.items() if k.lower() not in _RESERVED_HEADERS
         }
+        if credentials is not None:
+            if any(k.lower() == "authorization" for k in self._headers):
+                raise ConfigError(
+                    URL_CREDENTIALS_AND_AUTHORIZATION, path=f"channels.{name}.headers"
+                )
+            self._headers["authorization"] = basic_authorization(*credentials)
         self._timeout_s = config.timeout_seconds
         self._timeout = make_timeout(config.timeout_seconds)
         self._where = _origin(self._url)
-        self._sensitive = [
+        sensitive = [
             *self._secrets,
             *(s.removeprefix(SECRET_PREFIX) for s in self._secrets),
-            *_url_secrets(self._url),
-            # Custom headers usually exist to carry a token (Authorization: Bearer ...).
-            *(v for v in self._headers.values() if len(v) >= 3),
+            *_url_secrets(configured_url),
         ]
+        for key, value in self._headers.items():
+            # Custom headers usually exist to carry a token (Authorization: Bearer ...).
+            sensitive += authorization_secrets(value) if key.lower() == "authorization" else [value]
+        self.redactor = Redactor(sensitive, credentials=[credentials] if credentials else [])
 
     @classmethod
     def from_settings(
@@ -170,7 +207,7 @@ class WebhookNotifier:
         return cls(name, config, client=client)
 
     def _redact(self, text: str) -> str:
-        return redact(text, self._sensitive)
+        return self.redactor(text)
 
     def _error(self, message: str, **kwargs: Any) -> DeliveryError:
         return DeliveryError(
@@ -240,7 +277,7 @@ class WebhookNotifier:
     ) -> Delivery:
         status = response.status_code
         summary = f"HTTP {status} {response.reason_phrase}".rstrip()
-        snippet = _snippet(raw)
+        snippet = _snippet(raw, self.redactor)
         detail = f"{summary}: {snippet}" if snippet else summary
         if 200 <= status < 300:
             log.debug(

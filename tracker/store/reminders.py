@@ -10,11 +10,14 @@ Every write here is safe with several processes on one database:
   inside the ``UPDATE``, on SQLite inside a ``BEGIN IMMEDIATE`` transaction (SQLite has one
   writer; taking the write lock up front avoids the deferred-transaction upgrade that fails
   with ``SQLITE_BUSY`` under WAL instead of waiting);
-* results are recorded only while the recording worker still holds the claim.
+* an attempt is recorded (:func:`write_journal`) before it is sent, and only while the worker
+  still holds the claim; its outcome always lands on the attempt row, and on the reminder row
+  only while the worker still holds it.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -22,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, insert, null, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
@@ -257,6 +260,35 @@ def claim_due(
     return claimed
 
 
+#: ``delivery_attempts.outcome`` of an attempt that has started and not yet ended. It stays so
+#: only when its worker died or lost the database before recording the outcome; the next
+#: attempt of the reminder turns it into :data:`INTERRUPTED`.
+IN_FLIGHT = "in_flight"
+INTERRUPTED = "interrupted"
+INTERRUPTED_ERROR = (
+    "the worker stopped or lost the database before recording this attempt's outcome; "
+    "the receiver may have got it; it was sent again with the same id"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptStart:
+    """A claimed reminder about to be sent: its attempt is recorded before anything goes out.
+
+    ``reopened`` is set when an earlier attempt may still be marked in flight (the reminder was
+    tried before, or this start is being retried after an error of unknown outcome)."""
+
+    reminder_id: int
+    channel: str
+    reopened: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StartedAttempt:
+    attempt_id: int
+    attempt: int  # its number, 1-based: the reminder's attempts including this one
+
+
 @dataclass(frozen=True, slots=True)
 class AttemptResult:
     """What one attempt did, and what becomes of its reminder."""
@@ -264,82 +296,254 @@ class AttemptResult:
     reminder_id: int
     attempt: int
     channel: str
-    started_at: datetime
     duration_ms: float
     outcome: str  # a tracker.dispatch.Outcome value
     new_status: ReminderStatus
+    ended_at: datetime  # when the outcome was known
+    attempt_id: int | None = None  # None when nothing was tried (e.g. channel disabled)
     status_code: int | None = None
     detail: str | None = None
     error: str | None = None
     next_attempt_at: datetime | None = None
     sent_at: datetime | None = None
     reason: str | None = None
-    record_attempt: bool = True  # False when nothing was tried (e.g. channel disabled)
 
 
-def record_results(
-    engine: Engine, results: Sequence[AttemptResult], *, worker: str, now: datetime
-) -> int:
-    """Store attempts and the rows' new state in one transaction. A row is only updated while
-    ``worker`` still holds its claim; the attempt is recorded either way. Returns rows updated.
+@dataclass
+class JournalWrite:
+    """What one :func:`write_journal` transaction did."""
+
+    started: dict[int, StartedAttempt]  # reminder id -> its new attempt
+    not_held: list[int]  # starts refused: the row is no longer claimed by this worker
+    lost: list[int]  # outcomes recorded on the attempt only: the row had left this worker
+
+
+def write_journal(
+    engine: Engine,
+    *,
+    starts: Sequence[AttemptStart] = (),
+    results: Sequence[AttemptResult] = (),
+    worker: str,
+    now: datetime,
+    lease_until: datetime,
+) -> JournalWrite:
+    """Record attempt starts and outcomes of ``worker`` in one transaction.
+
+    A start is refused unless ``worker`` still holds the row (status ``sending``, claimed by it):
+    a row whose lease expired and that another worker claimed, or that was acknowledged
+    meanwhile, is never sent by this one. A started attempt gets its ``delivery_attempts`` row
+    (outcome :data:`IN_FLIGHT`) and the reminder's ``attempts`` count and a fresh lease, before
+    the caller sends anything.
+
+    An outcome is always written on its attempt row; the reminder row takes its new state only
+    while ``worker`` still holds it (listed in ``lost`` otherwise).
     """
-    if not results:
-        return 0
-    attempts = [
-        {
-            "reminder_id": r.reminder_id,
-            "attempt": r.attempt,
-            "channel": r.channel,
-            "started_at": r.started_at,
-            "duration_ms": r.duration_ms,
-            "outcome": r.outcome,
-            "status_code": r.status_code,
-            "detail": r.detail,
-            "error": r.error,
-            "worker": worker,
-        }
-        for r in results
-        if r.record_attempt
-    ]
-    rows = [
-        {
-            "rid": r.reminder_id,
-            "new_status": r.new_status.value,
-            "new_attempts": r.attempt if r.record_attempt else r.attempt - 1,
-            "new_error": r.error,
-            "new_code": r.status_code,
-            "new_next": r.next_attempt_at or r.started_at,
-            "new_sent": r.sent_at,
-            "new_reason": (r.reason or "")[:REASON_MAX_CHARS] or None,
-            "now": now,
-            "worker": worker,
-        }
-        for r in sorted(results, key=lambda r: r.reminder_id)
-    ]
-    statement = (
-        update(R)
-        .where(
-            R.c.id == bindparam("rid"),
-            R.c.status == ReminderStatus.SENDING.value,
-            R.c.claimed_by == bindparam("worker"),
+    written = JournalWrite(started={}, not_held=[], lost=[])
+    with write_transaction(engine) as connection:
+        if results:
+            written.lost = _record_outcomes(connection, results, worker=worker, now=now)
+        if starts:
+            written.started = _start_attempts(
+                connection, starts, worker=worker, now=now, lease_until=lease_until
+            )
+            started = written.started
+            written.not_held = [s.reminder_id for s in starts if s.reminder_id not in started]
+    return written
+
+
+# The journal runs for every delivery: its statements are built once, not per transaction
+# (building a statement costs more than executing it on SQLite).
+@functools.cache
+def _journal_statements() -> dict[str, Any]:
+    ids: Any = bindparam("ids", expanding=True)
+    held = and_(R.c.status == ReminderStatus.SENDING.value, R.c.claimed_by == bindparam("holder"))
+    return {
+        "interrupt": update(A)
+        .where(A.c.reminder_id.in_(ids), A.c.outcome == IN_FLIGHT)
+        .values(outcome=INTERRUPTED, error=INTERRUPTED_ERROR),
+        "count": update(R)
+        .where(R.c.id.in_(ids), held)
+        .values(
+            attempts=R.c.attempts + 1,
+            lease_until=bindparam("new_lease"),
+            updated_at=bindparam("now"),
         )
+        .returning(R.c.id, R.c.attempts),
+        "insert": insert(A).returning(A.c.id, A.c.reminder_id),
+        "outcome": update(A)
+        .where(A.c.id == bindparam("aid"))
+        .values(
+            outcome=bindparam("new_outcome"),
+            duration_ms=bindparam("new_duration"),
+            status_code=bindparam("new_code"),
+            detail=bindparam("new_detail"),
+            error=bindparam("new_error"),
+        ),
+        "finish": update(R)
+        .where(R.c.id == bindparam("rid"), held)
         .values(
             status=bindparam("new_status"),
-            attempts=bindparam("new_attempts"),
             last_error=bindparam("new_error"),
             last_status_code=bindparam("new_code"),
             next_attempt_at=bindparam("new_next"),
             sent_at=bindparam("new_sent"),
             reason=func.coalesce(bindparam("new_reason"), R.c.reason),
-            lease_until=None,
-            claimed_by=None,
+            lease_until=null(),
+            claimed_by=null(),
             updated_at=bindparam("now"),
+        ),
+        "finished": select(R.c.id).where(
+            R.c.id.in_(ids), R.c.claimed_by.is_(None), R.c.updated_at == bindparam("now")
+        ),
+    }
+
+
+@functools.cache
+def _postgresql_journal_statements() -> dict[str, Any]:
+    """The same writes in fewer round trips, as PostgreSQL allows a data-modifying CTE: the
+    attempt rows are inserted from the reminders' ``UPDATE ... RETURNING``, and each outcome
+    updates its attempt and its reminder in one statement."""
+    plain = _journal_statements()
+    counted = plain["count"].returning(R.c.channel).cte("counted")
+    now: Any = bindparam("now", type_=A.c.started_at.type)
+    start = (
+        insert(A)
+        .from_select(
+            ["reminder_id", "attempt", "channel", "started_at", "duration_ms", "outcome", "worker"],
+            select(
+                counted.c.id,
+                counted.c.attempts,
+                counted.c.channel,
+                now,
+                bindparam("no_duration", type_=A.c.duration_ms.type),
+                bindparam("in_flight", type_=A.c.outcome.type),
+                bindparam("holder", type_=A.c.worker.type),
+            ),
         )
+        .returning(A.c.id, A.c.reminder_id, A.c.attempt)
     )
+    return {
+        "start": start,
+        "finish": plain["finish"].add_cte(plain["outcome"].cte("outcome")),
+    }
+
+
+def _start_attempts(
+    connection: Connection,
+    starts: Sequence[AttemptStart],
+    *,
+    worker: str,
+    now: datetime,
+    lease_until: datetime,
+) -> dict[int, StartedAttempt]:
+    statements = _journal_statements()
+    reopened = sorted(s.reminder_id for s in starts if s.reopened)
+    if reopened:
+        connection.execute(statements["interrupt"], {"ids": reopened})
+    params = {
+        "ids": sorted(s.reminder_id for s in starts),
+        "holder": worker,
+        "new_lease": lease_until,
+        "now": now,
+    }
+    if connection.dialect.name == "postgresql":
+        params.update(no_duration=0.0, in_flight=IN_FLIGHT)
+        started = connection.execute(_postgresql_journal_statements()["start"], params).all()
+        return {row.reminder_id: StartedAttempt(row.id, row.attempt) for row in started}
+    counted = connection.execute(statements["count"], params).all()
+    if not counted:
+        return {}
+    channels = {s.reminder_id: s.channel for s in starts}
+    numbers = {row.id: row.attempts for row in counted}
+    inserted = connection.execute(
+        statements["insert"],
+        [
+            {
+                "reminder_id": rid,
+                "attempt": number,
+                "channel": channels[rid],
+                "started_at": now,
+                "duration_ms": 0.0,
+                "outcome": IN_FLIGHT,
+                "status_code": None,
+                "detail": None,
+                "error": None,
+                "worker": worker,
+            }
+            for rid, number in numbers.items()
+        ],
+    ).all()
+    return {row.reminder_id: StartedAttempt(row.id, numbers[row.reminder_id]) for row in inserted}
+
+
+def _record_outcomes(
+    connection: Connection, results: Sequence[AttemptResult], *, worker: str, now: datetime
+) -> list[int]:
+    statements = _journal_statements()
+    postgresql = connection.dialect.name == "postgresql"
+    tried = [r for r in results if r.attempt_id is not None]
+    if tried and not postgresql:
+        connection.execute(
+            statements["outcome"],
+            [
+                {
+                    "aid": r.attempt_id,
+                    "new_outcome": r.outcome,
+                    "new_duration": r.duration_ms,
+                    "new_code": r.status_code,
+                    "new_detail": r.detail,
+                    "new_error": r.error,
+                }
+                for r in tried
+            ],
+        )
+    rows = [
+        {
+            "rid": r.reminder_id,
+            "new_status": r.new_status.value,
+            "new_error": r.error,
+            "new_code": r.status_code,
+            "new_next": r.next_attempt_at or r.ended_at,
+            "new_sent": r.sent_at,
+            "new_reason": (r.reason or "")[:REASON_MAX_CHARS] or None,
+            "now": now,
+            "holder": worker,
+            # PostgreSQL records the attempt in the same statement (no row when none was made)
+            "aid": r.attempt_id,
+            "new_outcome": r.outcome,
+            "new_duration": r.duration_ms,
+            "new_detail": r.detail,
+        }
+        for r in sorted(results, key=lambda r: r.reminder_id)
+    ]
+    finish = _postgresql_journal_statements()["finish"] if postgresql else statements["finish"]
+    updated = connection.execute(finish, rows).rowcount
+    if updated == len(rows):
+        return []
+    # Some rows had left this worker (another one claimed them after the lease ran out, or
+    # they were acknowledged): find which, to say so.
+    ids = sorted(r.reminder_id for r in results)
+    done = set(connection.execute(statements["finished"], {"ids": ids, "now": now}).scalars())
+    return [rid for rid in ids if rid not in done]
+
+
+def extend_leases(
+    engine: Engine, ids: Sequence[int], *, worker: str, now: datetime, lease_until: datetime
+) -> int:
+    """Renew the lease of the rows in ``ids`` that ``worker`` still holds (a heartbeat while a
+    claim is being worked). Returns how many were renewed."""
+    if not ids:
+        return 0
     with write_transaction(engine) as connection:
-        if attempts:
-            connection.execute(insert(A), attempts)
-        result = connection.execute(statement, rows)
+        result = connection.execute(
+            update(R)
+            .where(
+                R.c.id.in_(sorted(ids)),
+                R.c.status == ReminderStatus.SENDING.value,
+                R.c.claimed_by == worker,
+            )
+            .values(lease_until=lease_until, updated_at=now)
+        )
         return max(result.rowcount or 0, 0)
 
 

@@ -27,6 +27,24 @@ def test_subject_names_the_kind_days_left_short_title_and_date() -> None:
 
 
 @pytest.mark.parametrize(
+    ("label", "party", "subject"),
+    [
+        ("report\r\nBcc: eve@x.org", None, "report Bcc: eve@x.org in 17 days: GSOMIA (2020-08-24)"),
+        ("report\nX-Evil: 1", "K\rR", "report X-Evil: 1 (K R) in 17 days: GSOMIA (2020-08-24)"),
+        ("a\u2028b\x00c\x1bd\x85e", None, "a b c d e in 17 days: GSOMIA (2020-08-24)"),
+        ("  spaced\t\tout  ", None, "spaced out in 17 days: GSOMIA (2020-08-24)"),
+    ],
+)
+def test_a_subject_is_one_line_whatever_the_label_and_party_contain(
+    label: str, party: str | None, subject: str
+) -> None:
+    deadline = gsomia_deadline(kind="recurring", label=label, party=party)
+    message = built(gsomia_notification(deadline=deadline))
+    assert message["Subject"] == subject
+    assert message["Bcc"] is None and message["X-Evil"] is None
+
+
+@pytest.mark.parametrize(
     ("due_at", "when"),
     [
         (datetime(2020, 8, 23, 0, 0, tzinfo=UTC), "in 1 day"),
