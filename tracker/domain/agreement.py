@@ -218,7 +218,8 @@ class Agreement(StrictModel):
     @field_validator("version", mode="before")
     @classmethod
     def _check_version(cls, value: Any) -> Any:
-        if value != FORMAT_VERSION:
+        # ``type(...) is int``: true and 1.0 equal 1 in Python, but are not a version number.
+        if type(value) is not int or value != FORMAT_VERSION:
             raise ValueError(f"unsupported format version {value!r} (this tracker reads version 1)")
         return value
 

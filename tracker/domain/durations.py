@@ -56,6 +56,10 @@ _ISO = re.compile(
 
 DURATION_EXAMPLES = "examples: '90 days', 'P3M'"
 
+#: More significant digits than this is longer than any limit, whatever the unit (200 years
+#: are 6,311,433,600 seconds); the text is refused before ``int`` has to convert it.
+_MAX_DIGITS = 12
+
 
 class DurationParseError(ValueError):
     """Text that is not a duration; the message is ready to show to a YAML author."""
@@ -121,6 +125,10 @@ def parse_duration(text: object, *, allow_time: bool = False) -> Duration:
     timed = False  # written with a time unit, even "0 hours": not a calendar duration
     plain = _PLAIN.match(text)
     iso = _ISO.match(text.strip().upper()) if not plain else None
+    if iso and any(g and len(g.lstrip("0")) > _MAX_DIGITS for g in iso.groups()):
+        raise DurationParseError(
+            f"{_shown(text)} is longer than {MAX_DURATION_YEARS} years; check the number and unit"
+        )
     if plain:
         unit = _UNITS.get(plain.group(2).lower())
         if unit is None:
@@ -149,6 +157,11 @@ def parse_duration(text: object, *, allow_time: bool = False) -> Duration:
             f"{text!r} is longer than {MAX_DURATION_YEARS} years; check the number and unit"
         )
     return duration
+
+
+def _shown(text: str) -> str:
+    """``text`` quoted for a message, cut short when it is long."""
+    return repr(text) if len(text) <= 40 else repr(text[:37] + "...")
 
 
 def add_months(day: date, months: int) -> date:

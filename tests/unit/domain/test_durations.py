@@ -187,3 +187,12 @@ def test_shift_agrees_with_relativedelta_months_then_days(
 ) -> None:
     expected = day + relativedelta(months=months * times) + timedelta(days=days * times)
     assert shift(day, Duration(months=months, days=days), times=times) == expected
+
+
+def test_a_duration_with_thousands_of_digits_is_refused_before_conversion() -> None:
+    with pytest.raises(DurationParseError) as caught:
+        parse_duration("P" + "9" * 5000 + "D")
+    assert str(caught.value) == (
+        "'P999999999999999999999999999999999999...' is longer than 200 years; "
+        "check the number and unit"
+    )
