@@ -123,6 +123,32 @@ BAD_FILES = [
         "10:19: rules[0].max_renewals: a number with 30 digits is too large: "
         "no field takes more than 15 digits",
     ),
+    (
+        "bad-too-many-reminders.yaml",
+        "9:1: reminders: has 21 items, over the limit of 20",
+    ),
+    # PostgreSQL cannot store NUL; SQLite could, so both refuse it here (issue 8, item 3).
+    (
+        "bad-nul-title.yaml",
+        "3:1: title: a NUL character (U+0000) at character 5 is not allowed: "
+        "write one line of printable text",
+    ),
+    (
+        "bad-line-break-in-label.yaml",
+        "7:5: rules[0].label: a carriage return (U+000D) at character 7 is not allowed: "
+        "write one line of printable text",
+    ),
+    ("bad-long-party.yaml", "11:5: events[0].party: is 200 characters long, over the limit of 100"),
+    ("bad-too-many-tags.yaml", "5:1: tags: has 400 items, over the limit of 30"),
+    (
+        "bad-comma-in-tag.yaml",
+        "5:18: tags[1]: 'korea,japan' contains a comma: write each tag as its own list item",
+    ),
+    (
+        "bad-javascript-url.yaml",
+        "7:5: sources[0].url: 'javascript:alert(document.domain)' is not a web or mail link: "
+        "write an http://, https:// or mailto: URL (e.g. 'https://example.org/treaty-text')",
+    ),
 ]
 
 
@@ -512,4 +538,17 @@ def test_many_duplicate_keys_and_unknown_keys_together_are_capped_too() -> None:
     ]
     assert messages[50:] == [
         "f.yaml:57:1: ... and 39,950 more errors from here on (fix the errors above first)"
+    ]
+
+
+def test_empty_parties_tags_and_labels_are_refused() -> None:
+    text = AGREEMENT_HEAD.replace("parties: [A]", 'parties: ["", A]') + (
+        '  - {kind: milestone, label: " ", date: 2030-01-01}\ntags: [""]\n'
+    )
+    with pytest.raises(ValidationFailed) as caught:
+        load_text(text, name="f.yaml")
+    assert [str(e) for e in caught.value.errors] == [
+        "f.yaml:4:11: parties[0]: must not be empty",
+        "f.yaml:6:23: rules[0].label: must not be empty",
+        "f.yaml:7:8: tags[0]: must not be empty",
     ]

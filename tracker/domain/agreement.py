@@ -3,6 +3,16 @@
 Unknown keys are errors everywhere (``extra="forbid"``). Validation here covers each field
 and the consistency of a single agreement; the loader adds file/line/column to every error
 and checks things that span files (duplicate ids).
+
+Everything an agreement may contain is decided here, once, for every door (files, the API,
+folder sync) and every database:
+
+* Text: no control characters (one-line fields none at all, ``quote`` and ``note`` may hold
+  tabs and line breaks). PostgreSQL cannot store NUL, and a line break in a label would end up
+  in an email header.
+* Lengths and counts (the ``MAX_*`` constants): every value fits its database column whole
+  (:mod:`tracker.store.tables`), and the work one document can cause is bounded (offsets ×
+  channels is the number of reminders per deadline).
 """
 
 from __future__ import annotations
@@ -12,7 +22,17 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from tracker.domain.durations import Duration, DurationField, IsoDate
 
@@ -20,6 +40,166 @@ ID_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?$"
 _ID_RE = re.compile(ID_PATTERN)
 
 FORMAT_VERSION = 1
+
+# --- limits ----------------------------------------------------------------------------
+# Lengths are in characters. Those marked "column" are the width of a VARCHAR column that
+# holds the value (PostgreSQL enforces it; SQLite would not), the others keep a document
+# readable and its work bounded.
+
+MAX_TITLE_CHARS = 500
+MAX_LABEL_CHARS = 200
+MAX_PARTY_CHARS = 100  # column: events.party, deadlines.party, reminders.party
+MAX_TAG_CHARS = 50
+MAX_CITE_CHARS = 200
+MAX_URL_CHARS = 2000
+MAX_QUOTE_CHARS = 10_000
+MAX_NOTE_CHARS = 2000
+MAX_CHANNEL_CHARS = 100  # column: reminders.channel
+MAX_TIMEZONE_CHARS = 100
+MAX_PARTIES = 300  # the most widely joined treaties have about 200 parties
+MAX_TAGS = 30  # with MAX_TAG_CHARS: ",tag,...," fits the 2,000-character tags columns
+MAX_SOURCES = 100
+MAX_RULES = 50
+MAX_EVENTS = 1000
+MAX_REMINDERS = 20  # offsets; × channels = reminders per deadline
+MAX_CHANNELS = 10
+MAX_RENEWALS = 10_000
+
+# --- text ------------------------------------------------------------------------------
+
+# Written as escapes that Python's re and ECMA-262 (JSON Schema) read alike.
+_LINE_REFUSED = r"\x00-\x1f\x7f-\x9f\u2028\u2029"  # C0, DEL, C1, Unicode line breaks
+_TEXT_REFUSED = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"  # the same, but tab, LF, CR pass
+_LINE_BAD = re.compile(f"[{_LINE_REFUSED}]")
+_TEXT_BAD = re.compile(f"[{_TEXT_REFUSED}]")
+#: JSON Schema (ECMA-262) patterns saying the same as the checks below.
+LINE_PATTERN = f"^[^{_LINE_REFUSED}]*$"
+TEXT_PATTERN = f"^[^{_TEXT_REFUSED}]*$"
+
+_CHARACTER_NAMES = {
+    "\x00": "a NUL character (U+0000)",
+    "\t": "a tab (U+0009)",
+    "\n": "a line break (U+000A)",
+    "\r": "a carriage return (U+000D)",
+    "\x85": "a line break (U+0085)",
+    "\u2028": "a line separator (U+2028)",
+    "\u2029": "a paragraph separator (U+2029)",
+}
+
+
+def _character_name(char: str) -> str:
+    return _CHARACTER_NAMES.get(char, f"the control character U+{ord(char):04X}")
+
+
+def _check_line(value: str) -> str:
+    bad = _LINE_BAD.search(value)
+    if bad is not None:
+        raise PydanticCustomError(
+            "control_character",
+            "{name} at character {position} is not allowed: write one line of printable text",
+            {"name": _character_name(bad.group()), "position": bad.start() + 1},
+        )
+    return value
+
+
+def _check_text(value: str) -> str:
+    bad = _TEXT_BAD.search(value)
+    if bad is not None:
+        raise PydanticCustomError(
+            "control_character",
+            "{name} at character {position} is not allowed: write printable text "
+            "(tabs and line breaks are fine)",
+            {"name": _character_name(bad.group()), "position": bad.start() + 1},
+        )
+    return value
+
+
+def _string_schema(*, min_length: int, max_length: int, pattern: str) -> WithJsonSchema:
+    schema: dict[str, Any] = {"type": "string", "maxLength": max_length, "pattern": pattern}
+    if min_length:
+        schema["minLength"] = min_length
+    return WithJsonSchema(schema)
+
+
+def _length(max_length: int, *, min_length: int = 1) -> StringConstraints:
+    return StringConstraints(min_length=min_length, max_length=max_length)
+
+
+def _line_schema(max_length: int) -> WithJsonSchema:
+    return _string_schema(min_length=1, max_length=max_length, pattern=LINE_PATTERN)
+
+
+_LINE = AfterValidator(_check_line)
+Title = Annotated[str, _length(MAX_TITLE_CHARS), _LINE, _line_schema(MAX_TITLE_CHARS)]
+Label = Annotated[str, _length(MAX_LABEL_CHARS), _LINE, _line_schema(MAX_LABEL_CHARS)]
+Party = Annotated[str, _length(MAX_PARTY_CHARS), _LINE, _line_schema(MAX_PARTY_CHARS)]
+Cite = Annotated[str, _length(MAX_CITE_CHARS), _LINE, _line_schema(MAX_CITE_CHARS)]
+ChannelName = Annotated[str, _length(MAX_CHANNEL_CHARS), _LINE, _line_schema(MAX_CHANNEL_CHARS)]
+TimeZoneName = Annotated[str, _length(MAX_TIMEZONE_CHARS), _LINE, _line_schema(MAX_TIMEZONE_CHARS)]
+Quote = Annotated[
+    str,
+    StringConstraints(max_length=MAX_QUOTE_CHARS),
+    AfterValidator(_check_text),
+    _string_schema(min_length=0, max_length=MAX_QUOTE_CHARS, pattern=TEXT_PATTERN),
+]
+Note = Annotated[
+    str,
+    StringConstraints(max_length=MAX_NOTE_CHARS),
+    AfterValidator(_check_text),
+    _string_schema(min_length=0, max_length=MAX_NOTE_CHARS, pattern=TEXT_PATTERN),
+]
+
+
+def _check_tag(value: str) -> str:
+    _check_line(value)
+    if "," in value:
+        # The tags column is ",a,b," and filters match ",tag,": a comma would split the tag.
+        raise PydanticCustomError(
+            "tag_comma",
+            "{tag} contains a comma: write each tag as its own list item",
+            {"tag": repr(value)},
+        )
+    return value
+
+
+TAG_PATTERN = f"^[^{_LINE_REFUSED},]*$"
+Tag = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=MAX_TAG_CHARS),
+    AfterValidator(_check_tag),
+    _string_schema(min_length=1, max_length=MAX_TAG_CHARS, pattern=TAG_PATTERN),
+]
+
+# Links on the agreement page: web pages and mail only (never javascript:, data:, file:).
+_URL = re.compile(r"^(?:https?://[^\s/?#]+[^\s]*|mailto:[^\s]+)$", re.IGNORECASE)
+
+
+def _any_case(word: str) -> str:
+    # ECMA-262 patterns have no case-insensitive flag; URL schemes are case-insensitive.
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in word)
+
+
+URL_PATTERN = rf"^(?:{_any_case('http')}[sS]?://[^\s/?#]+[^\s]*|{_any_case('mailto')}:[^\s]+)$"
+
+
+def _check_url(value: str) -> str:
+    _check_line(value)
+    if _URL.match(value) is None:
+        raise PydanticCustomError(
+            "url_scheme",
+            "{url} is not a web or mail link: write an http://, https:// or mailto: URL "
+            "(e.g. 'https://example.org/treaty-text')",
+            {"url": repr(value) if len(value) <= 60 else repr(value[:57] + "...")},
+        )
+    return value
+
+
+Url = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=MAX_URL_CHARS),
+    AfterValidator(_check_url),
+    _string_schema(min_length=1, max_length=MAX_URL_CHARS, pattern=URL_PATTERN),
+]
 
 
 class StrictModel(BaseModel):
@@ -29,13 +209,13 @@ class StrictModel(BaseModel):
 class Source(StrictModel):
     """Where a rule or event comes from: an article citation, a URL, the quoted clause."""
 
-    cite: str = Field(min_length=1, description="Article or paragraph, e.g. 'Art. 21(3)'.")
-    url: str | None = None
-    quote: str | None = None
+    cite: Cite = Field(description="Article or paragraph, e.g. 'Art. 21(3)'.")
+    url: Url | None = Field(default=None, description="An http, https or mailto link.")
+    quote: Quote | None = None
 
 
 class _RuleBase(StrictModel):
-    label: str | None = Field(default=None, description="Short name shown with each deadline.")
+    label: Label | None = Field(default=None, description="Short name shown with each deadline.")
     source: int | str | None = Field(
         default=None, description="Index into `sources` (0-based) or one of their `cite`s."
     )
@@ -51,7 +231,7 @@ class AutoRenewal(_RuleBase):
     renewal_term: DurationField | None = None
     notice: DurationField
     notice_window: DurationField | None = None
-    max_renewals: int | None = Field(default=None, ge=0, le=10_000)
+    max_renewals: int | None = Field(default=None, ge=0, le=MAX_RENEWALS)
 
     @model_validator(mode="after")
     def _check_anchor(self) -> AutoRenewal:
@@ -127,7 +307,7 @@ class Recurring(_RuleBase):
     """Something that happens every ``every`` from ``first`` (a review, a report, a meeting)."""
 
     kind: Literal["recurring"]
-    label: str = Field(min_length=1)
+    label: Label
     first: IsoDate
     every: DurationField
     until: IsoDate | None = None
@@ -145,7 +325,7 @@ class Milestone(_RuleBase):
     """A single dated event: ``date``, or ``after`` a duration from ``in_force``."""
 
     kind: Literal["milestone"]
-    label: str = Field(min_length=1)
+    label: Label
     date: IsoDate | None = None
     after: DurationField | None = None
 
@@ -184,8 +364,8 @@ class Event(StrictModel):
 
     date: IsoDate
     type: EventType
-    party: str | None = None
-    note: str | None = None
+    party: Party | None = None
+    note: Note | None = None
     source: int | str | None = None
     until: IsoDate | None = Field(default=None, description="New expiry, for `extended`.")
 
@@ -203,17 +383,17 @@ class Agreement(StrictModel):
 
     version: Literal[1] = Field(description="Format version; must be 1.")
     id: str = Field(pattern=ID_PATTERN, description="Lowercase letters, digits and '-'.")
-    title: str = Field(min_length=1)
-    parties: list[str] = Field(min_length=1)
+    title: Title
+    parties: list[Party] = Field(min_length=1, max_length=MAX_PARTIES)
     signed: IsoDate | None = None
     in_force: IsoDate | None = None
-    timezone: str | None = Field(default=None, description="IANA zone, e.g. Asia/Seoul.")
-    tags: list[str] = Field(default_factory=list)
-    sources: list[Source] = Field(default_factory=list)
-    rules: list[Rule] = Field(min_length=1)
-    events: list[Event] = Field(default_factory=list)
-    reminders: list[DurationField] | None = None
-    channels: list[str] | None = None
+    timezone: TimeZoneName | None = Field(default=None, description="IANA zone, e.g. Asia/Seoul.")
+    tags: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS)
+    sources: list[Source] = Field(default_factory=list, max_length=MAX_SOURCES)
+    rules: list[Rule] = Field(min_length=1, max_length=MAX_RULES)
+    events: list[Event] = Field(default_factory=list, max_length=MAX_EVENTS)
+    reminders: list[DurationField] | None = Field(default=None, max_length=MAX_REMINDERS)
+    channels: list[ChannelName] | None = Field(default=None, max_length=MAX_CHANNELS)
 
     @field_validator("version", mode="before")
     @classmethod
