@@ -1,4 +1,4 @@
-"""Hostile and unlucky documents through the API (issue 8, items 2, 3, 8 and 12).
+"""Hostile and unlucky documents through the API (issue 8, items 1, 2, 3, 8 and 12).
 
 Each runs on SQLite and on PostgreSQL (the ``db_url`` fixture behind ``client``) and asserts
 the same exact answer on both: a 422 naming the line and the field, nothing stored, and the
@@ -18,6 +18,7 @@ from tests.api.conftest import AUTH
 BASE = "/api/v1/agreements"
 JSON = {**AUTH, "Content-Type": "application/json"}
 YAML = {**AUTH, "Content-Type": "application/yaml"}
+RANGE = "the tracker computes dates from 0001-01-01 to 9999-12-31 only"
 
 
 def document(**fields: Any) -> dict[str, Any]:
@@ -104,6 +105,42 @@ def test_a_javascript_url_is_refused(client: TestClient) -> None:
         "<request>:19:4: sources[0].url: 'javascript:alert(document.domain)' is not a web or "
         "mail link: write an http://, https:// or mailto: URL "
         "(e.g. 'https://example.org/treaty-text')",
+    )
+    nothing_stored(client)
+
+
+# --- item 1: whatever passes validation computes ------------------------------------------
+
+
+def test_a_notice_before_year_1_is_refused_by_put_and_the_stored_agreement_stays(
+    client: TestClient,
+) -> None:
+    assert post_json(client, document()).status_code == 201
+    rules = [{"kind": "fixed_term", "expires": "0001-01-01", "notice": "90 days"}]
+    refused(
+        client.put(f"{BASE}/hostile", content=json.dumps(document(rules=rules)), headers=JSON),
+        f"<request>:1:142: rules[0].notice: expiry 0001-01-01 − 90 days falls before "
+        f"0001-01-01: {RANGE}",
+    )
+    stored = client.get(f"{BASE}/hostile").json()
+    assert (stored["revision"], stored["document"]["rules"][0]["kind"]) == (1, "milestone")
+    assert client.get("/api/v1/deadlines").status_code == 200
+    assert client.get("/calendar.ics").status_code == 200
+    assert client.get("/").status_code == 200
+
+
+def test_a_milestone_and_a_term_past_9999_are_refused(client: TestClient) -> None:
+    text = (
+        "version: 1\nid: hostile\ntitle: T\nparties: [KR]\nin_force: 9999-01-01\nrules:\n"
+        "  - {kind: milestone, label: m, after: 200 years}\n"
+        "  - {kind: fixed_term, start: 9999-01-01, term: 200 years}\n"
+    )
+    refused(
+        client.post(BASE, content=text, headers=YAML),
+        f"<request>:7:33: rules[0].after: in force 9999-01-01 + 200 years falls after "
+        f"9999-12-31: {RANGE}",
+        f"<request>:8:43: rules[1].term: start 9999-01-01 + 200 years falls after "
+        f"9999-12-31: {RANGE}",
     )
     nothing_stored(client)
 

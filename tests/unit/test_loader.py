@@ -27,6 +27,8 @@ AGREEMENT_KEYS = (
     "reminders, channels"
 )
 
+RANGE = "the tracker computes dates from 0001-01-01 to 9999-12-31 only"
+
 # One row per bad file: (file, the exact message after "file:").
 BAD_FILES = [
     (
@@ -148,6 +150,43 @@ BAD_FILES = [
         "bad-javascript-url.yaml",
         "7:5: sources[0].url: 'javascript:alert(document.domain)' is not a web or mail link: "
         "write an http://, https:// or mailto: URL (e.g. 'https://example.org/treaty-text')",
+    ),
+    # Every date the engine derives from fixed values stays within 0001-01-01..9999-12-31.
+    (
+        "bad-notice-before-year-1.yaml",
+        f"8:5: rules[0].notice: expiry 0001-01-01 − 90 days falls before 0001-01-01: {RANGE}",
+    ),
+    (
+        "bad-milestone-after-year-9999.yaml",
+        f"9:5: rules[0].after: in force 9999-01-01 + 200 years falls after 9999-12-31: {RANGE}",
+    ),
+    (
+        "bad-term-after-year-9999.yaml",
+        f"8:5: rules[0].term: start 9999-01-01 + 200 years falls after 9999-12-31: {RANGE}",
+    ),
+    (
+        "bad-max-renewals-after-year-9999.yaml",
+        "10:5: rules[0].max_renewals: the final expiry 2017-11-22 + 10000 × 1 year falls after "
+        f"9999-12-31: {RANGE} (at most 7982 renewals fit)",
+    ),
+    (
+        "bad-withdrawal-after-year-9999.yaml",
+        "10:5: events[0].date: withdrawal by notice 9998-02-01 under rules[0] (1 year, "
+        f"effective: end_of_following_year) falls after 9999-12-31: {RANGE}",
+    ),
+    (
+        "bad-survival-after-year-9999.yaml",
+        f"9:5: rules[1].period: the expiry 9990-01-01 + 20 years falls after 9999-12-31: {RANGE}",
+    ),
+    (
+        "bad-extension-before-year-1.yaml",
+        "15:5: events[1].until: the extended expiry 0001-01-03 − 5 days (rules[0].notice) falls "
+        f"before 0001-01-01: {RANGE}",
+    ),
+    (
+        "bad-earliest-notice-after-year-9999.yaml",
+        "9:5: rules[0].earliest_notice: in force 9990-01-01 + 20 years falls after 9999-12-31: "
+        f"{RANGE}",
     ),
 ]
 

@@ -13,11 +13,16 @@ folder sync) and every database:
 * Lengths and counts (the ``MAX_*`` constants): every value fits its database column whole
   (:mod:`tracker.store.tables`), and the work one document can cause is bounded (offsets ×
   channels is the number of reminders per deadline).
+* Dates: every date the engine derives from the document's fixed values (an expiry minus its
+  notice, a start plus its term, a notice plus its period ...) lies within 0001-01-01 ..
+  9999-12-31, so whatever passes validation computes without error. Open-ended series
+  (renewals, recurring dates) are not refused: the engine stops them at 9999-12-31.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -34,7 +39,15 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from tracker.domain.durations import Duration, DurationField, IsoDate
+from tracker.domain.durations import (
+    DATE_RANGE_TEXT,
+    Duration,
+    DurationField,
+    IsoDate,
+    last_index_within,
+    shift,
+    shift_within,
+)
 
 ID_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?$"
 _ID_RE = re.compile(ID_PATTERN)
@@ -258,6 +271,14 @@ class AutoRenewal(_RuleBase):
         assert step is not None  # checked by the validator
         return step
 
+    @property
+    def anchor(self) -> date:
+        """The first expiry: ``first_expiry``, or ``start + term`` (the anniversary)."""
+        if self.first_expiry is not None:
+            return self.first_expiry
+        assert self.start is not None and self.term is not None  # checked by the validator
+        return shift(self.start, self.term)
+
 
 class FixedTerm(_RuleBase):
     """A term that ends on a date; optionally a decision deadline ``notice`` before it."""
@@ -275,6 +296,14 @@ class FixedTerm(_RuleBase):
         if self.expires is not None and self.start is not None:
             raise ValueError("give either expires, or start and term, not both")
         return self
+
+    @property
+    def expiry(self) -> date:
+        """``expires``, or ``start + term`` (the anniversary)."""
+        if self.expires is not None:
+            return self.expires
+        assert self.start is not None and self.term is not None  # checked by the validator
+        return shift(self.start, self.term)
 
 
 class Effective(StrEnum):
@@ -301,6 +330,21 @@ class Withdrawal(_RuleBase):
         if self.notice is None and self.effective != Effective.END_OF_FOLLOWING_YEAR:
             raise ValueError("notice is required unless effective is end_of_following_year")
         return self
+
+    def takes_effect(self, given: date) -> tuple[date, date]:
+        """(notice date + period, the day the withdrawal takes effect) for a notice given (or
+        resumed) on ``given``. Validation makes sure both exist for every notice recorded."""
+        base = shift(given, self.notice) if self.notice is not None else given
+        effective = self.effective
+        if effective == Effective.SAME_DAY:
+            return base, base
+        if effective == Effective.DAY_AFTER:
+            return base, base + timedelta(days=1)
+        if effective == Effective.FIRST_OF_NEXT_MONTH:
+            if base.month == 12:
+                return base, date(base.year + 1, 1, 1)
+            return base, date(base.year, base.month + 1, 1)
+        return base, date(base.year + 1, 12, 31)
 
 
 class Recurring(_RuleBase):
@@ -439,6 +483,8 @@ class Agreement(StrictModel):
                 problems.append(f"rules[{i}]: a duration after entry into force needs `in_force`")
         for i, event in enumerate(self.events):
             check(event.source, f"events[{i}]")
+        if not problems:  # the date checks rely on the references being sound
+            problems.extend(_date_problems(self))
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -454,3 +500,124 @@ class Agreement(StrictModel):
 
 def is_valid_id(value: str) -> bool:
     return bool(_ID_RE.match(value))
+
+
+# --- dates within 0001-01-01..9999-12-31 -------------------------------------------------
+
+
+def _after_last_day(arithmetic: str, hint: str = "") -> str:
+    return f"{arithmetic} falls after 9999-12-31: {DATE_RANGE_TEXT}{hint}"
+
+
+def _before_first_day(arithmetic: str) -> str:
+    return f"{arithmetic} falls before 0001-01-01: {DATE_RANGE_TEXT}"
+
+
+def _date_problems(agreement: Agreement) -> list[str]:
+    """``path: message`` for every date the engine would derive from fixed values of
+    ``agreement`` outside 0001-01-01..9999-12-31.
+
+    Checked: start + term, expiry − notice and − notice_window (also after an extension),
+    the final expiry under max_renewals, in_force + after, in_force + earliest_notice, the
+    effect of every notice recorded under every withdrawal rule, and each of those ends +
+    a survival period. Not checked, because the engine stops them at 9999-12-31 instead:
+    the terms of a renewal series and the dates of a recurring rule, which never end.
+    Linear in the size of the document (each event is checked once per rule).
+    """
+    problems: list[str] = []
+    # Dates on which the agreement, or a party's participation, ends for certain; a
+    # survival period counts from each. (date, what it is: formatted only into a message)
+    ends: list[tuple[date, str]] = []
+    extensions = [
+        (j, event.until)
+        for j, event in enumerate(agreement.events)
+        if event.type == EventType.EXTENDED and event.until is not None
+    ]
+    notices = [
+        (j, event.date)
+        for j, event in enumerate(agreement.events)
+        if event.type in (EventType.NOTICE_GIVEN, EventType.NOTICE_RESUMED)
+    ]
+    refused_notices: set[int] = set()
+    for i, rule in enumerate(agreement.rules):
+        where = f"rules[{i}]"
+        if isinstance(rule, AutoRenewal | FixedTerm):
+            expiry: date | None
+            if isinstance(rule, AutoRenewal):
+                expiry, name = rule.first_expiry, "first expiry"
+            else:
+                expiry, name = rule.expires, "expiry"
+            if expiry is None:
+                assert rule.start is not None and rule.term is not None  # rule validator
+                expiry = shift_within(rule.start, rule.term)
+                if expiry is None:
+                    problems.append(
+                        f"{where}.term: {_after_last_day(f'start {rule.start} + {rule.term}')}"
+                    )
+                    continue
+            leads = [("notice", rule.notice)]
+            if isinstance(rule, AutoRenewal):
+                leads.append(("notice_window", rule.notice_window))
+            for field, lead in leads:
+                if lead is None:
+                    continue
+                if shift_within(expiry, lead, times=-1) is None:
+                    problems.append(
+                        f"{where}.{field}: {_before_first_day(f'{name} {expiry} − {lead}')}"
+                    )
+                for j, until in extensions:
+                    if shift_within(until, lead, times=-1) is None:
+                        arithmetic = f"the extended expiry {until} − {lead} ({where}.{field})"
+                        problems.append(f"events[{j}].until: {_before_first_day(arithmetic)}")
+            if isinstance(rule, FixedTerm):
+                ends.append((expiry, "the expiry"))
+                ends.extend((until, "the extended expiry") for _, until in extensions)
+            elif rule.max_renewals is not None:
+                final = shift_within(expiry, rule.step, times=rule.max_renewals)
+                if final is None:
+                    arithmetic = f"the final expiry {expiry} + {rule.max_renewals} × {rule.step}"
+                    fits = last_index_within(expiry, rule.step)
+                    hint = f" (at most {fits} renewals fit)"
+                    problems.append(f"{where}.max_renewals: {_after_last_day(arithmetic, hint)}")
+                else:
+                    ends.append((final, "the final expiry"))
+        elif isinstance(rule, Milestone) and rule.after is not None:
+            assert agreement.in_force is not None  # checked with the references
+            if shift_within(agreement.in_force, rule.after) is None:
+                arithmetic = f"in force {agreement.in_force} + {rule.after}"
+                problems.append(f"{where}.after: {_after_last_day(arithmetic)}")
+        elif isinstance(rule, Withdrawal):
+            if isinstance(rule.earliest_notice, Duration):
+                assert agreement.in_force is not None  # checked with the references
+                if shift_within(agreement.in_force, rule.earliest_notice) is None:
+                    arithmetic = f"in force {agreement.in_force} + {rule.earliest_notice}"
+                    problems.append(f"{where}.earliest_notice: {_after_last_day(arithmetic)}")
+            for j, given in notices:
+                try:
+                    _, day = rule.takes_effect(given)
+                except (OverflowError, ValueError):
+                    if j in refused_notices:
+                        continue  # already said under an earlier withdrawal rule
+                    refused_notices.add(j)
+                    period = rule.notice or "no notice period"
+                    arithmetic = (
+                        f"withdrawal by notice {given} under {where} ({period}, "
+                        f"effective: {rule.effective.value})"
+                    )
+                    problems.append(f"events[{j}].date: {_after_last_day(arithmetic)}")
+                    continue
+                ends.append((day, "the withdrawal effective"))
+    ends.extend(
+        (event.date, "the termination")
+        for event in agreement.events
+        if event.type == EventType.TERMINATED
+    )
+    for i, rule in enumerate(agreement.rules):
+        if not isinstance(rule, Survival):
+            continue
+        for day, what in ends:
+            if shift_within(day, rule.period) is None:
+                arithmetic = f"{what} {day} + {rule.period}"
+                problems.append(f"rules[{i}].period: {_after_last_day(arithmetic)}")
+                break  # one message per rule is enough to see what to change
+    return problems
