@@ -106,7 +106,7 @@ def test_an_agreement_at_every_limit_is_stored_materialised_and_planned_whole(
 
     today = NOW.date()
     materialize_deadlines(engine, as_of=today, end=date(2030, 3, 31))
-    found, _ = query_deadlines(engine, as_of=today, start=today, end=date(2030, 3, 31))
+    found = query_deadlines(engine, as_of=today, start=today, end=date(2030, 3, 31))[0]
     withdrawal = [d for d in found if d.kind.value == "withdrawal_effective"]
     assert [(d.date, d.party, d.label) for d in withdrawal] == [
         (date(2030, 1, 19), PARTY, "L" * limits.MAX_LABEL_CHARS)
