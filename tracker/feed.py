@@ -39,7 +39,8 @@ def deadline_event(d: Deadline) -> Event:
     # DTSTAMP must be present; deriving it from the date keeps the output reproducible.
     event.add("dtstamp", datetime(d.date.year, d.date.month, d.date.day, tzinfo=UTC))
     event.add("dtstart", d.date)
-    event.add("dtend", d.date + timedelta(days=1))
+    if d.date < date.max:  # without DTEND an all-day event lasts its one day (RFC 5545 3.6.1)
+        event.add("dtend", d.date + timedelta(days=1))
     event.add("summary", _summary(d))
     lines = [d.explanation]
     if d.source:

@@ -22,6 +22,17 @@ How a file is read, and why:
 * Aliases (``*name``) are refused on the event stream before anything is composed, which is
   what stops "billion laughs" documents: agreement files never need them. The event scan runs
   only when the text contains a ``*`` at all.
+* JSON bodies are read by :func:`json.loads` first (fast). When that fails in a way the
+  author must be told about with a location (a duplicate key, an integer too long to convert,
+  nesting deeper than :data:`MAX_NESTING_DEPTH`, or a validation error), the text is read
+  again by a small JSON reader of our own (:class:`_JsonComposer`) that builds the same node
+  tree as libyaml, with marks, without recursion; from there JSON and YAML share one path.
+  libyaml cannot stand in for it: valid JSON it refuses includes a line break before a
+  ``:``, surrogate pair escapes and raw C1 control characters.
+* The work per document is bounded: at most :data:`MAX_FILE_BYTES`, nesting at most
+  :data:`MAX_NESTING_DEPTH`, whole numbers at most :data:`MAX_INT_DIGITS` digits (converted
+  only after that check), lists capped by the model (:mod:`tracker.domain.agreement`), at most
+  :data:`MAX_REPORTED_ERRORS` errors reported, and every step linear in the document's size.
 """
 
 from __future__ import annotations
@@ -29,7 +40,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Iterator
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +49,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 from yaml.cyaml import CParser  # type: ignore[attr-defined]  # libyaml; PyYAML without it is not supported (too slow)
+from yaml.error import Mark
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from tracker.domain.agreement import (
@@ -58,6 +71,12 @@ MAX_FILE_BYTES = 1_000_000
 
 #: Deepest nesting of lists and mappings accepted (agreement files need four levels).
 MAX_NESTING_DEPTH = 32
+
+#: Most digits of a whole number; no field takes more than five (``max_renewals``).
+MAX_INT_DIGITS = 15
+
+#: Errors reported for one document; the rest are counted in a last line.
+MAX_REPORTED_ERRORS = 50
 
 #: ``$id`` of the published JSON Schema (``tracker schema``).
 SCHEMA_ID = "https://treaty-tracker.example.org/schema/agreement-v1.json"
@@ -124,6 +143,16 @@ class _ComposeLoader(CParser, _CoreResolver):
         _CoreResolver.__init__(self)
 
 
+def _float(text: str) -> float:
+    """A core-schema float; Python's ``float`` does not read ``.inf`` or ``.nan``."""
+    special = text.lower().lstrip("+")
+    if special in (".inf", "-.inf"):
+        return float(special[:-4] + "inf")
+    if special == ".nan":
+        return float("nan")
+    return float(text)
+
+
 def _pretty_tag(tag: str) -> str:
     return "!!" + tag[len(_TAG_PREFIX) :] if tag.startswith(_TAG_PREFIX) else tag
 
@@ -150,13 +179,23 @@ class _Builder:
             if tag == _STR:
                 return value
             if tag == _INT:
+                digits = len(value.lstrip("+-"))
+                if digits > MAX_INT_DIGITS:
+                    # int() of thousands of digits raises (or takes quadratic time): refuse first
+                    self.error(
+                        node,
+                        path,
+                        f"a number with {digits:,} digits is too large: no field takes more "
+                        f"than {MAX_INT_DIGITS} digits",
+                    )
+                    return None
                 return int(value)
             if tag == _NULL:
                 return None
             if tag == _BOOL:
                 return value.lower() == "true"
             if tag == _FLOAT:
-                return float(value)
+                return _float(value)
         elif len(path) >= MAX_NESTING_DEPTH:
             # Agreement files nest four levels deep; this keeps the builder's recursion bounded.
             self.error(node, path, f"nested more than {MAX_NESTING_DEPTH} levels deep")
@@ -198,6 +237,153 @@ class _Builder:
         return result
 
 
+# json's own string reader (C), not in the type stubs: the same escapes and errors as loads.
+_scanstring: Callable[[str, int], tuple[str, int]] = json.decoder.scanstring  # type: ignore[attr-defined]
+_JSON_SPACE = re.compile(r"[ \t\n\r]*")
+_JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+# json.loads reads NaN and Infinity too; the builder turns these core-schema spellings back.
+_JSON_LITERALS = {
+    "true": (_BOOL, "true"),
+    "false": (_BOOL, "false"),
+    "null": (_NULL, "null"),
+    "NaN": (_FLOAT, ".nan"),
+    "Infinity": (_FLOAT, ".inf"),
+    "-Infinity": (_FLOAT, "-.inf"),
+}
+_JSON_CLOSE = {"{": "}", "[": "]"}
+
+
+class _JsonComposer:
+    """JSON text -> the node tree libyaml composes for YAML, with a mark on every node.
+
+    It reads JSON exactly (strings through :func:`json.decoder.scanstring`, numbers by the
+    JSON grammar, which the core-schema tags then describe), iteratively, so no nesting depth
+    can exhaust the stack: containers deeper than the builder looks
+    (:data:`MAX_NESTING_DEPTH`) are read for their syntax and dropped. Syntax errors are
+    raised as :class:`ValidationFailed` worded like :func:`json.loads`'s.
+    """
+
+    def __init__(self, text: str, file: str) -> None:
+        self.text = text
+        self.file = file
+        self.line_starts = [0, *(m.end() for m in re.finditer("\n", text))]
+
+    def mark(self, index: int) -> Mark:
+        line = bisect_right(self.line_starts, index) - 1
+        return Mark(self.file, index, line, index - self.line_starts[line], None, 0)
+
+    def fail(self, message: str, index: int) -> ValidationFailed:
+        mark = self.mark(index)
+        return ValidationFailed(
+            [
+                ConfigError(
+                    f"JSON syntax error: {message}", self.file, mark.line + 1, mark.column + 1
+                )
+            ]
+        )
+
+    def _space(self, index: int) -> int:
+        match = _JSON_SPACE.match(self.text, index)
+        assert match is not None  # the pattern matches the empty string
+        return match.end()
+
+    def _string(self, index: int) -> tuple[str, int]:
+        try:
+            return _scanstring(self.text, index + 1)
+        except json.JSONDecodeError as exc:
+            raise self.fail(exc.msg, exc.pos) from None
+
+    def compose(self) -> Node:
+        text, end = self.text, len(self.text)
+        # One frame per open container: [node (None when too deep to keep), closing char,
+        # the key node waiting for its value (mappings)].
+        stack: list[list[Any]] = []
+        root: Node | None = None
+        index = self._space(0)
+        while True:
+            # A value starts at ``index``.
+            char = text[index] if index < end else ""
+            node: Node | None
+            keep = len(stack) <= MAX_NESTING_DEPTH and (not stack or stack[-1][0] is not None)
+            if char in _JSON_CLOSE:
+                node = None
+                if keep:
+                    kind = MappingNode if char == "{" else SequenceNode
+                    node = kind(_MAP if char == "{" else _SEQ, [], self.mark(index), None, True)
+                self._attach(stack, node)
+                root = root or node
+                stack.append([node, _JSON_CLOSE[char], None])
+                index = self._space(index + 1)
+                if index < end and text[index] == stack[-1][1]:
+                    index += 1
+                    stack.pop()
+                elif char == "{":
+                    index = self._key(stack, index)
+                    continue
+                else:
+                    continue
+            else:
+                node = self._scalar(index)
+                index = node.end_mark.index
+                self._attach(stack, node if keep else None)
+                root = root or node
+            # After a value: a comma, a closing bracket, or the end.
+            while True:
+                index = self._space(index)
+                if not stack:
+                    if index < end:
+                        raise self.fail("Extra data", index)
+                    assert root is not None
+                    return root
+                char = text[index] if index < end else ""
+                if char == ",":
+                    index = self._space(index + 1)
+                    if stack[-1][1] == "}":
+                        index = self._key(stack, index)
+                    break
+                if char == stack[-1][1]:
+                    index += 1
+                    stack.pop()
+                    continue
+                raise self.fail("Expecting ',' delimiter", index)
+
+    def _key(self, stack: list[list[Any]], index: int) -> int:
+        """Read ``"key":`` at ``index``; returns where its value starts."""
+        if index >= len(self.text) or self.text[index] != '"':
+            raise self.fail("Expecting property name enclosed in double quotes", index)
+        key, after = self._string(index)
+        stack[-1][2] = ScalarNode(_STR, key, self.mark(index), None, '"')
+        after = self._space(after)
+        if after >= len(self.text) or self.text[after] != ":":
+            raise self.fail("Expecting ':' delimiter", after)
+        return self._space(after + 1)
+
+    def _scalar(self, index: int) -> ScalarNode:
+        text = self.text
+        start = self.mark(index)
+        if index < len(text) and text[index] == '"':
+            value, after = self._string(index)
+            return ScalarNode(_STR, value, start, self.mark(after), '"')
+        number = _JSON_NUMBER.match(text, index)
+        if number is not None:
+            tag = _FLOAT if number.group(1) or number.group(2) else _INT
+            return ScalarNode(tag, number.group(), start, self.mark(number.end()), None)
+        for literal, (tag, value) in _JSON_LITERALS.items():
+            if text.startswith(literal, index):
+                return ScalarNode(tag, value, start, self.mark(index + len(literal)), None)
+        raise self.fail("Expecting value", index)
+
+    @staticmethod
+    def _attach(stack: list[list[Any]], node: Node | None) -> None:
+        if node is None or not stack or stack[-1][0] is None:
+            return
+        parent = stack[-1][0]
+        if isinstance(parent, MappingNode):
+            parent.value.append((stack[-1][2], node))
+        else:
+            parent.value.append(node)
+
+
 def _first_alias(text: str) -> yaml.AliasEvent | None:
     """The first alias event of ``text``, or None; stops there, before any expansion."""
     loader = _ComposeLoader(text)
@@ -211,7 +397,15 @@ def _first_alias(text: str) -> yaml.AliasEvent | None:
         loader.dispose()
 
 
-def _syntax_error(exc: yaml.YAMLError, file: str, what: str) -> ConfigError:
+def _syntax_error(exc: yaml.YAMLError, file: str, what: str, text: str) -> ConfigError:
+    if isinstance(exc, yaml.reader.ReaderError):
+        # Raised before scanning (a control character): it knows the offset, not the line.
+        before = text[: exc.position]
+        line = before.count("\n") + 1
+        column = exc.position - (before.rfind("\n") + 1) + 1
+        char = exc.character if isinstance(exc.character, str) else chr(exc.character)
+        message = f"{what} syntax error: unacceptable character U+{ord(char):04X}: {exc.reason}"
+        return ConfigError(message, file, line, column)
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None) or str(exc)
     if isinstance(exc, yaml.composer.ComposerError) and "single document" in (exc.context or ""):
@@ -259,7 +453,7 @@ def _compose(text: str, file: str) -> Node | None:
         finally:
             loader.dispose()
     except yaml.YAMLError as exc:
-        raise ValidationFailed([_syntax_error(exc, file, "YAML")]) from None
+        raise ValidationFailed([_syntax_error(exc, file, "YAML", text)]) from None
 
 
 # --- pydantic errors -> file:line:col: path: message --------------------------------------
@@ -291,50 +485,64 @@ def format_path(path: Iterable[str | int]) -> str:
     return text
 
 
-def _kind_of(node: MappingNode) -> str | None:
-    for key, value in node.value:
-        if isinstance(key, ScalarNode) and key.value == "kind" and isinstance(value, ScalarNode):
-            return str(value.value)
-    return None
+class _Locator:
+    """Finds the nodes of error locations; each mapping's keys are indexed on first use, so
+    locating all errors of a document is linear in its size (50,000 unknown keys included)."""
 
+    def __init__(self, root: Node) -> None:
+        self.root = root
+        self._members: dict[int, dict[str, tuple[Node, Node]]] = {}
 
-def _locate(
-    root: Node, loc: tuple[str | int, ...]
-) -> tuple[Node, tuple[str | int, ...], Node | None]:
-    """Walk ``loc`` down the node tree.
-
-    Returns the node to point at (for a mapping member: its key, as the SPEC example does),
-    the location as the file sees it (discriminator and union-member tags removed), and the
-    deepest node reached (a missing key's parent mapping).
-    """
-    node: Node = root
-    where: Node = root
-    path: list[str | int] = []
-    for i, element in enumerate(loc):
-        last = i == len(loc) - 1
-        if isinstance(node, MappingNode):
+    def members(self, node: MappingNode) -> dict[str, tuple[Node, Node]]:
+        found = self._members.get(id(node))
+        if found is None:
+            found = {}
             for key_node, value_node in node.value:
-                if isinstance(key_node, ScalarNode) and key_node.value == str(element):
+                if isinstance(key_node, ScalarNode):
+                    found.setdefault(str(key_node.value), (key_node, value_node))
+            self._members[id(node)] = found
+        return found
+
+    def kind_of(self, node: MappingNode) -> str | None:
+        member = self.members(node).get("kind")
+        if member is not None and isinstance(member[1], ScalarNode):
+            return str(member[1].value)
+        return None
+
+    def locate(self, loc: tuple[str | int, ...]) -> tuple[Node, tuple[str | int, ...], Node | None]:
+        """Walk ``loc`` down the node tree.
+
+        Returns the node to point at (for a mapping member: its key, as the SPEC example
+        does), the location as the file sees it (discriminator and union-member tags removed),
+        and the deepest node reached (a missing key's parent mapping).
+        """
+        node: Node = self.root
+        where: Node = self.root
+        path: list[str | int] = []
+        for i, element in enumerate(loc):
+            last = i == len(loc) - 1
+            if isinstance(node, MappingNode):
+                member = self.members(node).get(str(element))
+                if member is not None:
                     path.append(element)
-                    where, node = key_node, value_node
-                    break
-            else:
-                is_tag = isinstance(element, str) and (
-                    element == _kind_of(node) or _UNION_MEMBER.match(element) is not None
-                )
-                if not is_tag and last:
-                    path.append(element)  # a missing key: point at the mapping that lacks it
-            continue
-        if (
-            isinstance(node, SequenceNode)
-            and isinstance(element, int)
-            and element < len(node.value)
-        ):
-            path.append(element)
-            where = node = node.value[element]
-            continue
-        # anything else below a scalar is a union member tag
-    return where, tuple(path), node
+                    where, node = member
+                else:
+                    is_tag = isinstance(element, str) and (
+                        element == self.kind_of(node) or _UNION_MEMBER.match(element) is not None
+                    )
+                    if not is_tag and last:
+                        path.append(element)  # a missing key: point at the mapping that lacks it
+                continue
+            if (
+                isinstance(node, SequenceNode)
+                and isinstance(element, int)
+                and element < len(node.value)
+            ):
+                path.append(element)
+                where = node = node.value[element]
+                continue
+            # anything else below a scalar is a union member tag
+        return where, tuple(path), node
 
 
 def _allowed_keys(loc: tuple[str | int, ...]) -> list[str]:
@@ -373,11 +581,25 @@ def _plain_message(err: Any, path: tuple[str | int, ...]) -> str:
         return f"expected text, got {_describe(value)}"
     if kind in ("int_type", "int_parsing", "int_from_float"):
         return f"expected a whole number, got {_describe(value)}"
+    if kind == "int_parsing_size":
+        return f"the number is too large: no field takes more than {MAX_INT_DIGITS} digits"
+    if kind == "string_unicode":
+        return (
+            "is not valid Unicode text (it holds half of a surrogate pair, such as \\ud800): "
+            "write the character itself"
+        )
+    if kind == "string_too_long":
+        length = len(value.strip()) if isinstance(value, str) else 0
+        return f"is {length:,} characters long, over the limit of {ctx.get('max_length'):,}"
+    if kind == "too_long":
+        return (
+            f"has {ctx.get('actual_length'):,} items, over the limit of {ctx.get('max_length'):,}"
+        )
     if kind == "list_type":
         return f"expected a list, got {_describe(value)}"
     if kind in ("model_type", "model_attributes_type", "dict_type"):
         return f"expected a mapping of keys to values, got {_describe(value)}"
-    if kind == "too_short":
+    if kind in ("too_short", "string_too_short"):
         if ctx.get("min_length") == 1:
             return "must not be empty"
         return f"needs at least {ctx.get('min_length')} items"
@@ -403,29 +625,31 @@ def _errors_from_validation(
     exc: ValidationError, root: Node | None, file: str, skip: list[tuple[str | int, ...]]
 ) -> list[ConfigError]:
     found: dict[tuple[int | None, int | None, str], list[str]] = {}
+    locator = _Locator(root) if root is not None else None
+    refused = set(skip)
     for err in exc.errors(include_url=False):
         loc: tuple[str | int, ...] = tuple(err["loc"])
         if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
             loc = (*loc, "kind")  # the bad kind itself, or the rule that lacks one
-        if root is None:
+        if locator is None:
             line = column = None
             path = tuple(e for e in loc if not (isinstance(e, str) and e in _MODELS_BY_KIND))
         else:
-            where, path, _ = _locate(root, loc)
+            where, path, _ = locator.locate(loc)
             line, column = where.start_mark.line + 1, where.start_mark.column + 1
-        if any(path[: len(bad)] == bad for bad in skip):
+        if refused and any(path[:n] in refused for n in range(len(path) + 1)):
             continue  # already reported as a structural error (a refused tag, a duplicate key)
         message = _plain_message(err, path)
         # Errors about several places at once (cross-references) name their own paths.
         parts = message.split("; ") if err["type"] == "value_error" and not path else [message]
         for part in parts:
             match = _REF_PATH.match(part)
-            if match and root is not None:
+            if match and locator is not None:
                 ref = tuple(
                     int(index) if index else name
                     for name, index in _REF_ELEMENT.findall(match.group(1))
                 )
-                where, ref_path, _ = _locate(root, ref)
+                where, ref_path, _ = locator.locate(ref)
                 key = (
                     where.start_mark.line + 1,
                     where.start_mark.column + 1,
@@ -480,11 +704,29 @@ def _too_large(size: int, file: str, noun: str) -> ValidationFailed:
     )
 
 
+def _failed(errors: list[ConfigError], file: str) -> ValidationFailed:
+    """All ``errors`` in file order, or the first :data:`MAX_REPORTED_ERRORS` of them and a
+    last line, placed where the unreported ones begin, saying how many more there are."""
+    errors = sorted(errors, key=lambda e: (e.line or 0, e.column or 0))
+    if len(errors) > MAX_REPORTED_ERRORS:
+        rest = errors[MAX_REPORTED_ERRORS:]
+        errors = [
+            *errors[:MAX_REPORTED_ERRORS],
+            ConfigError(
+                f"... and {len(rest):,} more errors from here on (fix the errors above first)",
+                file,
+                rest[0].line,
+                rest[0].column,
+            ),
+        ]
+    return ValidationFailed(errors)
+
+
 def _validate(data: Any, root: Node | None, file: str, structural: _Builder | None) -> Agreement:
     errors = list(structural.errors) if structural else []
     skip = structural.bad_paths if structural else []
     if errors and () in skip:
-        raise ValidationFailed(errors)  # the document itself was refused (e.g. a python tag)
+        raise _failed(errors, file)  # the document itself was refused (e.g. a python tag)
     if not isinstance(data, dict):
         what = "a list" if isinstance(data, list) else f"the value {data!r}"
         mark = root.start_mark if root is not None else None
@@ -503,11 +745,16 @@ def _validate(data: Any, root: Node | None, file: str, structural: _Builder | No
         agreement = Agreement.model_validate(data)
     except ValidationError as exc:
         errors.extend(_errors_from_validation(exc, root, file, skip))
-        errors.sort(key=lambda e: (e.line or 0, e.column or 0))
-        raise ValidationFailed(errors) from None
+        raise _failed(errors, file) from None
     if errors:
-        raise ValidationFailed(errors)
+        raise _failed(errors, file)
     return agreement
+
+
+def _load_nodes(root: Node, file: str) -> Agreement:
+    builder = _Builder(file)
+    data = builder.build(root)
+    return _validate(data, root, file, builder)
 
 
 def _load_yaml(text: str, file: str, noun: str = "file") -> Agreement:
@@ -522,42 +769,44 @@ def _load_yaml(text: str, file: str, noun: str = "file") -> Agreement:
                 )
             ]
         )
-    builder = _Builder(file)
-    data = builder.build(root)
-    return _validate(data, root, file, builder)
+    return _load_nodes(root, file)
+
+
+class _TooManyDigits(Exception):
+    """A JSON integer longer than :data:`MAX_INT_DIGITS`; the builder reports it, located."""
+
+
+def _json_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise _TooManyDigits
+    return int(text)
 
 
 def _load_json(text: str, file: str) -> Agreement:
-    duplicates: list[str] = []
+    duplicates = False
 
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
-        result: dict[str, Any] = {}
-        for key, value in items:
-            if key in result:
-                duplicates.append(key)
-            result[key] = value
+        nonlocal duplicates
+        result = dict(items)
+        duplicates = duplicates or len(result) != len(items)
         return result
 
     try:
-        data = json.loads(text, object_pairs_hook=pairs)
+        data = json.loads(text, object_pairs_hook=pairs, parse_int=_json_int)
     except json.JSONDecodeError as exc:
         raise ValidationFailed(
             [ConfigError(f"JSON syntax error: {exc.msg}", file, exc.lineno, exc.colno)]
         ) from None
-    if duplicates:
-        # Rare: locate them through the YAML composer, which reads JSON too.
-        return _load_yaml(text, file, "document")
-    try:
-        return _validate(data, None, file, None)
-    except ValidationFailed:
-        # Only now pay for marks: JSON is YAML, so the composer locates each error.
+    except (RecursionError, _TooManyDigits):
+        # Nested deeper than json's recursive reader goes, or a number to refuse with its
+        # place: the composer below reads any depth and the builder reports both.
+        data = None
+    if data is not None and not duplicates:
         try:
-            root = _compose(text, file)
+            return _validate(data, None, file, None)
         except ValidationFailed:
-            root = None
-        if root is None:
-            raise
-        return _validate(data, root, file, None)
+            pass  # only now pay for marks
+    return _load_nodes(_JsonComposer(text, file).compose(), file)
 
 
 def _loaded(
@@ -655,7 +904,7 @@ def _duplicate_id(result: LoadedAgreement, other: LoadedAgreement) -> ConfigErro
     root = _compose(result.text, name)
     line = column = None
     if root is not None:
-        where, _, _ = _locate(root, ("id",))
+        where, _, _ = _Locator(root).locate(("id",))
         line, column = where.start_mark.line + 1, where.start_mark.column + 1
     return ConfigError(
         f"duplicate agreement id {result.agreement.id!r}: also the id of {other.path}; "

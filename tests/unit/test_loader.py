@@ -27,6 +27,8 @@ AGREEMENT_KEYS = (
     "reminders, channels"
 )
 
+RANGE = "the tracker computes dates from 0001-01-01 to 9999-12-31 only"
+
 # One row per bad file: (file, the exact message after "file:").
 BAD_FILES = [
     (
@@ -118,6 +120,74 @@ BAD_FILES = [
         " the file is empty (expected an agreement: version, id, title, parties, rules)",
     ),
     ("bad-utf8.yaml", "8:13: not valid UTF-8 (byte 0xe9); save the file as UTF-8"),
+    (
+        "bad-huge-integer.yaml",
+        "10:19: rules[0].max_renewals: a number with 30 digits is too large: "
+        "no field takes more than 15 digits",
+    ),
+    (
+        "bad-too-many-reminders.yaml",
+        "9:1: reminders: has 21 items, over the limit of 20",
+    ),
+    # PostgreSQL cannot store NUL; SQLite could, so both refuse it here (issue 8, item 3).
+    (
+        "bad-nul-title.yaml",
+        "3:1: title: a NUL character (U+0000) at character 5 is not allowed: "
+        "write one line of printable text",
+    ),
+    (
+        "bad-line-break-in-label.yaml",
+        "7:5: rules[0].label: a carriage return (U+000D) at character 7 is not allowed: "
+        "write one line of printable text",
+    ),
+    ("bad-long-party.yaml", "11:5: events[0].party: is 200 characters long, over the limit of 100"),
+    ("bad-too-many-tags.yaml", "5:1: tags: has 400 items, over the limit of 30"),
+    (
+        "bad-comma-in-tag.yaml",
+        "5:18: tags[1]: 'korea,japan' contains a comma: write each tag as its own list item",
+    ),
+    (
+        "bad-javascript-url.yaml",
+        "7:5: sources[0].url: 'javascript:alert(document.domain)' is not a web or mail link: "
+        "write an http://, https:// or mailto: URL (e.g. 'https://example.org/treaty-text')",
+    ),
+    # Every date the engine derives from fixed values stays within 0001-01-01..9999-12-31.
+    (
+        "bad-notice-before-year-1.yaml",
+        f"8:5: rules[0].notice: expiry 0001-01-01 − 90 days falls before 0001-01-01: {RANGE}",
+    ),
+    (
+        "bad-milestone-after-year-9999.yaml",
+        f"9:5: rules[0].after: in force 9999-01-01 + 200 years falls after 9999-12-31: {RANGE}",
+    ),
+    (
+        "bad-term-after-year-9999.yaml",
+        f"8:5: rules[0].term: start 9999-01-01 + 200 years falls after 9999-12-31: {RANGE}",
+    ),
+    (
+        "bad-max-renewals-after-year-9999.yaml",
+        "10:5: rules[0].max_renewals: the final expiry 2017-11-22 + 10000 × 1 year falls after "
+        f"9999-12-31: {RANGE} (at most 7982 renewals fit)",
+    ),
+    (
+        "bad-withdrawal-after-year-9999.yaml",
+        "10:5: events[0].date: withdrawal by notice 9998-02-01 under rules[0] (1 year, "
+        f"effective: end_of_following_year) falls after 9999-12-31: {RANGE}",
+    ),
+    (
+        "bad-survival-after-year-9999.yaml",
+        f"9:5: rules[1].period: the expiry 9990-01-01 + 20 years falls after 9999-12-31: {RANGE}",
+    ),
+    (
+        "bad-extension-before-year-1.yaml",
+        "15:5: events[1].until: the extended expiry 0001-01-03 − 5 days (rules[0].notice) falls "
+        f"before 0001-01-01: {RANGE}",
+    ),
+    (
+        "bad-earliest-notice-after-year-9999.yaml",
+        "9:5: rules[0].earliest_notice: in force 9990-01-01 + 20 years falls after 9999-12-31: "
+        f"{RANGE}",
+    ),
 ]
 
 
@@ -332,4 +402,192 @@ def test_a_date_or_duration_field_names_both_only_when_the_value_is_neither() ->
         "(day is out of range for month; expected YYYY-MM-DD)",
         "f.yaml:7:40: rules[1].earliest_notice: 'soon' is not a date (expected YYYY-MM-DD) "
         "or 'soon' is not a duration (examples: '90 days', 'P3M')",
+    ]
+
+
+# --- bounded work: nesting, numbers, error counts (issue 8, items 2 and 12) -------------
+
+VALID_JSON = (
+    '{"version": 1, "id": "x", "title": "T", "parties": ["A"], '
+    '"rules": [{"kind": "milestone", "label": "m", "date": "2030-01-01"}]'
+)
+
+
+def test_json_nested_100000_deep_is_refused_at_its_place_without_exhausting_the_stack() -> None:
+    body = VALID_JSON + ', "tags": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    with pytest.raises(ValidationFailed) as caught:
+        load_text(body, name="body", content_type="application/json")
+    assert [str(e) for e in caught.value.errors] == [
+        "body:1:138: tags[0]: expected text, got a list",
+        f"body:1:168: tags{'[0]' * 31}: nested more than 32 levels deep",
+    ]
+
+
+def test_json_and_yaml_nested_deeper_than_the_limit_get_the_same_message() -> None:
+    nested = "[" * 40 + "]" * 40
+    with pytest.raises(ValidationFailed) as from_json:
+        load_text('{"tags": ' + nested + "}", name="b", content_type="application/json")
+    with pytest.raises(ValidationFailed) as from_yaml:
+        load_text("{tags: " + nested + "}", name="b")
+    expected = f"tags{'[0]' * 31}: nested more than 32 levels deep"
+    assert [e.message for e in from_json.value.errors if "nested" in e.message] == [
+        "nested more than 32 levels deep"
+    ]
+    assert [f"{e.path}: {e.message}" for e in from_json.value.errors][-1] == expected
+    assert [f"{e.path}: {e.message}" for e in from_yaml.value.errors][-1] == expected
+
+
+def test_a_5000_digit_integer_is_refused_at_its_place_in_yaml() -> None:
+    text = AGREEMENT_HEAD.replace("version: 1", "version: " + "9" * 5000) + (
+        "  - {kind: auto_renewal, first_expiry: 2017-11-22, renewal_term: 1 year,\n"
+        f"     notice: 90 days, max_renewals: {'7' * 5000}}}\n"
+    )
+    with pytest.raises(ValidationFailed) as caught:
+        load_text(text, name="f.yaml")
+    assert [str(e) for e in caught.value.errors] == [
+        "f.yaml:1:10: version: a number with 5,000 digits is too large: "
+        "no field takes more than 15 digits",
+        "f.yaml:7:37: rules[0].max_renewals: a number with 5,000 digits is too large: "
+        "no field takes more than 15 digits",
+    ]
+
+
+def test_a_5000_digit_integer_is_refused_at_its_place_in_json() -> None:
+    body = (
+        '{"version": ' + "9" * 5000 + ', "id": "x", "title": "T", "parties": ["A"],\n'
+        '"rules": [{"kind": "auto_renewal", "first_expiry": "2017-11-22", '
+        '"renewal_term": "1 year", "notice": "90 days", "max_renewals": -' + "7" * 5000 + "}]}"
+    )
+    with pytest.raises(ValidationFailed) as caught:
+        load_text(body, name="body", content_type="application/json")
+    assert [str(e) for e in caught.value.errors] == [
+        "body:1:13: version: a number with 5,000 digits is too large: "
+        "no field takes more than 15 digits",
+        "body:2:129: rules[0].max_renewals: a number with 5,000 digits is too large: "
+        "no field takes more than 15 digits",
+    ]
+
+
+def test_a_5000_digit_integer_in_quotes_is_refused_by_the_model() -> None:
+    text = AGREEMENT_HEAD + (
+        "  - {kind: auto_renewal, first_expiry: 2017-11-22, renewal_term: 1 year,\n"
+        f"     notice: 90 days, max_renewals: '{'7' * 5000}'}}\n"
+    )
+    with pytest.raises(ValidationFailed) as caught:
+        load_text(text, name="f.yaml")
+    assert str(caught.value) == (
+        "f.yaml:7:23: rules[0].max_renewals: the number is too large: "
+        "no field takes more than 15 digits"
+    )
+
+
+def test_yaml_infinity_and_nan_are_numbers_the_fields_refuse() -> None:
+    text = AGREEMENT_HEAD.replace("version: 1", "version: .nan") + (
+        "  - {kind: milestone, label: m, date: 2030-01-01, source: -.inf}\n"
+    )
+    with pytest.raises(ValidationFailed) as caught:
+        load_text(text, name="f.yaml")
+    assert [str(e) for e in caught.value.errors] == [
+        "f.yaml:1:1: version: unsupported format version nan (this tracker reads version 1)",
+        "f.yaml:6:51: rules[0].source: expected a finite number or expected text, got -inf",
+    ]
+
+
+def test_true_and_1_0_are_not_format_version_1() -> None:
+    for value in ("true", "1.0"):
+        with pytest.raises(ValidationFailed) as caught:
+            load_text(AGREEMENT_HEAD.replace("version: 1", f"version: {value}") + "  - x\n")
+        assert str(caught.value.errors[0]) == (
+            f"<request>:1:1: version: unsupported format version "
+            f"{'True' if value == 'true' else value} (this tracker reads version 1)"
+        )
+
+
+JSON_REST = (
+    '"title": "T", "parties": ["A"], '
+    '"rules": [{"kind": "milestone", "label": "m", "date": "2030-01-01"}]'
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        # libyaml, which reads most JSON, refuses each of these; they are valid JSON.
+        (
+            '{"version": 1, ' + JSON_REST + ',\n"id"\n:\n"Bad Id"}',
+            "body:2:1: id: 'Bad Id' is not a valid id (lowercase letters, digits and '-', "
+            "starting and ending with a letter or digit, e.g. 'kr-jp-gsomia')",
+        ),
+        (
+            '{"version": 1, "tags": ["\\ud83d\\ude00\x85"], "id": 7, ' + JSON_REST + "}",
+            "body:1:43: id: expected text, got 7",
+        ),
+        (
+            '{"version": 1, "id": "x", "id": "y", ' + JSON_REST + "}",
+            "body:1:27: id: duplicate key (first given on line 1); keep only one",
+        ),
+    ],
+)
+def test_json_errors_are_located_even_where_libyaml_cannot_read_the_json(
+    body: str, message: str
+) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        load_text(body, name="body", content_type="application/json")
+    assert [str(e) for e in caught.value.errors] == [message]
+
+
+def test_50000_unknown_keys_are_refused_with_the_first_50_errors_and_a_count() -> None:
+    text = AGREEMENT_HEAD + "  - {kind: milestone, label: m, date: 2030-01-01}\n"
+    text += "".join(f"unknown{i}: 1\n" for i in range(50_000))
+    assert len(text) > 489_000
+    with pytest.raises(ValidationFailed) as caught:
+        load_text(text, name="f.yaml")
+    assert [str(e) for e in caught.value.errors] == [
+        *(
+            f"f.yaml:{7 + i}:1: unknown{i}: unknown key (allowed: {AGREEMENT_KEYS})"
+            for i in range(50)
+        ),
+        "f.yaml:57:1: ... and 49,950 more errors from here on (fix the errors above first)",
+    ]
+
+
+def test_the_same_50000_unknown_keys_in_json_get_the_same_answer() -> None:
+    body = VALID_JSON + "".join(f',\n"unknown{i}": 1' for i in range(50_000)) + "}"
+    with pytest.raises(ValidationFailed) as caught:
+        load_text(body, name="body", content_type="application/json")
+    assert [str(e) for e in caught.value.errors] == [
+        *(
+            f"body:{2 + i}:1: unknown{i}: unknown key (allowed: {AGREEMENT_KEYS})"
+            for i in range(50)
+        ),
+        "body:52:1: ... and 49,950 more errors from here on (fix the errors above first)",
+    ]
+
+
+def test_many_duplicate_keys_and_unknown_keys_together_are_capped_too() -> None:
+    text = AGREEMENT_HEAD + "  - {kind: milestone, label: m, date: 2030-01-01}\n"
+    text += "".join(f"a{i}: 1\ntitle: again\n" for i in range(20_000))
+    with pytest.raises(ValidationFailed) as caught:
+        load_text(text, name="f.yaml")
+    messages = [str(e) for e in caught.value.errors]
+    assert messages[:3] == [
+        f"f.yaml:7:1: a0: unknown key (allowed: {AGREEMENT_KEYS})",
+        "f.yaml:8:1: title: duplicate key (first given on line 3); keep only one",
+        f"f.yaml:9:1: a1: unknown key (allowed: {AGREEMENT_KEYS})",
+    ]
+    assert messages[50:] == [
+        "f.yaml:57:1: ... and 39,950 more errors from here on (fix the errors above first)"
+    ]
+
+
+def test_empty_parties_tags_and_labels_are_refused() -> None:
+    text = AGREEMENT_HEAD.replace("parties: [A]", 'parties: ["", A]') + (
+        '  - {kind: milestone, label: " ", date: 2030-01-01}\ntags: [""]\n'
+    )
+    with pytest.raises(ValidationFailed) as caught:
+        load_text(text, name="f.yaml")
+    assert [str(e) for e in caught.value.errors] == [
+        "f.yaml:4:11: parties[0]: must not be empty",
+        "f.yaml:6:23: rules[0].label: must not be empty",
+        "f.yaml:7:8: tags[0]: must not be empty",
     ]

@@ -13,8 +13,28 @@ import pytest
 import yaml
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from tests.conftest import SEEDS_DIR
+from tracker.domain.agreement import (
+    LINE_PATTERN,
+    MAX_CHANNELS,
+    MAX_EVENTS,
+    MAX_PARTIES,
+    MAX_PARTY_CHARS,
+    MAX_QUOTE_CHARS,
+    MAX_REMINDERS,
+    MAX_RULES,
+    MAX_SOURCES,
+    MAX_TAG_CHARS,
+    MAX_TAGS,
+    MAX_TITLE_CHARS,
+    TAG_PATTERN,
+    TEXT_PATTERN,
+    URL_PATTERN,
+    Agreement,
+    Source,
+)
 from tracker.domain.durations import (
     DurationParseError,
     _schema_pattern,
@@ -68,6 +88,11 @@ def test_every_seed_passes_the_published_schema(path: Path) -> None:
         ("bad-unknown-key.yaml", "'colour' was unexpected"),
         ("bad-rule-kind.yaml", "'auto_renewal' was expected"),
         ("bad-version.yaml", "1 was expected"),
+        ("bad-javascript-url.yaml", "'javascript:alert(document.domain)' does not match"),
+        ("bad-too-many-tags.yaml", "is too long"),
+        ("bad-long-party.yaml", "is too long"),
+        ("bad-nul-title.yaml", "'Test\\x00agreement' does not match"),
+        ("bad-comma-in-tag.yaml", "'korea,japan' does not match"),
     ],
 )
 def test_broken_files_fail_the_published_schema(name: str, fragment: str) -> None:
@@ -119,3 +144,98 @@ def test_the_schema_duration_pattern_accepts_exactly_what_the_parser_accepts(tex
             parses = "longer than" in str(exc)
         matches = re.match(_schema_pattern(allow_time=allow_time), text) is not None
         assert matches == parses, (text, allow_time)
+
+
+def test_the_schema_states_the_limits_on_lengths_and_counts() -> None:
+    schema = agreement_json_schema()
+    properties, defs = schema["properties"], schema["$defs"]
+    assert (properties["title"]["maxLength"], properties["title"]["pattern"]) == (
+        MAX_TITLE_CHARS,
+        LINE_PATTERN,
+    )
+    assert properties["parties"]["maxItems"] == MAX_PARTIES
+    assert properties["parties"]["items"]["maxLength"] == MAX_PARTY_CHARS
+    assert (properties["tags"]["maxItems"], properties["tags"]["items"]["maxLength"]) == (
+        MAX_TAGS,
+        MAX_TAG_CHARS,
+    )
+    assert properties["sources"]["maxItems"] == MAX_SOURCES
+    assert properties["rules"]["maxItems"] == MAX_RULES
+    assert properties["events"]["maxItems"] == MAX_EVENTS
+    assert properties["reminders"]["anyOf"][0]["maxItems"] == MAX_REMINDERS
+    assert properties["channels"]["anyOf"][0]["maxItems"] == MAX_CHANNELS
+    assert defs["Source"]["properties"]["quote"]["anyOf"][0]["maxLength"] == MAX_QUOTE_CHARS
+    assert defs["Source"]["properties"]["url"]["anyOf"][0]["pattern"] == URL_PATTERN
+    assert defs["Event"]["properties"]["note"]["anyOf"][0]["pattern"] == TEXT_PATTERN
+
+
+def _accepted(make: Any) -> bool:
+    try:
+        make()
+        return True
+    except ValidationError:
+        return False
+
+
+# Printable text, the characters the patterns refuse, and those they let through.
+_characters = st.sampled_from(
+    [
+        *"aZ9 ,.:/?#%-_é–",
+        *("\x00", "\t", "\n", "\r", "\x1b", "\x7f", "\x85", "\x9f"),
+        *("\xa0", "\u2028", "\u2029", "\U0001f600"),
+    ]
+)
+_texts = st.text(_characters, min_size=1, max_size=12).filter(lambda t: t == t.strip())
+
+
+def _document(**fields: Any) -> dict[str, Any]:
+    rule = {"kind": "milestone", "label": "m", "date": "2030-01-01"}
+    return {"version": 1, "id": "x", "title": "T", "parties": ["A"], "rules": [rule], **fields}
+
+
+@given(_texts)
+def test_the_schema_text_patterns_accept_exactly_what_the_model_accepts(text: str) -> None:
+    # JSON Schema patterns are ECMA-262; Python's re reads these the same ($ aside: \Z).
+    def matches(pattern: str) -> bool:
+        return re.search(pattern.replace("$", "\\Z"), text) is not None
+
+    as_title = _accepted(lambda: Agreement.model_validate(_document(title=text)))
+    as_tag = _accepted(lambda: Agreement.model_validate(_document(tags=[text])))
+    as_quote = _accepted(lambda: Source.model_validate({"cite": "c", "quote": text}))
+    assert (as_title, as_tag, as_quote) == (
+        matches(LINE_PATTERN),
+        matches(TAG_PATTERN),
+        matches(TEXT_PATTERN),
+    ), text
+
+
+_urls = st.one_of(
+    st.builds(
+        lambda scheme, rest: scheme + rest,
+        st.sampled_from(
+            [
+                "http://",
+                "HTTPS://",
+                "https://",
+                "mailto:",
+                "MailTo:",
+                "javascript:",
+                "data:",
+                "file://",
+                "http:",
+                "https:/",
+                "ftp://",
+                "",
+                " https://",
+            ]
+        ),
+        st.text(st.sampled_from(list("ex.org/?#@% \t")), max_size=10),
+    ),
+)
+
+
+@given(_urls)
+def test_the_schema_url_pattern_accepts_exactly_what_the_model_accepts(url: str) -> None:
+    url = url.strip()
+    accepted = _accepted(lambda: Source.model_validate({"cite": "c", "url": url}))
+    assert accepted == (re.search(URL_PATTERN.replace("$", "\\Z"), url) is not None), url

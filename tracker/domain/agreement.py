@@ -3,23 +3,216 @@
 Unknown keys are errors everywhere (``extra="forbid"``). Validation here covers each field
 and the consistency of a single agreement; the loader adds file/line/column to every error
 and checks things that span files (duplicate ids).
+
+Everything an agreement may contain is decided here, once, for every door (files, the API,
+folder sync) and every database:
+
+* Text: no control characters (one-line fields none at all, ``quote`` and ``note`` may hold
+  tabs and line breaks). PostgreSQL cannot store NUL, and a line break in a label would end up
+  in an email header.
+* Lengths and counts (the ``MAX_*`` constants): every value fits its database column whole
+  (:mod:`tracker.store.tables`), and the work one document can cause is bounded (offsets ×
+  channels is the number of reminders per deadline).
+* Dates: every date the engine derives from the document's fixed values (an expiry minus its
+  notice, a start plus its term, a notice plus its period ...) lies within 0001-01-01 ..
+  9999-12-31, so whatever passes validation computes without error. Open-ended series
+  (renewals, recurring dates) are not refused: the engine stops them at 9999-12-31.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
-from tracker.domain.durations import Duration, DurationField, IsoDate
+from tracker.domain.durations import (
+    DATE_RANGE_TEXT,
+    Duration,
+    DurationField,
+    IsoDate,
+    last_index_within,
+    shift,
+    shift_within,
+)
 
 ID_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?$"
 _ID_RE = re.compile(ID_PATTERN)
 
 FORMAT_VERSION = 1
+
+# --- limits ----------------------------------------------------------------------------
+# Lengths are in characters. Those marked "column" are the width of a VARCHAR column that
+# holds the value (PostgreSQL enforces it; SQLite would not), the others keep a document
+# readable and its work bounded.
+
+MAX_TITLE_CHARS = 500
+MAX_LABEL_CHARS = 200
+MAX_PARTY_CHARS = 100  # column: events.party, deadlines.party, reminders.party
+MAX_TAG_CHARS = 50
+MAX_CITE_CHARS = 200
+MAX_URL_CHARS = 2000
+MAX_QUOTE_CHARS = 10_000
+MAX_NOTE_CHARS = 2000
+MAX_CHANNEL_CHARS = 100  # column: reminders.channel
+MAX_TIMEZONE_CHARS = 100
+MAX_PARTIES = 300  # the most widely joined treaties have about 200 parties
+MAX_TAGS = 30  # with MAX_TAG_CHARS: ",tag,...," fits the 2,000-character tags columns
+MAX_SOURCES = 100
+MAX_RULES = 50
+MAX_EVENTS = 1000
+MAX_REMINDERS = 20  # offsets; × channels = reminders per deadline
+MAX_CHANNELS = 10
+MAX_RENEWALS = 10_000
+
+# --- text ------------------------------------------------------------------------------
+
+# Written as escapes that Python's re and ECMA-262 (JSON Schema) read alike.
+_LINE_REFUSED = r"\x00-\x1f\x7f-\x9f\u2028\u2029"  # C0, DEL, C1, Unicode line breaks
+_TEXT_REFUSED = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"  # the same, but tab, LF, CR pass
+_LINE_BAD = re.compile(f"[{_LINE_REFUSED}]")
+_TEXT_BAD = re.compile(f"[{_TEXT_REFUSED}]")
+#: JSON Schema (ECMA-262) patterns saying the same as the checks below.
+LINE_PATTERN = f"^[^{_LINE_REFUSED}]*$"
+TEXT_PATTERN = f"^[^{_TEXT_REFUSED}]*$"
+
+_CHARACTER_NAMES = {
+    "\x00": "a NUL character (U+0000)",
+    "\t": "a tab (U+0009)",
+    "\n": "a line break (U+000A)",
+    "\r": "a carriage return (U+000D)",
+    "\x85": "a line break (U+0085)",
+    "\u2028": "a line separator (U+2028)",
+    "\u2029": "a paragraph separator (U+2029)",
+}
+
+
+def _character_name(char: str) -> str:
+    return _CHARACTER_NAMES.get(char, f"the control character U+{ord(char):04X}")
+
+
+def _check_line(value: str) -> str:
+    bad = _LINE_BAD.search(value)
+    if bad is not None:
+        raise PydanticCustomError(
+            "control_character",
+            "{name} at character {position} is not allowed: write one line of printable text",
+            {"name": _character_name(bad.group()), "position": bad.start() + 1},
+        )
+    return value
+
+
+def _check_text(value: str) -> str:
+    bad = _TEXT_BAD.search(value)
+    if bad is not None:
+        raise PydanticCustomError(
+            "control_character",
+            "{name} at character {position} is not allowed: write printable text "
+            "(tabs and line breaks are fine)",
+            {"name": _character_name(bad.group()), "position": bad.start() + 1},
+        )
+    return value
+
+
+def _string_schema(*, min_length: int, max_length: int, pattern: str) -> WithJsonSchema:
+    schema: dict[str, Any] = {"type": "string", "maxLength": max_length, "pattern": pattern}
+    if min_length:
+        schema["minLength"] = min_length
+    return WithJsonSchema(schema)
+
+
+def _length(max_length: int, *, min_length: int = 1) -> StringConstraints:
+    return StringConstraints(min_length=min_length, max_length=max_length)
+
+
+def _line_schema(max_length: int) -> WithJsonSchema:
+    return _string_schema(min_length=1, max_length=max_length, pattern=LINE_PATTERN)
+
+
+_LINE = AfterValidator(_check_line)
+Title = Annotated[str, _length(MAX_TITLE_CHARS), _LINE, _line_schema(MAX_TITLE_CHARS)]
+Label = Annotated[str, _length(MAX_LABEL_CHARS), _LINE, _line_schema(MAX_LABEL_CHARS)]
+Party = Annotated[str, _length(MAX_PARTY_CHARS), _LINE, _line_schema(MAX_PARTY_CHARS)]
+Cite = Annotated[str, _length(MAX_CITE_CHARS), _LINE, _line_schema(MAX_CITE_CHARS)]
+ChannelName = Annotated[str, _length(MAX_CHANNEL_CHARS), _LINE, _line_schema(MAX_CHANNEL_CHARS)]
+TimeZoneName = Annotated[str, _length(MAX_TIMEZONE_CHARS), _LINE, _line_schema(MAX_TIMEZONE_CHARS)]
+Quote = Annotated[
+    str,
+    StringConstraints(max_length=MAX_QUOTE_CHARS),
+    AfterValidator(_check_text),
+    _string_schema(min_length=0, max_length=MAX_QUOTE_CHARS, pattern=TEXT_PATTERN),
+]
+Note = Annotated[
+    str,
+    StringConstraints(max_length=MAX_NOTE_CHARS),
+    AfterValidator(_check_text),
+    _string_schema(min_length=0, max_length=MAX_NOTE_CHARS, pattern=TEXT_PATTERN),
+]
+
+
+def _check_tag(value: str) -> str:
+    _check_line(value)
+    if "," in value:
+        # The tags column is ",a,b," and filters match ",tag,": a comma would split the tag.
+        raise PydanticCustomError(
+            "tag_comma",
+            "{tag} contains a comma: write each tag as its own list item",
+            {"tag": repr(value)},
+        )
+    return value
+
+
+TAG_PATTERN = f"^[^{_LINE_REFUSED},]*$"
+Tag = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=MAX_TAG_CHARS),
+    AfterValidator(_check_tag),
+    _string_schema(min_length=1, max_length=MAX_TAG_CHARS, pattern=TAG_PATTERN),
+]
+
+# Links on the agreement page: web pages and mail only (never javascript:, data:, file:).
+_URL = re.compile(r"^(?:https?://[^\s/?#]+[^\s]*|mailto:[^\s]+)$", re.IGNORECASE)
+
+
+def _any_case(word: str) -> str:
+    # ECMA-262 patterns have no case-insensitive flag; URL schemes are case-insensitive.
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in word)
+
+
+URL_PATTERN = rf"^(?:{_any_case('http')}[sS]?://[^\s/?#]+[^\s]*|{_any_case('mailto')}:[^\s]+)$"
+
+
+def _check_url(value: str) -> str:
+    _check_line(value)
+    if _URL.match(value) is None:
+        raise PydanticCustomError(
+            "url_scheme",
+            "{url} is not a web or mail link: write an http://, https:// or mailto: URL "
+            "(e.g. 'https://example.org/treaty-text')",
+            {"url": repr(value) if len(value) <= 60 else repr(value[:57] + "...")},
+        )
+    return value
+
+
+Url = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=MAX_URL_CHARS),
+    AfterValidator(_check_url),
+    _string_schema(min_length=1, max_length=MAX_URL_CHARS, pattern=URL_PATTERN),
+]
 
 
 class StrictModel(BaseModel):
@@ -29,13 +222,13 @@ class StrictModel(BaseModel):
 class Source(StrictModel):
     """Where a rule or event comes from: an article citation, a URL, the quoted clause."""
 
-    cite: str = Field(min_length=1, description="Article or paragraph, e.g. 'Art. 21(3)'.")
-    url: str | None = None
-    quote: str | None = None
+    cite: Cite = Field(description="Article or paragraph, e.g. 'Art. 21(3)'.")
+    url: Url | None = Field(default=None, description="An http, https or mailto link.")
+    quote: Quote | None = None
 
 
 class _RuleBase(StrictModel):
-    label: str | None = Field(default=None, description="Short name shown with each deadline.")
+    label: Label | None = Field(default=None, description="Short name shown with each deadline.")
     source: int | str | None = Field(
         default=None, description="Index into `sources` (0-based) or one of their `cite`s."
     )
@@ -51,7 +244,7 @@ class AutoRenewal(_RuleBase):
     renewal_term: DurationField | None = None
     notice: DurationField
     notice_window: DurationField | None = None
-    max_renewals: int | None = Field(default=None, ge=0, le=10_000)
+    max_renewals: int | None = Field(default=None, ge=0, le=MAX_RENEWALS)
 
     @model_validator(mode="after")
     def _check_anchor(self) -> AutoRenewal:
@@ -78,6 +271,14 @@ class AutoRenewal(_RuleBase):
         assert step is not None  # checked by the validator
         return step
 
+    @property
+    def anchor(self) -> date:
+        """The first expiry: ``first_expiry``, or ``start + term`` (the anniversary)."""
+        if self.first_expiry is not None:
+            return self.first_expiry
+        assert self.start is not None and self.term is not None  # checked by the validator
+        return shift(self.start, self.term)
+
 
 class FixedTerm(_RuleBase):
     """A term that ends on a date; optionally a decision deadline ``notice`` before it."""
@@ -95,6 +296,14 @@ class FixedTerm(_RuleBase):
         if self.expires is not None and self.start is not None:
             raise ValueError("give either expires, or start and term, not both")
         return self
+
+    @property
+    def expiry(self) -> date:
+        """``expires``, or ``start + term`` (the anniversary)."""
+        if self.expires is not None:
+            return self.expires
+        assert self.start is not None and self.term is not None  # checked by the validator
+        return shift(self.start, self.term)
 
 
 class Effective(StrEnum):
@@ -122,12 +331,27 @@ class Withdrawal(_RuleBase):
             raise ValueError("notice is required unless effective is end_of_following_year")
         return self
 
+    def takes_effect(self, given: date) -> tuple[date, date]:
+        """(notice date + period, the day the withdrawal takes effect) for a notice given (or
+        resumed) on ``given``. Validation makes sure both exist for every notice recorded."""
+        base = shift(given, self.notice) if self.notice is not None else given
+        effective = self.effective
+        if effective == Effective.SAME_DAY:
+            return base, base
+        if effective == Effective.DAY_AFTER:
+            return base, base + timedelta(days=1)
+        if effective == Effective.FIRST_OF_NEXT_MONTH:
+            if base.month == 12:
+                return base, date(base.year + 1, 1, 1)
+            return base, date(base.year, base.month + 1, 1)
+        return base, date(base.year + 1, 12, 31)
+
 
 class Recurring(_RuleBase):
     """Something that happens every ``every`` from ``first`` (a review, a report, a meeting)."""
 
     kind: Literal["recurring"]
-    label: str = Field(min_length=1)
+    label: Label
     first: IsoDate
     every: DurationField
     until: IsoDate | None = None
@@ -145,7 +369,7 @@ class Milestone(_RuleBase):
     """A single dated event: ``date``, or ``after`` a duration from ``in_force``."""
 
     kind: Literal["milestone"]
-    label: str = Field(min_length=1)
+    label: Label
     date: IsoDate | None = None
     after: DurationField | None = None
 
@@ -184,8 +408,8 @@ class Event(StrictModel):
 
     date: IsoDate
     type: EventType
-    party: str | None = None
-    note: str | None = None
+    party: Party | None = None
+    note: Note | None = None
     source: int | str | None = None
     until: IsoDate | None = Field(default=None, description="New expiry, for `extended`.")
 
@@ -203,22 +427,23 @@ class Agreement(StrictModel):
 
     version: Literal[1] = Field(description="Format version; must be 1.")
     id: str = Field(pattern=ID_PATTERN, description="Lowercase letters, digits and '-'.")
-    title: str = Field(min_length=1)
-    parties: list[str] = Field(min_length=1)
+    title: Title
+    parties: list[Party] = Field(min_length=1, max_length=MAX_PARTIES)
     signed: IsoDate | None = None
     in_force: IsoDate | None = None
-    timezone: str | None = Field(default=None, description="IANA zone, e.g. Asia/Seoul.")
-    tags: list[str] = Field(default_factory=list)
-    sources: list[Source] = Field(default_factory=list)
-    rules: list[Rule] = Field(min_length=1)
-    events: list[Event] = Field(default_factory=list)
-    reminders: list[DurationField] | None = None
-    channels: list[str] | None = None
+    timezone: TimeZoneName | None = Field(default=None, description="IANA zone, e.g. Asia/Seoul.")
+    tags: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS)
+    sources: list[Source] = Field(default_factory=list, max_length=MAX_SOURCES)
+    rules: list[Rule] = Field(min_length=1, max_length=MAX_RULES)
+    events: list[Event] = Field(default_factory=list, max_length=MAX_EVENTS)
+    reminders: list[DurationField] | None = Field(default=None, max_length=MAX_REMINDERS)
+    channels: list[ChannelName] | None = Field(default=None, max_length=MAX_CHANNELS)
 
     @field_validator("version", mode="before")
     @classmethod
     def _check_version(cls, value: Any) -> Any:
-        if value != FORMAT_VERSION:
+        # ``type(...) is int``: true and 1.0 equal 1 in Python, but are not a version number.
+        if type(value) is not int or value != FORMAT_VERSION:
             raise ValueError(f"unsupported format version {value!r} (this tracker reads version 1)")
         return value
 
@@ -258,6 +483,8 @@ class Agreement(StrictModel):
                 problems.append(f"rules[{i}]: a duration after entry into force needs `in_force`")
         for i, event in enumerate(self.events):
             check(event.source, f"events[{i}]")
+        if not problems:  # the date checks rely on the references being sound
+            problems.extend(_date_problems(self))
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -273,3 +500,124 @@ class Agreement(StrictModel):
 
 def is_valid_id(value: str) -> bool:
     return bool(_ID_RE.match(value))
+
+
+# --- dates within 0001-01-01..9999-12-31 -------------------------------------------------
+
+
+def _after_last_day(arithmetic: str, hint: str = "") -> str:
+    return f"{arithmetic} falls after 9999-12-31: {DATE_RANGE_TEXT}{hint}"
+
+
+def _before_first_day(arithmetic: str) -> str:
+    return f"{arithmetic} falls before 0001-01-01: {DATE_RANGE_TEXT}"
+
+
+def _date_problems(agreement: Agreement) -> list[str]:
+    """``path: message`` for every date the engine would derive from fixed values of
+    ``agreement`` outside 0001-01-01..9999-12-31.
+
+    Checked: start + term, expiry − notice and − notice_window (also after an extension),
+    the final expiry under max_renewals, in_force + after, in_force + earliest_notice, the
+    effect of every notice recorded under every withdrawal rule, and each of those ends +
+    a survival period. Not checked, because the engine stops them at 9999-12-31 instead:
+    the terms of a renewal series and the dates of a recurring rule, which never end.
+    Linear in the size of the document (each event is checked once per rule).
+    """
+    problems: list[str] = []
+    # Dates on which the agreement, or a party's participation, ends for certain; a
+    # survival period counts from each. (date, what it is: formatted only into a message)
+    ends: list[tuple[date, str]] = []
+    extensions = [
+        (j, event.until)
+        for j, event in enumerate(agreement.events)
+        if event.type == EventType.EXTENDED and event.until is not None
+    ]
+    notices = [
+        (j, event.date)
+        for j, event in enumerate(agreement.events)
+        if event.type in (EventType.NOTICE_GIVEN, EventType.NOTICE_RESUMED)
+    ]
+    refused_notices: set[int] = set()
+    for i, rule in enumerate(agreement.rules):
+        where = f"rules[{i}]"
+        if isinstance(rule, AutoRenewal | FixedTerm):
+            expiry: date | None
+            if isinstance(rule, AutoRenewal):
+                expiry, name = rule.first_expiry, "first expiry"
+            else:
+                expiry, name = rule.expires, "expiry"
+            if expiry is None:
+                assert rule.start is not None and rule.term is not None  # rule validator
+                expiry = shift_within(rule.start, rule.term)
+                if expiry is None:
+                    problems.append(
+                        f"{where}.term: {_after_last_day(f'start {rule.start} + {rule.term}')}"
+                    )
+                    continue
+            leads = [("notice", rule.notice)]
+            if isinstance(rule, AutoRenewal):
+                leads.append(("notice_window", rule.notice_window))
+            for field, lead in leads:
+                if lead is None:
+                    continue
+                if shift_within(expiry, lead, times=-1) is None:
+                    problems.append(
+                        f"{where}.{field}: {_before_first_day(f'{name} {expiry} − {lead}')}"
+                    )
+                for j, until in extensions:
+                    if shift_within(until, lead, times=-1) is None:
+                        arithmetic = f"the extended expiry {until} − {lead} ({where}.{field})"
+                        problems.append(f"events[{j}].until: {_before_first_day(arithmetic)}")
+            if isinstance(rule, FixedTerm):
+                ends.append((expiry, "the expiry"))
+                ends.extend((until, "the extended expiry") for _, until in extensions)
+            elif rule.max_renewals is not None:
+                final = shift_within(expiry, rule.step, times=rule.max_renewals)
+                if final is None:
+                    arithmetic = f"the final expiry {expiry} + {rule.max_renewals} × {rule.step}"
+                    fits = last_index_within(expiry, rule.step)
+                    hint = f" (at most {fits} renewals fit)"
+                    problems.append(f"{where}.max_renewals: {_after_last_day(arithmetic, hint)}")
+                else:
+                    ends.append((final, "the final expiry"))
+        elif isinstance(rule, Milestone) and rule.after is not None:
+            assert agreement.in_force is not None  # checked with the references
+            if shift_within(agreement.in_force, rule.after) is None:
+                arithmetic = f"in force {agreement.in_force} + {rule.after}"
+                problems.append(f"{where}.after: {_after_last_day(arithmetic)}")
+        elif isinstance(rule, Withdrawal):
+            if isinstance(rule.earliest_notice, Duration):
+                assert agreement.in_force is not None  # checked with the references
+                if shift_within(agreement.in_force, rule.earliest_notice) is None:
+                    arithmetic = f"in force {agreement.in_force} + {rule.earliest_notice}"
+                    problems.append(f"{where}.earliest_notice: {_after_last_day(arithmetic)}")
+            for j, given in notices:
+                try:
+                    _, day = rule.takes_effect(given)
+                except (OverflowError, ValueError):
+                    if j in refused_notices:
+                        continue  # already said under an earlier withdrawal rule
+                    refused_notices.add(j)
+                    period = rule.notice or "no notice period"
+                    arithmetic = (
+                        f"withdrawal by notice {given} under {where} ({period}, "
+                        f"effective: {rule.effective.value})"
+                    )
+                    problems.append(f"events[{j}].date: {_after_last_day(arithmetic)}")
+                    continue
+                ends.append((day, "the withdrawal effective"))
+    ends.extend(
+        (event.date, "the termination")
+        for event in agreement.events
+        if event.type == EventType.TERMINATED
+    )
+    for i, rule in enumerate(agreement.rules):
+        if not isinstance(rule, Survival):
+            continue
+        for day, what in ends:
+            if shift_within(day, rule.period) is None:
+                arithmetic = f"{what} {day} + {rule.period}"
+                problems.append(f"rules[{i}].period: {_after_last_day(arithmetic)}")
+                break  # one message per rule is enough to see what to change
+    return problems

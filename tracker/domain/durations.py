@@ -56,6 +56,17 @@ _ISO = re.compile(
 
 DURATION_EXAMPLES = "examples: '90 days', 'P3M'"
 
+#: More significant digits than this is longer than any limit, whatever the unit (200 years
+#: are 6,311,433,600 seconds); the text is refused before ``int`` has to convert it.
+_MAX_DIGITS = 12
+
+#: The dates the tracker computes with: Python's date range. A value whose dates would leave it
+#: is refused when the agreement is read, and open-ended series stop at its end.
+FIRST_DAY = date.min
+LAST_DAY = date.max
+#: How messages name that range, with what is allowed.
+DATE_RANGE_TEXT = "the tracker computes dates from 0001-01-01 to 9999-12-31 only"
+
 
 class DurationParseError(ValueError):
     """Text that is not a duration; the message is ready to show to a YAML author."""
@@ -121,6 +132,10 @@ def parse_duration(text: object, *, allow_time: bool = False) -> Duration:
     timed = False  # written with a time unit, even "0 hours": not a calendar duration
     plain = _PLAIN.match(text)
     iso = _ISO.match(text.strip().upper()) if not plain else None
+    if iso and any(g and len(g.lstrip("0")) > _MAX_DIGITS for g in iso.groups()):
+        raise DurationParseError(
+            f"{_shown(text)} is longer than {MAX_DURATION_YEARS} years; check the number and unit"
+        )
     if plain:
         unit = _UNITS.get(plain.group(2).lower())
         if unit is None:
@@ -151,6 +166,11 @@ def parse_duration(text: object, *, allow_time: bool = False) -> Duration:
     return duration
 
 
+def _shown(text: str) -> str:
+    """``text`` quoted for a message, cut short when it is long."""
+    return repr(text) if len(text) <= 40 else repr(text[:37] + "...")
+
+
 def add_months(day: date, months: int) -> date:
     """``day`` plus ``months`` calendar months (negative to go back), clamped to month end.
 
@@ -176,6 +196,58 @@ def shift(day: date, duration: Duration, *, times: int = 1) -> date:
     if duration.days:
         result = result + timedelta(days=duration.days * times)
     return result
+
+
+def shift_within(day: date, duration: Duration, *, times: int = 1) -> date | None:
+    """:func:`shift`, or None when the result would leave :data:`FIRST_DAY`..:data:`LAST_DAY`."""
+    try:
+        return shift(day, duration, times=times)
+    except (OverflowError, ValueError):  # ValueError: a year outside 1..9999
+        return None
+
+
+def last_index_within(anchor: date, duration: Duration) -> int:
+    """The largest ``k >= 0`` with ``anchor + k × duration <= LAST_DAY``.
+
+    ``duration`` must be longer than 0 days. Computed from an estimate and corrected by
+    stepping, which ends after a step or two: the estimate is off by at most the clamping of
+    a month end.
+    """
+    step_days = duration.approx_days()
+    if step_days <= 0:
+        raise ValueError("a series needs a duration longer than 0 days")
+    k = max(int((LAST_DAY - anchor).days / step_days), 0)
+    while k > 0 and shift_within(anchor, duration, times=k) is None:
+        k -= 1
+    while shift_within(anchor, duration, times=k + 1) is not None:
+        k += 1
+    return k
+
+
+def first_index_at_or_after(anchor: date, duration: Duration, day: date) -> int:
+    """The smallest ``k >= 0`` with ``anchor + k × duration >= day``, where that date may lie
+    past :data:`LAST_DAY` (then ``k`` is one more than :func:`last_index_within`).
+
+    A bisection over ``k`` with checked arithmetic, for the rare question the engine's fast
+    estimate cannot answer because the calendar ends near ``day``. ``duration`` must be
+    longer than 0 days.
+    """
+    if anchor >= day:
+        return 0
+    low, high = 0, 1  # invariant: anchor + low × duration < day
+    while True:
+        reached = shift_within(anchor, duration, times=high)
+        if reached is None or reached >= day:
+            break
+        low, high = high, high * 2
+    while high - low > 1:
+        middle = (low + high) // 2
+        reached = shift_within(anchor, duration, times=middle)
+        if reached is not None and reached < day:
+            low = middle
+        else:
+            high = middle
+    return high
 
 
 def _validate_duration(value: Any) -> Duration:

@@ -22,12 +22,13 @@ from tracker.domain.agreement import (
     Withdrawal,
 )
 from tracker.domain.deadline import Deadline
-from tracker.domain.durations import add_months, shift
+from tracker.domain.durations import LAST_DAY, Duration, shift_within
 from tracker.domain.rules import evaluate
 from tracker.errors import ComputeFailed, failure_detail
 
 #: Default horizon of ``explain`` when no end is given.
 EXPLAIN_YEARS = 2
+_EXPLAIN_SPAN = Duration(months=12 * EXPLAIN_YEARS)
 
 
 @dataclass(frozen=True)
@@ -79,10 +80,10 @@ def describe_rule(agreement: Agreement, rule: Rule) -> str:
         if rule.first_expiry is not None:
             anchor = f"first expires {rule.first_expiry.isoformat()}"
         else:
-            assert rule.start is not None and rule.term is not None
-            first = shift(rule.start, rule.term)
+            assert rule.start is not None
             anchor = (
-                f"runs {rule.term} from {rule.start.isoformat()} (first expiry {first.isoformat()})"
+                f"runs {rule.term} from {rule.start.isoformat()} "
+                f"(first expiry {rule.anchor.isoformat()})"
             )
         text = (
             f"The agreement {anchor} and renews for {rule.step} at a time unless notice is "
@@ -97,10 +98,10 @@ def describe_rule(agreement: Agreement, rule: Rule) -> str:
         if rule.expires is not None:
             text = f"The agreement expires on {rule.expires.isoformat()}"
         else:
-            assert rule.start is not None and rule.term is not None
+            assert rule.start is not None
             text = (
                 f"The agreement runs {rule.term} from {rule.start.isoformat()} "
-                f"(expiry {shift(rule.start, rule.term).isoformat()})"
+                f"(expiry {rule.expiry.isoformat()})"
             )
         if rule.notice is not None:
             text += f"; a decision is due {rule.notice} before the expiry"
@@ -149,7 +150,8 @@ def explain_agreement(agreement: Agreement, *, as_of: date, end: date | None = N
     :func:`~tracker.domain.rules.compute_deadlines`.
     """
     if end is None:
-        end = add_months(as_of, 12 * EXPLAIN_YEARS)
+        # Near 9999-12-31 the two years are cut short where the calendar ends.
+        end = shift_within(as_of, _EXPLAIN_SPAN) or LAST_DAY
     result = evaluate(agreement, as_of=as_of, start=as_of, end=end)
     rules = [
         RuleSummary(

@@ -69,6 +69,12 @@ Events (only those dated on or before ``as_of`` count):
     renewals already used still count against ``max_renewals``.
 ``terminated`` on T
     ``termination`` on T; nothing after T except ``survival_ends`` (T + period).
+
+The calendar ends on 9999-12-31 (Python's last date). Validation refuses every agreement whose
+fixed dates would leave 0001-01-01..9999-12-31 (:mod:`tracker.domain.agreement`); what is
+left open-ended stops there: a renewal term or recurring date after 9999-12-31 does not
+exist, a notice that only a later term could take effect in has no effect, and no query
+window, however wide, makes the engine raise.
 """
 
 from __future__ import annotations
@@ -90,13 +96,14 @@ from tracker.domain.agreement import (
     Withdrawal,
 )
 from tracker.domain.deadline import Deadline, DeadlineKind
-from tracker.domain.durations import Duration
+from tracker.domain.durations import Duration, first_index_at_or_after
 from tracker.domain.workdays import note_for_countries, party_countries
 from tracker.errors import RuleError
 
 __all__ = ["Evaluation", "compute_all", "compute_deadlines", "evaluate"]
 
-_ONE_DAY = timedelta(days=1)
+#: What date arithmetic past 9999-12-31 raises (``date()`` with year 10000, or an ordinal).
+_PAST_END = (OverflowError, ValueError)
 _MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
@@ -166,13 +173,12 @@ class _Episode:
     retracted: date | None = None  # a suspended notice withdrawn later: no resuming it
 
 
-def _latest(episodes: list[_Episode], party: str | None) -> list[_Episode]:
+def _latest(latest: dict[str | None, _Episode], party: str | None) -> list[_Episode]:
     """The most recent episode of ``party``; of every party when ``party`` is None."""
-    latest: dict[str | None, _Episode] = {}
-    for e in episodes:
-        if party is None or e.party == party:
-            latest[e.party] = e
-    return list(latest.values())
+    if party is None:
+        return list(latest.values())
+    found = latest.get(party)
+    return [] if found is None else [found]
 
 
 def _episodes(counted: list[tuple[int, Event]], findings: dict[int, str]) -> list[_Episode]:
@@ -182,12 +188,17 @@ def _episodes(counted: list[tuple[int, Event]], findings: dict[int, str]) -> lis
     notice is redundant or had already taken effect depends on the rule, which judges that.
     """
     episodes: list[_Episode] = []
+    # Each party's most recent episode, kept as they are added: one lookup per event instead
+    # of a scan of all earlier ones (1,000 events would otherwise cost a million steps).
+    latest: dict[str | None, _Episode] = {}
     for i, ev in counted:
         kind = ev.type
         if kind == "notice_given":
-            episodes.append(_Episode(ev.party, i, ev.date, ev.date))
+            episode = _Episode(ev.party, i, ev.date, ev.date)
+            episodes.append(episode)
+            latest[episode.party] = episode
         elif kind == "notice_suspended":
-            hit = [e for e in _latest(episodes, ev.party) if e.stop is None]
+            hit = [e for e in _latest(latest, ev.party) if e.stop is None]
             if not hit:
                 findings[i] = f"no pending notice by {ev.party or 'any party'} to suspend"
                 continue
@@ -197,7 +208,7 @@ def _episodes(counted: list[tuple[int, Event]], findings: dict[int, str]) -> lis
         elif kind == "notice_withdrawn":
             hit = [
                 e
-                for e in _latest(episodes, ev.party)
+                for e in _latest(latest, ev.party)
                 if e.stop is None or (e.stop_kind == "suspended" and e.retracted is None)
             ]
             if not hit:
@@ -212,14 +223,16 @@ def _episodes(counted: list[tuple[int, Event]], findings: dict[int, str]) -> lis
         elif kind == "notice_resumed":
             hit = [
                 e
-                for e in _latest(episodes, ev.party)
+                for e in _latest(latest, ev.party)
                 if e.stop_kind == "suspended" and e.retracted is None
             ]
             if not hit:
                 findings[i] = f"no suspended notice by {ev.party or 'any party'} to resume"
                 continue
             for e in hit:
-                episodes.append(_Episode(e.party, e.index, e.given, ev.date, resumed_by=i))
+                episode = _Episode(e.party, e.index, e.given, ev.date, resumed_by=i)
+                episodes.append(episode)
+                latest[episode.party] = episode
             findings[i] = f"notice resumed; it counts as given on {ev.date.isoformat()}"
     return episodes
 
@@ -260,7 +273,17 @@ class _Series:
         self.segments = [_Segment(anchor, 0, self.max, origin)]
 
     def expiry(self, seg: int, k: int) -> date:
+        """Term k's expiry; only for terms known to end by 9999-12-31 (see :meth:`expiry_of`)."""
         return _shift(self.segments[seg].anchor, self.step, k)
+
+    def expiry_of(self, term: tuple[int, int] | None) -> date | None:
+        """The expiry of ``term``, or None when there is no term or it ends after 9999-12-31."""
+        if term is None:
+            return None
+        try:
+            return _shift(self.segments[term[0]].anchor, self.step, term[1])
+        except _PAST_END:
+            return None
 
     def is_final(self, seg: int, k: int) -> bool:
         s = self.segments[seg]
@@ -271,6 +294,7 @@ class _Series:
 
         Whole-month steps (years, months): exact from the month count, one comparison of
         the day of the month. Otherwise from an estimate, adjusted by ±1.
+        The term k may expire after 9999-12-31; callers compute it with :meth:`expiry_of`.
         """
         if day <= anchor:
             return 0
@@ -283,34 +307,51 @@ class _Series:
                 k += 1
             return k
         k = int((day.toordinal() - anchor.toordinal()) / self.step_days)
-        while k > 0 and _shift(anchor, step, k - 1) >= day:
-            k -= 1
-        while _shift(anchor, step, k) < day:
-            k += 1
+        try:
+            while k > 0 and _shift(anchor, step, k - 1) >= day:
+                k -= 1
+            while _shift(anchor, step, k) < day:
+                k += 1
+        except _PAST_END:  # the estimate reached past 9999-12-31: ask the careful way
+            return first_index_at_or_after(anchor, step, day)
         return k
 
     def first_at_or_after(self, day: date) -> tuple[int, int] | None:
-        """The first term (segment, local index) expiring on or after ``day``, or None."""
+        """The first term (segment, local index) expiring on or after ``day``, or None when
+        the series ended before it (``max_renewals``) or that term ends after 9999-12-31."""
         for i, s in enumerate(self.segments):
             k = self.first_k(s.anchor, day)
             if s.last is None or k <= s.last:
-                return i, k
+                return (i, k) if self.expiry_of((i, k)) is not None else None
         return None
 
     def after(self, seg: int, k: int) -> tuple[int, int] | None:
+        """The next term, or None after the final one or past 9999-12-31."""
         s = self.segments[seg]
         if s.last is None or k < s.last:
-            return seg, k + 1
-        return (seg + 1, 0) if seg + 1 < len(self.segments) else None
+            following = (seg, k + 1)
+        elif seg + 1 < len(self.segments):
+            following = (seg + 1, 0)
+        else:
+            return None
+        return following if self.expiry_of(following) is not None else None
 
     def final(self) -> tuple[int, int] | None:
+        """The last term under ``max_renewals``; None when there is no limit, or when the
+        last term would end after 9999-12-31 (after an extension): within the calendar the
+        series then never ends."""
         s = self.segments[-1]
-        return None if s.last is None else (len(self.segments) - 1, s.last)
+        if s.last is None:
+            return None
+        term = (len(self.segments) - 1, s.last)
+        return term if self.expiry_of(term) is not None else None
 
     def extend(self, on: date, until: date) -> str:
         """Move the expiry of the term current ``on`` to ``until``; returns a finding."""
         cur = self.first_at_or_after(on)
         if cur is None:
+            if self.final() is None:
+                return "the current term expires after 9999-12-31; ignored"
             return "after the final expiry; ignored"
         seg, k = cur
         old = self.expiry(seg, k)
@@ -452,21 +493,18 @@ class _Context:
 def _withdrawal_date(rule: Withdrawal, given: date) -> tuple[date, str]:
     """When a notice given on ``given`` takes effect, and the arithmetic as a phrase."""
     notice = rule.notice
-    base = _shift(given, notice) if notice is not None else given
+    base, day = rule.takes_effect(given)  # within the calendar: validation checked it
     plus = f" + {notice}" if notice is not None else ""
     eff = rule.effective
     if eff == "same_day":
-        return base, f"{plus} = {base.isoformat()}"
+        return day, f"{plus} = {day.isoformat()}"
     if eff == "day_after":
-        day = base + _ONE_DAY
         return day, f"{plus}, effective the day after = {day.isoformat()}"
     if eff == "first_of_next_month":
-        day = date(base.year + 1, 1, 1) if base.month == 12 else date(base.year, base.month + 1, 1)
         return day, (
             f"{plus} = {base.isoformat()}, effective the first day of the next month"
             f" = {day.isoformat()}"
         )
-    day = date(base.year + 1, 12, 31)
     where = f" = {base.isoformat()}" if notice is not None else ""
     return day, f"{plus}{where}, effective 31 December of the following year = {day.isoformat()}"
 
@@ -650,15 +688,21 @@ def _recurring(ctx: _Context, rule: Recurring, r_index: int, end_day: date | Non
     lo = out.lo
     if lo > first:  # estimate the first index in the window, then correct it by ±1
         k = int((lo - first).days / max(every.approx_days(), 1.0))
-        while k > 0 and _shift(first, every, k - 1) >= lo:
-            k -= 1
-        while _shift(first, every, k) < lo:
-            k += 1
+        try:
+            while k > 0 and _shift(first, every, k - 1) >= lo:
+                k -= 1
+            while _shift(first, every, k) < lo:
+                k += 1
+        except _PAST_END:  # the estimate reached past 9999-12-31: ask the careful way
+            k = first_index_at_or_after(first, every, lo)
     source = ctx.cite(rule.source)
     first_iso = first.isoformat()
     every_text = str(every)
     while True:
-        day = _shift(first, every, k)
+        try:
+            day = _shift(first, every, k)
+        except _PAST_END:  # the series stops at the end of the calendar
+            break
         if day > last:
             break
         iso = day.isoformat()
@@ -673,8 +717,11 @@ def _survival(
     source = ctx.cite(rule.source)
     out = ctx
     if end_day is not None and not end_reason.startswith("withdrawal"):
-        day = _shift(end_day, rule.period)
-        if out.lo <= day <= out.hi:
+        try:
+            day = _shift(end_day, rule.period)
+        except _PAST_END:  # an end late in 9999 that only a renewal series could reach
+            day = None
+        if day is not None and out.lo <= day <= out.hi:
             out.add(
                 _SURVIVAL,
                 day,
@@ -687,7 +734,10 @@ def _survival(
         if end_day is not None and left > end_day:
             continue
         party = party_key or None
-        day = _shift(left, rule.period)
+        try:
+            day = _shift(left, rule.period)
+        except _PAST_END:  # validation refuses these; never raise for a reader all the same
+            continue
         out.add(
             _SURVIVAL,
             day,
@@ -721,11 +771,14 @@ def _auto_renewal(ctx: _Context, rule: AutoRenewal, r_index: int) -> None:
         what = "notice resumed" if ep.resumed_by is not None else "notice given"
         term = series.first_at_or_after(n)
         if term is None:
-            fin = series.final()
-            assert fin is not None  # only a capped series runs out of terms
-            findings[ep.index] = (
-                f"after the final expiry {series.expiry(*fin).isoformat()}; no effect"
-            )
+            final_expiry = series.expiry_of(series.final())
+            if final_expiry is not None and final_expiry < n:
+                findings[ep.index] = f"after the final expiry {final_expiry.isoformat()}; no effect"
+            else:
+                findings[ep.index] = (
+                    "the term it would end expires after 9999-12-31, beyond the dates the "
+                    "tracker can compute; no effect"
+                )
             continue
         expiry = series.expiry(*term)
         deadline = _shift(expiry, notice, -1)
@@ -743,6 +796,12 @@ def _auto_renewal(ctx: _Context, rule: AutoRenewal, r_index: int) -> None:
             expiry = series.expiry(*term)
             deadline = _shift(expiry, notice, -1)
         prefix = late_note + "; " if late_note else ""
+        if deadline < n and not series.is_final(*term):
+            findings[ep.index] = prefix + (
+                "the next term expires after 9999-12-31, beyond the dates the tracker can "
+                "compute; no effect"
+            )
+            continue
         if deadline < n or series.is_final(*term):
             findings[ep.index] = prefix + (
                 f"the agreement ends at its final expiry {expiry.isoformat()} anyway; no effect"
@@ -786,16 +845,19 @@ def _auto_renewal(ctx: _Context, rule: AutoRenewal, r_index: int) -> None:
 
     if stop_term is not None:
         ctx.ends.append((series.expiry(*stop_term), stop_reason, False))
-    final = series.final()
-    if final is not None:
-        ctx.ends.append((series.expiry(*final), "final expiry", True))
+    final_expiry = series.expiry_of(series.final())
+    if final_expiry is not None:
+        ctx.ends.append((final_expiry, "final expiry", True))
 
     # The terms whose dates can fall inside [lo, hi]: a term's dates are never after its
     # expiry and never more than the longest lead before it. Segments are walked directly
     # (there is one unless the agreement was extended) with the term index computed from
     # each anchor, never by stepping from term 0.
     lo, hi = ctx.lo, ctx.hi
-    horizon = hi + timedelta(days=max(_lead_days(notice), _lead_days(window)))
+    try:
+        horizon = hi + timedelta(days=max(_lead_days(notice), _lead_days(window)))
+    except OverflowError:
+        horizon = date.max
     step = series.step
     notice_text = str(notice)
     window_text = str(window)
@@ -806,7 +868,10 @@ def _auto_renewal(ctx: _Context, rule: AutoRenewal, r_index: int) -> None:
         k = series.first_k(seg.anchor, lo)
         last = seg.last
         while last is None or k <= last:
-            expiry = _shift(seg.anchor, step, k)
+            try:
+                expiry = _shift(seg.anchor, step, k)
+            except _PAST_END:  # the series stops at the end of the calendar
+                return
             if expiry > horizon:
                 return
             final_term = si == last_seg and k == last

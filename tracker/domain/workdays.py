@@ -80,10 +80,14 @@ def _note(day: date, countries: tuple[str, ...]) -> str | None:
             return None
         name, country = found
         reason = f"{name} ({country} public holiday)"
-    before = day - _ONE_DAY
     # Bounded: no calendar has more than a few consecutive non-working days.
-    while before.weekday() >= 5 or _holiday(before, countries) is not None:
+    before = day
+    while True:
+        if before == date.min:
+            return f"{reason}; no working day before it in the calendar"
         before -= _ONE_DAY
+        if before.weekday() < 5 and _holiday(before, countries) is None:
+            break
     day_name = _WEEKDAYS[before.weekday()]
     return f"{reason}; last working day before is {day_name} {before.isoformat()}"
 

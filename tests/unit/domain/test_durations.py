@@ -13,8 +13,11 @@ from tracker.domain.durations import (
     Duration,
     DurationParseError,
     add_months,
+    first_index_at_or_after,
+    last_index_within,
     parse_duration,
     shift,
+    shift_within,
 )
 
 D = date.fromisoformat
@@ -187,3 +190,49 @@ def test_shift_agrees_with_relativedelta_months_then_days(
 ) -> None:
     expected = day + relativedelta(months=months * times) + timedelta(days=days * times)
     assert shift(day, Duration(months=months, days=days), times=times) == expected
+
+
+# --- the ends of the calendar ----------------------------------------------------------
+
+steps = st.builds(
+    lambda months, days: Duration(months=months, days=days),
+    st.integers(0, 30),
+    st.integers(0, 60),
+).filter(lambda d: d.months or d.days)
+
+
+@settings(deadline=None)  # timing varies on a shared machine
+@given(anchor=st.dates(min_value=date(9000, 1, 1)), step=steps)
+def test_last_index_within_is_the_last_term_before_the_calendar_ends(
+    anchor: date, step: Duration
+) -> None:
+    k = last_index_within(anchor, step)
+    assert shift_within(anchor, step, times=k) is not None
+    assert shift_within(anchor, step, times=k + 1) is None
+
+
+@settings(deadline=None)  # timing varies on a shared machine
+@given(anchor=st.dates(min_value=date(9990, 1, 1)), step=steps, day=st.dates(date(9990, 1, 1)))
+def test_first_index_at_or_after_agrees_with_stepping_through_the_terms(
+    anchor: date, step: Duration, day: date
+) -> None:
+    k = 0
+    while (term := shift_within(anchor, step, times=k)) is not None and term < day:
+        k += 1
+    assert first_index_at_or_after(anchor, step, day) == k
+
+
+def test_shift_within_is_none_where_the_calendar_ends() -> None:
+    assert shift_within(D("9999-12-31"), parse_duration("1 day")) is None
+    assert shift_within(D("9999-12-31"), parse_duration("1 month")) is None
+    assert shift_within(D("0001-01-31"), parse_duration("1 month"), times=-1) is None
+    assert shift_within(D("0001-02-28"), parse_duration("1 month"), times=-1) == D("0001-01-28")
+
+
+def test_a_duration_with_thousands_of_digits_is_refused_before_conversion() -> None:
+    with pytest.raises(DurationParseError) as caught:
+        parse_duration("P" + "9" * 5000 + "D")
+    assert str(caught.value) == (
+        "'P999999999999999999999999999999999999...' is longer than 200 years; "
+        "check the number and unit"
+    )
