@@ -87,8 +87,10 @@ def failure_detail(exc: BaseException) -> str:
         return exc.detail
     if isinstance(exc, ValidationError):
         first = exc.errors()[0]
-        where = ".".join(str(part) for part in first.get("loc", ())) or "document"
-        text = f"its stored document is no longer valid: {where}: {first.get('msg', 'invalid')}"
+        where = ".".join(str(part) for part in first.get("loc", ()))
+        message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
+        # A model-level check names its field inside the message; a field check has a loc.
+        text = f"its stored document is no longer valid: {where + ': ' if where else ''}{message}"
     elif isinstance(exc, RuleError):
         text = f"deadlines cannot be computed: {exc}"
     else:

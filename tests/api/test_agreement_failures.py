@@ -23,7 +23,8 @@ from tests.api.conftest import AUTH, NOW
 from tests.support.agreements import (
     BROKEN,
     BROKEN_ID,
-    ENGINE_DETAIL,
+    LIMIT_MESSAGE,
+    STORED_DETAIL,
     store_like_an_older_version,
 )
 from tracker.service import Service
@@ -35,7 +36,7 @@ GOOD_PZ: dict[str, Any] = {
     "title": "Good Pact",
     "rules": [{"kind": "fixed_term", "expires": "2027-03-01", "notice": "90 days"}],
 }
-REPORTED = [{"agreement": BROKEN_ID, "detail": ENGINE_DETAIL}]
+REPORTED = [{"agreement": BROKEN_ID, "detail": STORED_DETAIL}]
 
 
 def materialise_all(engine: Engine, settings: Settings) -> None:
@@ -59,7 +60,7 @@ def test_a_post_whose_deadlines_cannot_be_computed_is_refused_and_stores_nothing
     response = client.post("/api/v1/agreements", json=BROKEN, headers=AUTH)
 
     assert response.status_code == 422
-    assert response.json() == {"detail": [f"<request>: {ENGINE_DETAIL}"]}
+    assert response.json() == {"detail": [f"<request>:1:137: {LIMIT_MESSAGE}"]}
     assert client.get(f"/api/v1/agreements/{BROKEN_ID}").status_code == 404
     assert everything(client) == before
 
@@ -74,7 +75,7 @@ def test_a_put_whose_deadlines_cannot_be_computed_keeps_the_previous_version(
     response = client.put(f"/api/v1/agreements/{BROKEN_ID}", json=BROKEN, headers=AUTH)
 
     assert response.status_code == 422
-    assert response.json() == {"detail": [f"<request>: {ENGINE_DETAIL}"]}
+    assert response.json() == {"detail": [f"<request>:1:137: {LIMIT_MESSAGE}"]}
     stored = client.get(f"/api/v1/agreements/{BROKEN_ID}").json()
     assert (stored["title"], stored["revision"]) == ("Good Pact", 1)
     assert everything(client) == before
@@ -110,7 +111,7 @@ def test_materialising_stores_the_others_and_logs_the_failing_one(
     materialise_all(engine, app.state.settings)
 
     assert [r.getMessage() for r in caplog.records] == [
-        f'deadlines.agreement_failed agreement={BROKEN_ID} detail="{ENGINE_DETAIL}"'
+        f'deadlines.agreement_failed agreement={BROKEN_ID} detail="{STORED_DETAIL}"'
     ]
 
 
@@ -128,7 +129,7 @@ def test_the_calendar_feed_keeps_every_other_event_and_names_the_failing_agreeme
     assert after.headers["x-agreements-failed"] == BROKEN_ID
     assert "x-agreements-failed" not in before.headers
     calendar = icalendar.Calendar.from_ical(after.content)
-    assert str(calendar["x-tracker-error"]) == f"{BROKEN_ID}: {ENGINE_DETAIL}"
+    assert str(calendar["x-tracker-error"]) == f"{BROKEN_ID}: {STORED_DETAIL}"
     del calendar["x-tracker-error"]
     assert calendar.to_ical() == icalendar.Calendar.from_ical(before.content).to_ical()
 
@@ -147,7 +148,7 @@ def test_the_page_lists_the_others_and_says_which_agreement_is_missing(
     assert 'data-agreement="kr-jp-gsomia" data-kind="notice_deadline"' in html
     assert (
         f'<li data-failed-agreement="{BROKEN_ID}"><a href="/agreements/{BROKEN_ID}">'
-        f"<code>{BROKEN_ID}</code></a>: {html_escape(ENGINE_DETAIL)}</li>"
+        f"<code>{BROKEN_ID}</code></a>: {html_escape(STORED_DETAIL)}</li>"
     ) in html
     assert "<h2>Deadlines missing for 1 agreement</h2>" in html
 
@@ -156,7 +157,7 @@ def test_the_failing_agreement_itself_answers_422_naming_why(
     client: TestClient, engine: Engine
 ) -> None:
     store_like_an_older_version(engine)
-    message = f"agreement '{BROKEN_ID}': {ENGINE_DETAIL}"
+    message = f"agreement '{BROKEN_ID}': {STORED_DETAIL}"
 
     explained = client.get(f"/api/v1/agreements/{BROKEN_ID}/explain")
     page = client.get(f"/agreements/{BROKEN_ID}", headers={"Accept": "text/html"})
@@ -174,5 +175,32 @@ def test_planning_plans_the_others_and_reports_the_failing_agreement(
 
     report = Service(settings, engine=engine).replan(now=NOW)
 
-    assert report.failed == {BROKEN_ID: ENGINE_DETAIL}
-    assert (report.agreements, report.deadlines) == (clean.agreements + 1, clean.deadlines)
+    assert report.failed == {BROKEN_ID: STORED_DETAIL}
+    # Its stored document no longer validates: it is reported, not counted as read.
+    assert (report.agreements, report.deadlines) == (clean.agreements, clean.deadlines)
+
+
+def test_a_put_whose_deadlines_fail_for_any_reason_stores_nothing(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No valid document fails in the engine any more (the loader refuses what would), so an
+    # engine bug is simulated: the write computes inside its transaction and must roll back.
+    assert client.post("/api/v1/agreements", json=GOOD_PZ, headers=AUTH).status_code == 201
+    before = everything(client)
+
+    def engine_bug(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("engine bug")
+
+    monkeypatch.setattr("tracker.store.deadlines.compute_all", engine_bug)
+    response = client.put(
+        f"/api/v1/agreements/{BROKEN_ID}", json={**GOOD_PZ, "title": "Changed"}, headers=AUTH
+    )
+    monkeypatch.undo()
+
+    assert response.status_code == 422
+    assert response.json() == {
+        "detail": ["<request>: deadlines cannot be computed: RuntimeError: engine bug"]
+    }
+    stored = client.get(f"/api/v1/agreements/{BROKEN_ID}").json()
+    assert (stored["title"], stored["revision"]) == ("Good Pact", 1)
+    assert everything(client) == before

@@ -86,25 +86,6 @@ def test_the_page_shows_gsomia_with_its_days_left_and_links_to_its_agreement(
     assert (tmp_path / "agreement.png").stat().st_size > 10_000
 
 
-HOSTILE_AGREEMENT = """\
-version: 1
-id: xss-pact
-title: XSS Pact
-parties: [AA, BB]
-in_force: 2020-01-01
-sources:
-  - cite: Art. 1
-    url: "javascript:alert(document.domain)"
-  - cite: Art. 2
-    url: https://example.org/pact
-rules:
-  - kind: auto_renewal
-    first_expiry: 2021-01-01
-    renewal_term: 1 year
-    notice: 90 days
-    source: Art. 1
-"""
-
 # Run before any page script: records every CSP violation the page reports.
 RECORD_VIOLATIONS = """
 window.__violations = [];
@@ -120,12 +101,7 @@ def test_pages_and_api_docs_render_under_the_csp_with_no_violation_and_nothing_f
     from playwright.sync_api import ConsoleMessage, Request, sync_playwright
 
     with Receiver() as receiver:
-        config = write_config(
-            tmp_path,
-            db_url=sqlite_url,
-            hook_url=receiver.url,
-            agreements={"xss-pact": HOSTILE_AGREEMENT},
-        )
+        config = write_config(tmp_path, db_url=sqlite_url, hook_url=receiver.url, agreements={})
         shutil.copy(SEEDS_DIR / "kr-jp-gsomia.yaml", tmp_path / "agreements")
         with serve(config, tmp_path / "serve.log") as served:
             console: list[str] = []
@@ -162,12 +138,10 @@ def test_pages_and_api_docs_render_under_the_csp_with_no_violation_and_nothing_f
                     )
                     violations["/"] = page.evaluate("window.__violations")
 
-                    page.goto(f"{served.url}/agreements/xss-pact", wait_until="load")
-                    sources = page.locator("main").inner_text()
-                    assert "Art. 1 · javascript:alert(document.domain)" in sources
-                    assert page.locator('a[href^="javascript"]').count() == 0
-                    assert page.locator('a[href="https://example.org/pact"]').count() == 1
-                    violations["/agreements/xss-pact"] = page.evaluate("window.__violations")
+                    page.goto(f"{served.url}/agreements/kr-jp-gsomia", wait_until="load")
+                    gsomia_text = "https://en.wikisource.org/wiki/Page:Japan-Korea_GSOMIA_(English_Text).pdf/10"
+                    assert page.locator(f'a[href="{gsomia_text}"]').count() == 1
+                    violations["/agreements/kr-jp-gsomia"] = page.evaluate("window.__violations")
 
                     page.goto(f"{served.url}/docs", wait_until="load")
                     page.locator(
@@ -178,6 +152,6 @@ def test_pages_and_api_docs_render_under_the_csp_with_no_violation_and_nothing_f
                 finally:
                     browser.close()
 
-    assert violations == {"/": [], "/agreements/xss-pact": [], "/docs": []}
+    assert violations == {"/": [], "/agreements/kr-jp-gsomia": [], "/docs": []}
     assert console == []
     assert elsewhere == []

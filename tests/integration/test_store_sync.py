@@ -12,7 +12,13 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from tests.support.agreements import BROKEN, BROKEN_ID, ENGINE_DETAIL, agreement_yaml, write
+from tests.support.agreements import (
+    BROKEN,
+    BROKEN_ID,
+    LIMIT_MESSAGE,
+    agreement_yaml,
+    write,
+)
 from tests.support.concurrency import run_together
 from tracker.errors import ValidationFailed
 from tracker.loader import load_text
@@ -194,7 +200,7 @@ def test_a_file_whose_deadlines_cannot_be_computed_makes_sync_change_nothing(
     with pytest.raises(ValidationFailed) as raised:
         sync_directory(engine, tmp_path, now=LATER)
 
-    assert [str(e) for e in raised.value.errors] == [f"{broken}: {ENGINE_DETAIL}"]
+    assert [str(e) for e in raised.value.errors] == [f"{broken}:12:3: {LIMIT_MESSAGE}"]
     assert stored(engine) == {"a": ("file", "Test agreement", 1)}
     with session_scope(engine) as session:
         assert session.scalars(select(DeadlineHorizonRow.agreement_id)).all() == ["a"]

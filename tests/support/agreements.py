@@ -55,10 +55,15 @@ BROKEN: dict[str, Any] = {
     "tags": ["test"],
     "rules": [{"kind": "fixed_term", "expires": "0001-01-01", "notice": "90 days"}],
 }
-# What today's engine says about it. (Should the loader come to refuse such a date when the
-# file is read, a write gets the loader's message instead; the row stored below then fails
-# when its document is read back, and is reported the same way with that reason.)
-ENGINE_DETAIL = "deadlines cannot be computed: ValueError: ordinal must be >= 1"
+# What the loader says about it: such a date is refused when a document is read, so a write
+# gets this message (with the file's or body's line and column in front).
+LIMIT_MESSAGE = (
+    "rules[0].notice: expiry 0001-01-01 − 90 days falls before 0001-01-01: "
+    "the tracker computes dates from 0001-01-01 to 9999-12-31 only"
+)
+# A row an older version stored without that check fails when its document is read back,
+# and readers report it with this reason.
+STORED_DETAIL = f"its stored document is no longer valid: {LIMIT_MESSAGE}"
 
 
 def store_like_an_older_version(engine: Engine) -> None:
