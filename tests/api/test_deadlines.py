@@ -95,3 +95,24 @@ def test_request_validation_errors_use_the_same_detail_shape(client: TestClient)
     assert isinstance(detail, list) and all(isinstance(m, str) for m in detail)
     assert any(m.startswith("query.kind.0: Input should be 'notice_deadline'") for m in detail)
     assert "query.limit: Input should be greater than or equal to 1" in detail
+
+
+def test_a_tag_filter_matches_the_whole_tag_literally_not_as_a_pattern(
+    client: TestClient,
+) -> None:
+    from tests.api.conftest import AUTH, GSOMIA_JSON
+
+    rule = {"kind": "fixed_term", "expires": "2027-01-01"}
+    for agreement_id, tag in (("pact-a", "a_b"), ("pact-b", "axb"), ("pact-c", "50%")):
+        body = {**GSOMIA_JSON, "id": agreement_id, "tags": [tag], "rules": [rule], "events": []}
+        assert client.post("/api/v1/agreements", json=body, headers=AUTH).status_code == 201
+
+    def agreements_with(tag: str) -> tuple[list[str], list[str]]:
+        deadlines = client.get(URL, params={"tag": tag}).json()["data"]
+        listed = client.get("/api/v1/agreements", params={"tag": tag}).json()["data"]
+        return [d["agreement"] for d in deadlines], [a["id"] for a in listed]
+
+    # In SQL LIKE, "_" matches any one character and "%" any run: a tag is not a pattern.
+    assert agreements_with("a_b") == (["pact-a"], ["pact-a"])
+    assert agreements_with("50%") == (["pact-c"], ["pact-c"])
+    assert agreements_with("5%") == ([], [])

@@ -523,13 +523,17 @@ def test_a_due_reminder_is_delivered_once_by_email_with_the_deadline_attached(
 def test_a_label_with_a_line_break_is_emailed_with_the_label_on_one_subject_line(
     db_url: str, engine: Engine, now: datetime
 ) -> None:
+    import json
+
+    from sqlalchemy import update
+
     from tests.support.smtp import SmtpServer
+    from tracker.store.tables import ReminderRow
 
     day = now.date() + timedelta(days=10)
     text = (
         "version: 1\nid: reports\ntitle: Reports\nparties: [AA, BB]\nrules:\n"
-        f'  - {{kind: recurring, label: "report\\r\\nBcc: eve@example.org", first: {day}, '
-        f"every: 1 year, until: {day}}}\n"
+        f"  - {{kind: recurring, label: report, first: {day}, every: 1 year, until: {day}}}\n"
     )
     with SmtpServer() as server:
         settings = make_settings(
@@ -542,6 +546,16 @@ def test_a_label_with_a_line_break_is_emailed_with_the_label_on_one_subject_line
         add_agreement(engine, text, now=now)
         service = Service(settings, engine=engine)
         service.replan(now=now)
+        # The loader refuses line breaks in labels today; a reminder planned by an older
+        # version still carries one in its stored deadline, and must go out all the same.
+        (planned,) = outbox.list_reminders(engine)
+        deadline = {**json.loads(planned.deadline_json), "label": "report\r\nBcc: eve@example.org"}
+        with engine.begin() as connection:
+            connection.execute(
+                update(ReminderRow)
+                .where(ReminderRow.id == planned.id)  # type: ignore[arg-type]
+                .values(deadline_json=json.dumps(deadline))
+            )
         report = service.tick(now=now)
         (mail,) = server.wait_for(1)
     assert report.outcomes == {"sent": 1}

@@ -84,8 +84,9 @@ def tags_column(tags: Iterable[str]) -> str:
 
 
 def tag_condition(column: Any, tags: Sequence[str]) -> Any:
-    """SQL condition: the ``,a,b,`` column holds any of ``tags``."""
-    return or_(*(column.like(f"%,{tag},%") for tag in tags))
+    """SQL condition: the ``,a,b,`` column holds any of ``tags``. ``autoescape`` keeps a
+    tag's ``%`` and ``_`` literal (LIKE would read them as wildcards: ``a_b`` matching ``axb``)."""
+    return or_(*(column.contains(f",{tag},", autoescape=True) for tag in tags))
 
 
 def agreement_from_row(row: AgreementRow) -> Agreement:
