@@ -246,7 +246,7 @@ class Service:
                 deadlines,
                 {a.id: a for a in agreements},
                 stored,
-                self.settings,
+                self.settings.reminder_policy(),
                 now=now,
                 failed=frozenset(failed),
             )

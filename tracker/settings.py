@@ -33,6 +33,7 @@ from pydantic import (
 )
 
 from tracker.domain.durations import ConfigDurationField, Duration, DurationField, parse_duration
+from tracker.domain.planner import ReminderPolicy
 from tracker.errors import ConfigError, ValidationFailed
 
 DEFAULT_CONFIG_PATH = Path("config/tracker.yaml")
@@ -235,8 +236,17 @@ class Settings(_Strict):
         """Configured channels plus the built-in ``log`` channel."""
         return {"log": LogChannel(type="log"), **self.channels}
 
-    def reminder_kind_allowed(self, kind: str) -> bool:
-        return self.reminder_kinds == "all" or kind in self.reminder_kinds
+    def reminder_policy(self) -> ReminderPolicy:
+        """What the reminder planner reads, as the value it takes (it never sees settings)."""
+        return ReminderPolicy(
+            offsets=tuple(self.reminders),
+            channels=tuple(self.default_channels),
+            known_channels=frozenset(self.all_channels()),
+            kinds=None if self.reminder_kinds == "all" else frozenset(self.reminder_kinds),
+            send_time=self.send_time,
+            zone=ZoneInfo(self.timezone),
+            horizon=self.planning_horizon,
+        )
 
 
 def substitute_env(text: str, env: Mapping[str, str], *, file: str) -> str:

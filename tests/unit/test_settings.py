@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from tracker.domain.durations import parse_duration
+from tracker.domain.planner import ReminderPolicy
 from tracker.errors import ConfigError, ValidationFailed
 from tracker.settings import Settings, get_settings, minimum_lease_s, substitute_env
 
@@ -463,3 +465,34 @@ def test_today_is_the_date_in_the_configured_zone() -> None:
 
     assert Settings(timezone="Asia/Tokyo").today(now) == date(2025, 1, 1)
     assert Settings().today(now) == date(2024, 12, 31)
+
+
+def test_the_reminder_policy_carries_what_the_planner_reads() -> None:
+    settings = Settings.model_validate(
+        {
+            "reminders": ["30 days", "1 day"],
+            "reminder_kinds": ["notice_deadline", "expiry"],
+            "send_time": "08:30",
+            "timezone": "Europe/Berlin",
+            "default_channels": ["ops"],
+            "channels": {"ops": {"type": "log"}},
+            "planning_horizon": "90 days",
+        }
+    )
+
+    assert settings.reminder_policy() == ReminderPolicy(
+        offsets=(parse_duration("30 days"), parse_duration("1 day")),
+        channels=("ops",),
+        known_channels=frozenset({"log", "ops"}),
+        kinds=frozenset({"notice_deadline", "expiry"}),
+        send_time=time(8, 30),
+        zone=ZoneInfo("Europe/Berlin"),
+        horizon=parse_duration("90 days"),
+    )
+
+
+def test_reminder_kinds_all_lets_every_kind_through() -> None:
+    policy = Settings().reminder_policy()
+
+    assert policy.kinds is None
+    assert policy.kind_allowed("survival_ends")

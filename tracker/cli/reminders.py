@@ -176,7 +176,9 @@ def simulate_command(
         raise typer.BadParameter(f"at most {MAX_SIMULATE_DAYS} days", param_hint="--to")
     settings = STATE.settings()
     readable = read_agreements(agreements_paths)
-    planned, failed = simulate(readable.agreements, settings, start=first, end=last)
+    planned, failed = simulate(
+        readable.agreements, settings.reminder_policy(), start=first, end=last
+    )
     failed.update(readable.failed)
     for agreement_id, error in sorted(failed.items()):
         typer.echo(f"warning: {agreement_id}: {error}", err=True)

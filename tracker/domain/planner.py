@@ -1,9 +1,11 @@
 """Reminder planning: deadlines in, reminders (and what to do with existing ones) out.
 
-Pure code. Nothing here reads the clock, a database or the network; the caller passes ``now``
-(an aware instant) and the reminders already stored, and gets back a :class:`Plan`, a value
-that says which reminders to create and which stored ones to cancel or skip, each with a
-:class:`PlanReason`. The store applies it; the log and ``tracker reminders`` show the reasons.
+Pure code. Nothing here reads the clock, a database, the network or the configuration; the
+caller passes ``now`` (an aware instant), the reminders already stored and a
+:class:`ReminderPolicy` (what the configuration says, built by
+``Settings.reminder_policy()``), and gets back a :class:`Plan`, a value that says which
+reminders to create and which stored ones to cancel or skip, each with a :class:`PlanReason`.
+The store applies it; the log and ``tracker reminders`` show the reasons.
 
 Rules (SPEC 5 and 6):
 
@@ -45,11 +47,39 @@ from tracker.domain.agreement import Agreement
 from tracker.domain.deadline import Deadline
 from tracker.domain.durations import Duration, shift
 from tracker.domain.reminder import FINAL_STATUSES, ReminderStatus
-from tracker.settings import Settings
 
 #: Length of the random-looking part of a webhook id ("msg_" + this many base32 characters;
 #: 26 characters carry 130 bits, as many as the ids in the Standard Webhooks examples).
 WEBHOOK_ID_CHARS = 26
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderPolicy:
+    """The configuration the planner reads, as one value (``Settings.reminder_policy()``).
+
+    ``offsets`` and ``channels`` apply to agreements that name none of their own; ``kinds``
+    are the deadline kinds that get reminders (None: all); ``known_channels`` are the
+    channels that can deliver (the configured ones and the built-in ``log``); ``zone`` is the
+    zone of agreements without a ``timezone``; ``horizon`` is how far ahead reminders are
+    planned.
+    """
+
+    offsets: tuple[Duration, ...]
+    channels: tuple[str, ...]
+    known_channels: frozenset[str]
+    kinds: frozenset[str] | None
+    send_time: time
+    zone: ZoneInfo
+    horizon: Duration
+
+    def kind_allowed(self, kind: str) -> bool:
+        return self.kinds is None or kind in self.kinds
+
+    def zone_of(self, agreement: Agreement | None) -> ZoneInfo:
+        """The agreement's own zone, else the configured one."""
+        if agreement is not None and agreement.timezone:
+            return ZoneInfo(agreement.timezone)
+        return self.zone
 
 
 class PlanReason(StrEnum):
@@ -159,26 +189,24 @@ def local_today(now: datetime, zone: ZoneInfo) -> date:
     return now.astimezone(zone).date()
 
 
-def _zone_of(agreement: Agreement | None, settings: Settings) -> ZoneInfo:
-    return ZoneInfo((agreement.timezone if agreement else None) or settings.timezone)
-
-
 def reminders_for(
-    deadline: Deadline, agreement: Agreement | None, settings: Settings
+    deadline: Deadline, agreement: Agreement | None, policy: ReminderPolicy
 ) -> list[tuple[ReminderKey, datetime]]:
     """Every (key, due instant) a deadline yields, before any decision about the past."""
-    if not settings.reminder_kind_allowed(deadline.kind.value):
+    if not policy.kind_allowed(deadline.kind.value):
         return []
     offsets: Sequence[Duration] = (
-        agreement.reminders if agreement and agreement.reminders is not None else settings.reminders
+        agreement.reminders if agreement and agreement.reminders is not None else policy.offsets
     )
-    channels = agreement.channels if agreement and agreement.channels else settings.default_channels
-    zone = _zone_of(agreement, settings)
+    channels: Sequence[str] = (
+        agreement.channels if agreement and agreement.channels else policy.channels
+    )
+    zone = policy.zone_of(agreement)
     out = []
     # Equal offsets written differently ("1 week", "7 days") are one reminder.
     for offset in dict.fromkeys(offsets):
         day = shift(deadline.date, offset, times=-1)
-        due = due_instant(day, settings.send_time, zone)
+        due = due_instant(day, policy.send_time, zone)
         for channel in dict.fromkeys(channels):
             key = ReminderKey(
                 deadline.agreement,
@@ -192,18 +220,22 @@ def reminders_for(
     return out
 
 
+#: A deadline's identity in reminder keys: (agreement, kind, date, party).
+_DeadlineKey = tuple[str, str, date, str]
+
+
 def plan_reminders(
     deadlines: Iterable[Deadline],
     agreements: Mapping[str, Agreement],
     stored: Iterable[StoredReminder],
-    settings: Settings,
+    policy: ReminderPolicy,
     *,
     now: datetime,
     failed: frozenset[str] = frozenset(),
 ) -> Plan:
     """Reconcile the reminders that follow from ``deadlines`` with the ``stored`` ones.
 
-    ``deadlines`` must cover at least ``[yesterday (UTC), now + planning_horizon]`` for every
+    ``deadlines`` must cover at least ``[yesterday (UTC), now + policy.horizon]`` for every
     agreement in ``agreements``, so that a deadline still "today" in a zone behind UTC is seen
     (deadlines further ahead are ignored here; stored reminders of earlier deadlines are
     skipped when their time has passed, cancelled otherwise). ``failed``
@@ -212,56 +244,99 @@ def plan_reminders(
     """
     if now.tzinfo is None:
         raise ValueError("now must be an aware datetime")
-    horizon_end = local_today(now, ZoneInfo("UTC")) + timedelta(days=1)
-    horizon_end = shift(horizon_end, settings.planning_horizon)
-    known_channels = settings.all_channels()
-    problems: list[str] = []
-
+    horizon_end = shift(local_today(now, ZoneInfo("UTC")) + timedelta(days=1), policy.horizon)
     by_key: dict[ReminderKey, StoredReminder] = {}
-    acknowledged_deadlines: set[tuple[str, str, date, str]] = set()
+    acknowledged: set[_DeadlineKey] = set()
     for row in stored:
         by_key[row.key] = row
         if row.status == ReminderStatus.ACKNOWLEDGED:
-            acknowledged_deadlines.add(row.key.deadline_key)
+            acknowledged.add(row.key.deadline_key)
+    wanted, problems = _wanted(deadlines, agreements, policy, horizon_end)
+    missed = _decide_missed(wanted, by_key, agreements, policy, now=now)
+    new, changes, unchanged = _reconcile_wanted(wanted, by_key, acknowledged, missed)
+    orphan_changes, orphans_unchanged = _reconcile_orphans(
+        by_key, wanted, agreements, policy, now=now, failed=failed, horizon_end=horizon_end
+    )
+    return Plan(
+        new=new,
+        changes=changes + orphan_changes,
+        unchanged=unchanged + orphans_unchanged,
+        problems=sorted(set(problems)),
+    )
 
+
+def _wanted(
+    deadlines: Iterable[Deadline],
+    agreements: Mapping[str, Agreement],
+    policy: ReminderPolicy,
+    horizon_end: date,
+) -> tuple[dict[ReminderKey, tuple[datetime, Deadline]], list[str]]:
+    """Every reminder the deadlines up to ``horizon_end`` call for (key -> due instant and
+    deadline), and a problem for each one on a channel that is not configured."""
     wanted: dict[ReminderKey, tuple[datetime, Deadline]] = {}
+    problems: list[str] = []
     for deadline in deadlines:
         if deadline.date > horizon_end:
             continue
         agreement = agreements.get(deadline.agreement)
-        for key, due in reminders_for(deadline, agreement, settings):
-            if key.channel not in known_channels:
+        for key, due in reminders_for(deadline, agreement, policy):
+            if key.channel not in policy.known_channels:
                 problems.append(
                     f"agreement {key.agreement}: channel {key.channel!r} is not configured"
                 )
                 continue
             wanted[key] = (due, deadline)
+    return wanted, problems
 
-    # The missed rule looks at every reminder of a (deadline, channel), stored or new, whose
-    # time has passed and that was never attempted; the latest one may go out.
-    missed: dict[tuple[tuple[str, str, date, str], str], list[tuple[datetime, ReminderKey]]] = (
-        defaultdict(list)
-    )
+
+@dataclass(slots=True)
+class _Missed:
+    """What the missed rule decided for reminders whose time has passed unsent."""
+
+    latest: set[ReminderKey] = field(default_factory=set)  # send now
+    superseded: dict[ReminderKey, ReminderKey] = field(default_factory=dict)  # -> the latest
+    passed: set[ReminderKey] = field(default_factory=set)  # their deadline passed too
+
+
+def _decide_missed(
+    wanted: Mapping[ReminderKey, tuple[datetime, Deadline]],
+    by_key: Mapping[ReminderKey, StoredReminder],
+    agreements: Mapping[str, Agreement],
+    policy: ReminderPolicy,
+    *,
+    now: datetime,
+) -> _Missed:
+    """The missed rule: it looks at every reminder of a (deadline, channel), stored or new,
+    whose time has passed and that was never attempted; the latest one may go out."""
+    groups: dict[tuple[_DeadlineKey, str], list[tuple[datetime, ReminderKey]]] = defaultdict(list)
     for key, (due, _deadline) in wanted.items():
         seen = by_key.get(key)
         never_tried = seen is None or seen.status == ReminderStatus.PENDING
         if due <= now and never_tried:
-            missed[(key.deadline_key, key.channel)].append((due, key))
-    latest: set[ReminderKey] = set()
-    superseded: dict[ReminderKey, ReminderKey] = {}
-    passed: set[ReminderKey] = set()
-    for (deadline_key, _channel), items in missed.items():
+            groups[(key.deadline_key, key.channel)].append((due, key))
+    missed = _Missed()
+    for (deadline_key, _channel), items in groups.items():
         items.sort()
-        agreement = agreements.get(deadline_key[0])
-        today = local_today(now, _zone_of(agreement, settings))
+        today = local_today(now, policy.zone_of(agreements.get(deadline_key[0])))
         if deadline_key[2] < today:
-            passed.update(k for _, k in items)
+            missed.passed.update(k for _, k in items)
             continue
         last = items[-1][1]
-        latest.add(last)
+        missed.latest.add(last)
         for _, key in items[:-1]:
-            superseded[key] = last
+            missed.superseded[key] = last
+    return missed
 
+
+def _reconcile_wanted(
+    wanted: Mapping[ReminderKey, tuple[datetime, Deadline]],
+    by_key: Mapping[ReminderKey, StoredReminder],
+    acknowledged: set[_DeadlineKey],
+    missed: _Missed,
+) -> tuple[list[PlannedReminder], list[Change], int]:
+    """New rows for wanted reminders not stored yet (none for a deadline someone
+    acknowledged), changes for stored ones the missed rule skips, and how many stored ones
+    stay as they are."""
     new: list[PlannedReminder] = []
     changes: list[Change] = []
     unchanged = 0
@@ -269,56 +344,68 @@ def plan_reminders(
         due, deadline = wanted[key]
         existing = by_key.get(key)
         if existing is None:
-            if key.deadline_key in acknowledged_deadlines:
-                new.append(
-                    PlannedReminder(
-                        key, due, deadline, ReminderStatus.ACKNOWLEDGED, PlanReason.ACKNOWLEDGED
-                    )
-                )
-            elif key in passed:
-                new.append(
-                    PlannedReminder(
-                        key, due, deadline, ReminderStatus.SKIPPED, PlanReason.DEADLINE_PASSED
-                    )
-                )
-            elif key in superseded:
-                new.append(
-                    PlannedReminder(
-                        key, due, deadline, ReminderStatus.SKIPPED, PlanReason.MISSED_SUPERSEDED
-                    )
-                )
-            elif key in latest:
-                new.append(
-                    PlannedReminder(
-                        key, due, deadline, ReminderStatus.PENDING, PlanReason.MISSED_LATEST
-                    )
-                )
-            else:
-                new.append(PlannedReminder(key, due, deadline))
+            status, reason = _new_status(key, acknowledged, missed)
+            new.append(PlannedReminder(key, due, deadline, status, reason))
             continue
-        if key in passed:
-            changes.append(
-                Change(
-                    existing.id,
-                    key,
-                    ReminderStatus.SKIPPED,
-                    PlanReason.DEADLINE_PASSED,
-                    f"deadline {key.deadline_date} passed before it was sent",
-                )
-            )
-        elif key in superseded:
-            changes.append(
-                Change(
-                    existing.id,
-                    key,
-                    ReminderStatus.SKIPPED,
-                    PlanReason.MISSED_SUPERSEDED,
-                    f"missed; the {superseded[key].offset} reminder covers it",
-                )
-            )
-        else:
+        change = _missed_change(existing, missed)
+        if change is None:
             unchanged += 1
+        else:
+            changes.append(change)
+    return new, changes, unchanged
 
+
+def _new_status(
+    key: ReminderKey, acknowledged: set[_DeadlineKey], missed: _Missed
+) -> tuple[ReminderStatus, PlanReason]:
+    """The status and reason of a reminder row about to be created."""
+    if key.deadline_key in acknowledged:
+        return ReminderStatus.ACKNOWLEDGED, PlanReason.ACKNOWLEDGED
+    if key in missed.passed:
+        return ReminderStatus.SKIPPED, PlanReason.DEADLINE_PASSED
+    if key in missed.superseded:
+        return ReminderStatus.SKIPPED, PlanReason.MISSED_SUPERSEDED
+    if key in missed.latest:
+        return ReminderStatus.PENDING, PlanReason.MISSED_LATEST
+    return ReminderStatus.PENDING, PlanReason.SCHEDULED
+
+
+def _missed_change(existing: StoredReminder, missed: _Missed) -> Change | None:
+    """The change the missed rule makes to a stored reminder that is still wanted, if any."""
+    key = existing.key
+    if key in missed.passed:
+        return Change(
+            existing.id,
+            key,
+            ReminderStatus.SKIPPED,
+            PlanReason.DEADLINE_PASSED,
+            f"deadline {key.deadline_date} passed before it was sent",
+        )
+    if key in missed.superseded:
+        return Change(
+            existing.id,
+            key,
+            ReminderStatus.SKIPPED,
+            PlanReason.MISSED_SUPERSEDED,
+            f"missed; the {missed.superseded[key].offset} reminder covers it",
+        )
+    return None
+
+
+def _reconcile_orphans(
+    by_key: Mapping[ReminderKey, StoredReminder],
+    wanted: Mapping[ReminderKey, tuple[datetime, Deadline]],
+    agreements: Mapping[str, Agreement],
+    policy: ReminderPolicy,
+    *,
+    now: datetime,
+    failed: frozenset[str],
+    horizon_end: date,
+) -> tuple[list[Change], int]:
+    """Changes for open stored reminders that are no longer wanted, and how many of them stay
+    (those of agreements that failed this time, or planned under a longer horizon)."""
+    changes: list[Change] = []
+    unchanged = 0
     for key, row in by_key.items():
         if key in wanted or row.status in FINAL_STATUSES or key.agreement in failed:
             continue
@@ -337,15 +424,14 @@ def plan_reminders(
             # to forget a reminder.
             unchanged += 1
         else:
-            changes.append(_vanished(row, key, agreements, settings, now=now))
-    return Plan(new=new, changes=changes, unchanged=unchanged, problems=sorted(set(problems)))
+            changes.append(_vanished(row, agreements, policy, now=now))
+    return changes, unchanged
 
 
 def _vanished(
     row: StoredReminder,
-    key: ReminderKey,
     agreements: Mapping[str, Agreement],
-    settings: Settings,
+    policy: ReminderPolicy,
     *,
     now: datetime,
 ) -> Change:
@@ -354,8 +440,8 @@ def _vanished(
     Its deadline either no longer exists (cancelled), or still exists but no longer wants this
     offset, channel or kind (cancelled too: configuration changed what is wanted).
     """
-    agreement = agreements.get(key.agreement)
-    today = local_today(now, _zone_of(agreement, settings))
+    key = row.key
+    today = local_today(now, policy.zone_of(agreements.get(key.agreement)))
     if key.deadline_date < today and row.due_at <= now:
         return Change(
             row.id,
@@ -384,7 +470,7 @@ class Simulated:
 
 
 def simulate(
-    agreements: Sequence[Agreement], settings: Settings, *, start: date, end: date
+    agreements: Sequence[Agreement], policy: ReminderPolicy, *, start: date, end: date
 ) -> tuple[list[Simulated], dict[str, str]]:
     """Every reminder a continuously running service would send from ``start`` to ``end``
     (inclusive), each once, deciding each day with the deadlines as of that day (so events
@@ -393,16 +479,15 @@ def simulate(
     """
     from tracker.domain.rules import compute_deadlines
 
-    known_channels = settings.all_channels()
     seen: set[ReminderKey] = set()
     out: list[Simulated] = []
     failed: dict[str, str] = {}
     for agreement in agreements:
-        offsets = agreement.reminders if agreement.reminders is not None else settings.reminders
+        offsets = agreement.reminders if agreement.reminders is not None else policy.offsets
         # Only deadlines within the longest offset of a day can have a reminder on that day.
         lead = max((o.approx_days() for o in offsets), default=0.0)
         lead_days = int(lead) + 2
-        zone = _zone_of(agreement, settings)
+        zone = policy.zone_of(agreement)
         day = start
         while day <= end:
             try:
@@ -413,8 +498,8 @@ def simulate(
                 failed[agreement.id] = f"{type(exc).__name__}: {exc}"
                 break
             for deadline in deadlines:
-                for key, due in reminders_for(deadline, agreement, settings):
-                    if key in seen or key.channel not in known_channels:
+                for key, due in reminders_for(deadline, agreement, policy):
+                    if key in seen or key.channel not in policy.known_channels:
                         continue
                     if due.astimezone(zone).date() == day:
                         seen.add(key)

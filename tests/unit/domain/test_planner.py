@@ -16,6 +16,7 @@ from tracker.domain.planner import (
     PlannedReminder,
     PlanReason,
     ReminderKey,
+    ReminderPolicy,
     StoredReminder,
     due_instant,
     plan_reminders,
@@ -28,13 +29,14 @@ NEW_YORK = ZoneInfo("America/New_York")
 NINE = time(9, 0)
 
 
-def settings(**overrides: Any) -> Settings:
+def settings(**overrides: Any) -> ReminderPolicy:
+    """The planner's policy as configuration with these keys would build it."""
     base: dict[str, Any] = {
         "reminders": ["30 days", "7 days", "1 day", "0 days"],
         "agreements_dir": None,
     }
     base.update(overrides)
-    return Settings.model_validate(base)
+    return Settings.model_validate(base).reminder_policy()
 
 
 def agreement(agreement_id: str = "pact", **fields: Any) -> Agreement:
