@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 
 import pytest
@@ -10,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tracker.domain.durations import (
+    MAX_DURATION_YEARS,
     Duration,
     DurationParseError,
     add_months,
@@ -190,6 +192,29 @@ def test_shift_agrees_with_relativedelta_months_then_days(
 ) -> None:
     expected = day + relativedelta(months=months * times) + timedelta(days=days * times)
     assert shift(day, Duration(months=months, days=days), times=times) == expected
+
+
+def _outcome(compute: Callable[[], date]) -> date | str:
+    try:
+        return compute()
+    except (OverflowError, ValueError):
+        return "outside the calendar"
+
+
+@settings(deadline=None)  # timing varies on a shared machine
+@given(
+    day=st.dates(),
+    months=st.integers(0, MAX_DURATION_YEARS * 12),
+    days=st.integers(0, MAX_DURATION_YEARS * 366),
+    times=st.integers(-50, 50),
+)
+def test_shift_agrees_with_relativedelta_up_to_the_ends_of_the_calendar(
+    day: date, months: int, days: int, times: int
+) -> None:
+    # One relativedelta with both parts: months first, clamped, then days, as documented.
+    ours = _outcome(lambda: shift(day, Duration(months=months, days=days), times=times))
+    theirs = _outcome(lambda: day + relativedelta(months=months * times, days=days * times))
+    assert ours == theirs
 
 
 # --- the ends of the calendar ----------------------------------------------------------
