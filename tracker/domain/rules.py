@@ -82,7 +82,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, assert_never
 
 from tracker.domain.agreement import (
     Agreement,
@@ -198,43 +198,58 @@ def _episodes(counted: list[tuple[int, Event]], findings: dict[int, str]) -> lis
             episodes.append(episode)
             latest[episode.party] = episode
         elif kind == "notice_suspended":
-            hit = [e for e in _latest(latest, ev.party) if e.stop is None]
-            if not hit:
-                findings[i] = f"no pending notice by {ev.party or 'any party'} to suspend"
-                continue
-            for e in hit:
-                e.stop, e.stop_index, e.stop_kind = ev.date, i, "suspended"
-            findings[i] = "notice suspended"
+            findings[i] = _suspend(_latest(latest, ev.party), ev, i)
         elif kind == "notice_withdrawn":
-            hit = [
-                e
-                for e in _latest(latest, ev.party)
-                if e.stop is None or (e.stop_kind == "suspended" and e.retracted is None)
-            ]
-            if not hit:
-                findings[i] = f"no pending notice by {ev.party or 'any party'} to withdraw"
-                continue
-            for e in hit:
-                if e.stop is None:
-                    e.stop, e.stop_index, e.stop_kind = ev.date, i, "withdrawn"
-                else:  # a suspended notice retracted for good
-                    e.retracted = ev.date
-            findings[i] = "notice withdrawn"
+            findings[i] = _retract(_latest(latest, ev.party), ev, i)
         elif kind == "notice_resumed":
-            hit = [
-                e
-                for e in _latest(latest, ev.party)
-                if e.stop_kind == "suspended" and e.retracted is None
-            ]
-            if not hit:
-                findings[i] = f"no suspended notice by {ev.party or 'any party'} to resume"
-                continue
-            for e in hit:
-                episode = _Episode(e.party, e.index, e.given, ev.date, resumed_by=i)
+            resumed = _resume(_latest(latest, ev.party), ev, i)
+            for episode in resumed:
                 episodes.append(episode)
                 latest[episode.party] = episode
-            findings[i] = f"notice resumed; it counts as given on {ev.date.isoformat()}"
+            findings[i] = (
+                f"notice resumed; it counts as given on {ev.date.isoformat()}"
+                if resumed
+                else f"no suspended notice by {ev.party or 'any party'} to resume"
+            )
     return episodes
+
+
+def _suspend(candidates: list[_Episode], ev: Event, i: int) -> str:
+    """Stop the pending ones among ``candidates`` (a suspension on ``ev.date``); a finding."""
+    hit = [e for e in candidates if e.stop is None]
+    for e in hit:
+        e.stop, e.stop_index, e.stop_kind = ev.date, i, "suspended"
+    return (
+        "notice suspended" if hit else f"no pending notice by {ev.party or 'any party'} to suspend"
+    )
+
+
+def _retract(candidates: list[_Episode], ev: Event, i: int) -> str:
+    """Withdraw (retract) the pending or suspended ones among ``candidates``; a finding. A
+    suspended notice withdrawn later is gone for good: it can no longer be resumed."""
+    hit = [
+        e
+        for e in candidates
+        if e.stop is None or (e.stop_kind == "suspended" and e.retracted is None)
+    ]
+    for e in hit:
+        if e.stop is None:
+            e.stop, e.stop_index, e.stop_kind = ev.date, i, "withdrawn"
+        else:
+            e.retracted = ev.date
+    return (
+        "notice withdrawn" if hit else f"no pending notice by {ev.party or 'any party'} to withdraw"
+    )
+
+
+def _resume(candidates: list[_Episode], ev: Event, i: int) -> list[_Episode]:
+    """New episodes for the suspended (and not retracted) ones among ``candidates``, counting
+    from ``ev.date``."""
+    return [
+        _Episode(e.party, e.index, e.given, ev.date, resumed_by=i)
+        for e in candidates
+        if e.stop_kind == "suspended" and e.retracted is None
+    ]
 
 
 def _who(party: str | None) -> str:
@@ -572,80 +587,90 @@ def _fixed_term(ctx: _Context, rule: FixedTerm, r_index: int) -> None:
 
 def _withdrawal(ctx: _Context, rule: Withdrawal, r_index: int) -> None:
     source = ctx.cite(rule.source)
-    label = rule.label
-    out = ctx
-    agreement = ctx.agreement
-    earliest: date | None = None
-    if isinstance(rule.earliest_notice, date):
-        earliest = rule.earliest_notice
-        if out.lo <= earliest <= out.hi:
-            out.add(
-                _EARLIEST,
-                earliest,
-                f"notice possible from {earliest.isoformat()}",
-                r_index,
-                label,
-                source,
-            )
-    elif rule.earliest_notice is not None:
-        if agreement.in_force is None:  # the model validator requires it
-            raise RuleError("earliest_notice as a duration needs in_force")
-        earliest = _shift(agreement.in_force, rule.earliest_notice)
-        if out.lo <= earliest <= out.hi:
-            out.add(
-                _EARLIEST,
-                earliest,
-                f"in force {agreement.in_force.isoformat()} + {rule.earliest_notice}"
-                f" = {earliest.isoformat()}",
-                r_index,
-                label,
-                source,
-            )
-    findings = ctx.findings
+    earliest = _earliest_notice(ctx, rule, r_index, source)
     pending: dict[str | None, tuple[date, date]] = {}  # party -> (notice, effective date)
     for ep in ctx.episodes:
-        before = pending.get(ep.party)
-        if before is not None and ep.since < before[1]:
-            findings[ep.resumed_by if ep.resumed_by is not None else ep.index] = (
-                f"redundant: {ep.party or 'a party'} already gave notice on "
-                f"{before[0].isoformat()}, effective {before[1].isoformat()}; ignored"
-            )
-            continue
-        if earliest is not None and ep.since < earliest:
-            findings[ep.index] = (
-                f"premature: notice {ep.since.isoformat()}{_who(ep.party)} came before "
-                f"the earliest notice date {earliest.isoformat()}; no effect"
-            )
-            continue
-        day, arithmetic = _withdrawal_date(rule, ep.since)
-        what = "notice resumed" if ep.resumed_by is not None else "notice given"
-        if ep.stop is not None and ep.stop <= day:
-            findings[ep.index] = (
-                f"withdrawal{_who(ep.party)} would take effect {day.isoformat()}; "
-                f"{ep.stop_kind} on {ep.stop.isoformat()} before it took effect"
-            )
-            continue
-        if ep.stop_index is not None:
-            findings[ep.stop_index] = (
-                f"came after the withdrawal took effect on {day.isoformat()}; no effect"
-            )
-        pending[ep.party] = (ep.since, day)
-        # A later notice after an earlier one took effect: the party had rejoined (Paris
-        # Agreement: US 2019 and 2025). The latest withdrawal is the one that stands.
-        ctx.withdrawn[ep.party or ""] = day
+        _withdrawal_notice(ctx, rule, r_index, source, ep, earliest, pending)
+
+
+def _earliest_notice(
+    ctx: _Context, rule: Withdrawal, r_index: int, source: str | None
+) -> date | None:
+    """The first day notice may be given (a date, or ``in_force`` + duration), added as an
+    ``earliest_notice`` deadline; None when the rule sets none."""
+    if isinstance(rule.earliest_notice, date):
+        earliest = rule.earliest_notice
+        if ctx.lo <= earliest <= ctx.hi:
+            text = f"notice possible from {earliest.isoformat()}"
+            ctx.add(_EARLIEST, earliest, text, r_index, rule.label, source)
+        return earliest
+    if rule.earliest_notice is None:
+        return None
+    in_force = ctx.agreement.in_force
+    if in_force is None:  # the model validator requires it
+        raise RuleError("earliest_notice as a duration needs in_force")
+    earliest = _shift(in_force, rule.earliest_notice)
+    if ctx.lo <= earliest <= ctx.hi:
+        text = f"in force {in_force.isoformat()} + {rule.earliest_notice} = {earliest.isoformat()}"
+        ctx.add(_EARLIEST, earliest, text, r_index, rule.label, source)
+    return earliest
+
+
+def _withdrawal_notice(
+    ctx: _Context,
+    rule: Withdrawal,
+    r_index: int,
+    source: str | None,
+    ep: _Episode,
+    earliest: date | None,
+    pending: dict[str | None, tuple[date, date]],
+) -> None:
+    """What one notice episode does under ``rule``: a finding, and the withdrawal it brings
+    about (recorded in ``pending`` and on ``ctx``) unless it is redundant, premature or was
+    stopped before it took effect."""
+    findings = ctx.findings
+    before = pending.get(ep.party)
+    if before is not None and ep.since < before[1]:
         findings[ep.resumed_by if ep.resumed_by is not None else ep.index] = (
-            f"withdrawal{_who(ep.party)} effective {day.isoformat()}"
+            f"redundant: {ep.party or 'a party'} already gave notice on "
+            f"{before[0].isoformat()}, effective {before[1].isoformat()}; ignored"
         )
-        out.add(
-            _WITHDRAWAL,
-            day,
-            f"{what} {ep.since.isoformat()}{_who(ep.party)}{arithmetic}",
-            r_index,
-            label,
-            ctx.event_cite(ep.index, source),
-            ep.party,
+        return
+    if earliest is not None and ep.since < earliest:
+        findings[ep.index] = (
+            f"premature: notice {ep.since.isoformat()}{_who(ep.party)} came before "
+            f"the earliest notice date {earliest.isoformat()}; no effect"
         )
-        ctx.withdrawals.append((day, ep.party))
+        return
+    day, arithmetic = _withdrawal_date(rule, ep.since)
+    if ep.stop is not None and ep.stop <= day:
+        findings[ep.index] = (
+            f"withdrawal{_who(ep.party)} would take effect {day.isoformat()}; "
+            f"{ep.stop_kind} on {ep.stop.isoformat()} before it took effect"
+        )
+        return
+    if ep.stop_index is not None:
+        findings[ep.stop_index] = (
+            f"came after the withdrawal took effect on {day.isoformat()}; no effect"
+        )
+    pending[ep.party] = (ep.since, day)
+    # A later notice after an earlier one took effect: the party had rejoined (Paris
+    # Agreement: US 2019 and 2025). The latest withdrawal is the one that stands.
+    ctx.withdrawn[ep.party or ""] = day
+    findings[ep.resumed_by if ep.resumed_by is not None else ep.index] = (
+        f"withdrawal{_who(ep.party)} effective {day.isoformat()}"
+    )
+    what = "notice resumed" if ep.resumed_by is not None else "notice given"
+    ctx.add(
+        _WITHDRAWAL,
+        day,
+        f"{what} {ep.since.isoformat()}{_who(ep.party)}{arithmetic}",
+        r_index,
+        rule.label,
+        ctx.event_cite(ep.index, source),
+        ep.party,
+    )
+    ctx.withdrawals.append((day, ep.party))
 
 
 def _milestone(ctx: _Context, rule: Milestone, r_index: int) -> None:
@@ -750,101 +775,29 @@ def _survival(
         )
 
 
+@dataclass(slots=True)
+class _Stop:
+    """The pending notice that ends a renewal series, at the term expiring ``expiry``."""
+
+    term: tuple[int, int]
+    expiry: date
+    text: str  # the termination's explanation
+    reason: str  # why the agreement ends
+    notes: tuple[str, ...]
+    source: str | None
+
+
 def _auto_renewal(ctx: _Context, rule: AutoRenewal, r_index: int) -> None:
     series = _Series(rule)
-    notice = rule.notice
-    window = rule.notice_window
-    label = rule.label
     source = ctx.cite(rule.source)
-    findings = ctx.findings
-    for i, ev in ctx.counted:
-        if ev.type is _EXTENDED and ev.until is not None:
-            findings[i] = series.extend(ev.date, ev.until)
-
+    if ctx.counted:
+        _extend_series(ctx, series)
     # Which term does each pending notice end?  Under a withdrawal rule notices are read there.
-    stop_term: tuple[int, int] | None = None
-    stop_text = stop_reason = ""
-    stop_notes: tuple[str, ...] = ()
-    stop_source: str | None = None
-    for ep in () if ctx.has_withdrawal else ctx.episodes:
-        n = ep.since
-        what = "notice resumed" if ep.resumed_by is not None else "notice given"
-        term = series.first_at_or_after(n)
-        if term is None:
-            final_expiry = series.expiry_of(series.final())
-            if final_expiry is not None and final_expiry < n:
-                findings[ep.index] = f"after the final expiry {final_expiry.isoformat()}; no effect"
-            else:
-                findings[ep.index] = (
-                    "the term it would end expires after 9999-12-31, beyond the dates the "
-                    "tracker can compute; no effect"
-                )
-            continue
-        expiry = series.expiry(*term)
-        deadline = _shift(expiry, notice, -1)
-        late_note = ""
-        while deadline < n:  # late: it applies to the next term whose deadline it meets
-            if not late_note:
-                late_note = (
-                    f"late: {what} {n.isoformat()}{_who(ep.party)} came after the deadline "
-                    f"{deadline.isoformat()} for the term expiring {expiry.isoformat()}"
-                )
-            nxt = series.after(*term)
-            if nxt is None:
-                break
-            term = nxt
-            expiry = series.expiry(*term)
-            deadline = _shift(expiry, notice, -1)
-        prefix = late_note + "; " if late_note else ""
-        if deadline < n and not series.is_final(*term):
-            findings[ep.index] = prefix + (
-                "the next term expires after 9999-12-31, beyond the dates the tracker can "
-                "compute; no effect"
-            )
-            continue
-        if deadline < n or series.is_final(*term):
-            findings[ep.index] = prefix + (
-                f"the agreement ends at its final expiry {expiry.isoformat()} anyway; no effect"
-            )
-            continue
-        if window is not None:
-            opens = _shift(expiry, window, -1)
-            if n < opens:
-                findings[ep.index] = prefix + (
-                    f"premature: {what} {n.isoformat()}{_who(ep.party)} came before the notice "
-                    f"window for the term expiring {expiry.isoformat()} opened on "
-                    f"{opens.isoformat()}; no effect"
-                )
-                continue
-        if late_note:
-            finding = f"{late_note}; it applies to the term expiring {expiry.isoformat()}"
-        else:
-            finding = (
-                f"timely notice for the term expiring {expiry.isoformat()} "
-                f"(deadline {deadline.isoformat()})"
-            )
-        if ep.stop is not None and ep.stop <= expiry:
-            findings[ep.index] = (
-                f"{finding}; {ep.stop_kind} on {ep.stop.isoformat()} before it took effect"
-            )
-            continue
-        if ep.stop_index is not None:
-            findings[ep.stop_index] = (
-                f"came after the notice took effect on {expiry.isoformat()}; no effect"
-            )
-        findings[ep.resumed_by if ep.resumed_by is not None else ep.index] = finding
-        if stop_term is None or expiry < series.expiry(*stop_term):
-            stop_term = term
-            stop_text = (
-                f"{what} {n.isoformat()}{_who(ep.party)} (deadline {deadline.isoformat()}) "
-                f"ends the term expiring {expiry.isoformat()}"
-            )
-            stop_reason = f"{what} {n.isoformat()}{_who(ep.party)}"
-            stop_notes = (late_note,) if late_note else ()
-            stop_source = ctx.event_cite(ep.index, source)
-
-    if stop_term is not None:
-        ctx.ends.append((series.expiry(*stop_term), stop_reason, False))
+    stop = None
+    if ctx.episodes and not ctx.has_withdrawal:
+        stop = _renewal_stop(ctx, rule, series, source)
+        if stop is not None:
+            ctx.ends.append((stop.expiry, stop.reason, False))
     final_expiry = series.expiry_of(series.final())
     if final_expiry is not None:
         ctx.ends.append((final_expiry, "final expiry", True))
@@ -853,86 +806,220 @@ def _auto_renewal(ctx: _Context, rule: AutoRenewal, r_index: int) -> None:
     # expiry and never more than the longest lead before it. Segments are walked directly
     # (there is one unless the agreement was extended) with the term index computed from
     # each anchor, never by stepping from term 0.
-    lo, hi = ctx.lo, ctx.hi
     try:
-        horizon = hi + timedelta(days=max(_lead_days(notice), _lead_days(window)))
+        horizon = ctx.hi + timedelta(
+            days=max(_lead_days(rule.notice), _lead_days(rule.notice_window))
+        )
     except OverflowError:
         horizon = date.max
-    step = series.step
-    notice_text = str(notice)
-    window_text = str(window)
-    add = ctx.add
+    last_seg = len(series.segments) - 1
+    for si in range(last_seg + 1):
+        if not _segment_deadlines(ctx, rule, series, stop, r_index, source, si, horizon):
+            return
+
+
+def _extend_series(ctx: _Context, series: _Series) -> None:
+    """Re-anchor ``series`` at each counted extension, in date order."""
+    for i, ev in ctx.counted:
+        if ev.type is _EXTENDED and ev.until is not None:
+            ctx.findings[i] = series.extend(ev.date, ev.until)
+
+
+def _renewal_stop(
+    ctx: _Context, rule: AutoRenewal, series: _Series, source: str | None
+) -> _Stop | None:
+    """The notice that ends the series: of all that take effect, the one reaching the
+    earliest expiry (the first given, on a tie)."""
+    stop: _Stop | None = None
+    for ep in ctx.episodes:
+        candidate = _renewal_notice(ctx, rule, series, source, ep)
+        if candidate is not None and (stop is None or candidate.expiry < stop.expiry):
+            stop = candidate
+    return stop
+
+
+def _renewal_notice(
+    ctx: _Context, rule: AutoRenewal, series: _Series, source: str | None, ep: _Episode
+) -> _Stop | None:
+    """What one notice episode does to a renewal series: a finding, and the end it brings
+    about unless it has no effect (after the series ended, beyond the calendar, for the final
+    term, premature, or stopped before it took effect)."""
+    findings = ctx.findings
+    n = ep.since
+    what = "notice resumed" if ep.resumed_by is not None else "notice given"
+    given = f"{what} {n.isoformat()}{_who(ep.party)}"
+    first = series.first_at_or_after(n)
+    if first is None:
+        findings[ep.index] = _no_term_left(series, n)
+        return None
+    term, expiry, deadline, late_note = _term_notice_reaches(series, rule.notice, first, n, given)
+    no_effect = _notice_without_effect(series, rule, term, expiry, deadline, n, given)
+    if no_effect:
+        findings[ep.index] = f"{late_note}; {no_effect}" if late_note else no_effect
+        return None
+    if late_note:
+        finding = f"{late_note}; it applies to the term expiring {expiry.isoformat()}"
+    else:
+        finding = (
+            f"timely notice for the term expiring {expiry.isoformat()} "
+            f"(deadline {deadline.isoformat()})"
+        )
+    if ep.stop is not None and ep.stop <= expiry:
+        findings[ep.index] = (
+            f"{finding}; {ep.stop_kind} on {ep.stop.isoformat()} before it took effect"
+        )
+        return None
+    if ep.stop_index is not None:
+        findings[ep.stop_index] = (
+            f"came after the notice took effect on {expiry.isoformat()}; no effect"
+        )
+    findings[ep.resumed_by if ep.resumed_by is not None else ep.index] = finding
+    return _Stop(
+        term,
+        expiry,
+        f"{given} (deadline {deadline.isoformat()}) ends the term expiring {expiry.isoformat()}",
+        given,
+        (late_note,) if late_note else (),
+        ctx.event_cite(ep.index, source),
+    )
+
+
+def _no_term_left(series: _Series, n: date) -> str:
+    """The finding for a notice on ``n`` with no term left for it to end."""
+    final_expiry = series.expiry_of(series.final())
+    if final_expiry is not None and final_expiry < n:
+        return f"after the final expiry {final_expiry.isoformat()}; no effect"
+    return (
+        "the term it would end expires after 9999-12-31, beyond the dates the tracker can "
+        "compute; no effect"
+    )
+
+
+def _term_notice_reaches(
+    series: _Series, notice: Duration, term: tuple[int, int], n: date, given: str
+) -> tuple[tuple[int, int], date, date, str]:
+    """The first term from ``term`` on whose deadline a notice on ``n`` meets: (term, its
+    expiry, its deadline, and a note when that is not the term current at the notice; its
+    ``given`` says which notice, e.g. "notice given 2020-08-25 by JP"). When no later term
+    exists, the last one tried, whose deadline the notice missed."""
+    expiry = series.expiry(*term)
+    deadline = _shift(expiry, notice, -1)
+    if deadline >= n:
+        return term, expiry, deadline, ""
+    late_note = (
+        f"late: {given} came after the deadline {deadline.isoformat()} for the term expiring "
+        f"{expiry.isoformat()}"
+    )
+    while deadline < n:  # late: it applies to the next term whose deadline it meets
+        following = series.after(*term)
+        if following is None:
+            break
+        term = following
+        expiry = series.expiry(*term)
+        deadline = _shift(expiry, notice, -1)
+    return term, expiry, deadline, late_note
+
+
+def _notice_without_effect(
+    series: _Series,
+    rule: AutoRenewal,
+    term: tuple[int, int],
+    expiry: date,
+    deadline: date,
+    n: date,
+    given: str,
+) -> str:
+    """Why a notice on ``n`` that reaches ``term`` (expiring ``expiry``, notice ``deadline``)
+    changes nothing; "" when it takes effect."""
+    final = series.is_final(*term)
+    if deadline < n and not final:  # late for every term the calendar holds
+        return (
+            "the next term expires after 9999-12-31, beyond the dates the tracker can compute; "
+            "no effect"
+        )
+    if deadline < n or final:
+        return f"the agreement ends at its final expiry {expiry.isoformat()} anyway; no effect"
+    window = rule.notice_window
+    if window is not None:
+        opens = _shift(expiry, window, -1)
+        if n < opens:
+            return (
+                f"premature: {given} came before the notice window for the term expiring "
+                f"{expiry.isoformat()} opened on {opens.isoformat()}; no effect"
+            )
+    return ""
+
+
+def _segment_deadlines(
+    ctx: _Context,
+    rule: AutoRenewal,
+    series: _Series,
+    stop: _Stop | None,
+    r_index: int,
+    source: str | None,
+    si: int,
+    horizon: date,
+) -> bool:
+    """Add the dates of segment ``si``'s terms in the window, from the first term that can
+    have one; False once the series stopped (final term, the stopping notice, the calendar's
+    end, or past ``horizon``), True to go on with the next segment."""
+    lo, hi = ctx.lo, ctx.hi
     segments = series.segments
-    last_seg = len(segments) - 1
-    for si, seg in enumerate(segments):
-        k = series.first_k(seg.anchor, lo)
-        last = seg.last
-        while last is None or k <= last:
-            try:
-                expiry = _shift(seg.anchor, step, k)
-            except _PAST_END:  # the series stops at the end of the calendar
-                return
-            if expiry > horizon:
-                return
-            final_term = si == last_seg and k == last
-            stopping = stop_term is not None and stop_term == (si, k)
-            if lo <= expiry <= hi:
-                if stopping:
-                    add(
-                        _TERMINATION,
-                        expiry,
-                        stop_text,
-                        r_index,
-                        label,
-                        stop_source,
-                        None,
-                        stop_notes,
-                    )
-                elif final_term:
-                    add(
-                        _EXPIRY,
-                        expiry,
-                        f"{series.explain_expiry(si, k, expiry)} (final term: at most "
-                        f"{rule.max_renewals} renewals)",
-                        r_index,
-                        label,
-                        source,
-                    )
-                else:
-                    add(
-                        _EXPIRY,
-                        expiry,
-                        series.explain_expiry(si, k, expiry),
-                        r_index,
-                        label,
-                        source,
-                    )
-            if final_term:
-                return
-            day = _shift(expiry, notice, -1)
+    anchor, last = segments[si].anchor, segments[si].last
+    is_last_seg = si == len(segments) - 1
+    step, notice, window, label = series.step, rule.notice, rule.notice_window, rule.label
+    stop_term = stop.term if stop is not None else None
+    k = series.first_k(anchor, lo)
+    while last is None or k <= last:
+        try:
+            expiry = _shift(anchor, step, k)
+        except _PAST_END:  # the series stops at the end of the calendar
+            return False
+        if expiry > horizon:
+            return False
+        final_term = is_last_seg and k == last
+        stopping = stop_term is not None and stop_term == (si, k)
+        if lo <= expiry <= hi:
+            ending = stop if stopping else None
+            _add_expiry(ctx, rule, series, ending, r_index, source, si, k, expiry, final_term)
+        if final_term:
+            return False
+        day = _shift(expiry, notice, -1)
+        if lo <= day <= hi:
+            text = f"expiry {expiry.isoformat()} − {notice} = {day.isoformat()}"
+            ctx.add(_NOTICE_DEADLINE, day, text, r_index, label, source)
+        if window is not None:
+            day = _shift(expiry, window, -1)
             if lo <= day <= hi:
-                add(
-                    _NOTICE_DEADLINE,
-                    day,
-                    f"expiry {expiry.isoformat()} − {notice_text} = {day.isoformat()}",
-                    r_index,
-                    label,
-                    source,
-                )
-            if window is not None:
-                day = _shift(expiry, window, -1)
-                if lo <= day <= hi:
-                    add(
-                        _WINDOW_OPENS,
-                        day,
-                        f"expiry {expiry.isoformat()} − {window_text} = {day.isoformat()}",
-                        r_index,
-                        label,
-                        source,
-                    )
-            if stopping:
-                return
-            k += 1
+                text = f"expiry {expiry.isoformat()} − {window} = {day.isoformat()}"
+                ctx.add(_WINDOW_OPENS, day, text, r_index, label, source)
+        if stopping:
+            return False
+        k += 1
+    return True
+
+
+def _add_expiry(
+    ctx: _Context,
+    rule: AutoRenewal,
+    series: _Series,
+    stop: _Stop | None,
+    r_index: int,
+    source: str | None,
+    si: int,
+    k: int,
+    expiry: date,
+    final_term: bool,
+) -> None:
+    """Term k of segment si ends on ``expiry``: a ``termination`` when ``stop`` ends it,
+    else an ``expiry`` (saying so for the final term under ``max_renewals``)."""
+    if stop is not None:
+        ctx.add(_TERMINATION, expiry, stop.text, r_index, rule.label, stop.source, None, stop.notes)
+        return
+    text = series.explain_expiry(si, k, expiry)
+    if final_term:
+        text += f" (final term: at most {rule.max_renewals} renewals)"
+    ctx.add(_EXPIRY, expiry, text, r_index, rule.label, source)
 
 
 def _evaluate(agreement: Agreement, as_of: date, start: date, end: date) -> Evaluation:
@@ -945,44 +1032,59 @@ def _evaluate(agreement: Agreement, as_of: date, start: date, end: date) -> Eval
     ctx = _Context(agreement, as_of, start, end, counted)
     if counted:
         _terminated_events(ctx)
-    later: list[tuple[int, Recurring | Survival]] = []
-    rules = agreement.rules
-    for r_index, rule in enumerate(rules):
-        kind = type(rule)
-        if kind is AutoRenewal:
-            _auto_renewal(ctx, rule, r_index)  # type: ignore[arg-type]
-        elif kind is FixedTerm:
-            _fixed_term(ctx, rule, r_index)  # type: ignore[arg-type]
-        elif kind is Withdrawal:
-            _withdrawal(ctx, rule, r_index)  # type: ignore[arg-type]
-        elif kind is Milestone:
-            _milestone(ctx, rule, r_index)  # type: ignore[arg-type]
-        else:  # recurring and survival depend on when the agreement ends
-            later.append((r_index, rule))  # type: ignore[arg-type]
+    later = _rules_up_to_the_end(ctx)
+    end_day, end_reason = _agreement_end(ctx)
+    if end_day is not None:
+        # Nothing after the end except survival_ends (added below).
+        ctx.deadlines = [d for d in ctx.deadlines if d.date <= end_day]
+    for r_index, rule in later:
+        match rule.kind:
+            case "recurring":
+                _recurring(ctx, rule, r_index, end_day)
+            case "survival":
+                _survival(ctx, rule, r_index, end_day, end_reason)
+            case _:
+                assert_never(rule.kind)
+    return Evaluation(ctx.deadlines, ctx.findings, end_day, end_reason, ctx.withdrawn)
 
+
+def _rules_up_to_the_end(ctx: _Context) -> list[tuple[int, Recurring | Survival]]:
+    """Evaluate the rules that decide when the agreement ends; return the others (recurring
+    and survival), which depend on it."""
+    later: list[tuple[int, Recurring | Survival]] = []
+    for r_index, rule in enumerate(ctx.agreement.rules):
+        match rule.kind:
+            case "auto_renewal":
+                _auto_renewal(ctx, rule, r_index)
+            case "fixed_term":
+                _fixed_term(ctx, rule, r_index)
+            case "withdrawal":
+                _withdrawal(ctx, rule, r_index)
+            case "milestone":
+                _milestone(ctx, rule, r_index)
+            case "recurring" | "survival":
+                later.append((r_index, rule))
+            case _:  # a new rule kind is a type error here until the engine handles it
+                assert_never(rule.kind)
+    return later
+
+
+def _agreement_end(ctx: _Context) -> tuple[date | None, str]:
+    """The day the agreement ends (the earliest candidate) and why; (None, "") while it runs
+    on. A withdrawal ends it when fewer than two parties would remain bound."""
     ends = ctx.ends
     if ctx.withdrawals:
-        # The agreement ends when fewer than two parties would remain bound.
-        need = max(1, len(agreement.parties) - 1)
+        need = max(1, len(ctx.agreement.parties) - 1)
         gone: set[str | None] = set()
         for day, party in sorted(ctx.withdrawals, key=_first):
             gone.add(party)
             if len(gone) >= need:
                 ends.append((day, f"withdrawal{_who(party)} effective", True))
                 break
-    end_day: date | None = None
-    end_reason = ""
-    if ends:
-        end_day, reason, dated = min(ends, key=_first)
-        end_reason = f"{reason} {end_day.isoformat()}" if dated else reason
-        # Nothing after the end except survival_ends (added below).
-        ctx.deadlines = [d for d in ctx.deadlines if d.date <= end_day]
-    for r_index, rule in later:
-        if type(rule) is Recurring:
-            _recurring(ctx, rule, r_index, end_day)
-        else:
-            _survival(ctx, rule, r_index, end_day, end_reason)  # type: ignore[arg-type]
-    return Evaluation(ctx.deadlines, ctx.findings, end_day, end_reason, ctx.withdrawn)
+    if not ends:
+        return None, ""
+    end_day, reason, dated = min(ends, key=_first)
+    return end_day, f"{reason} {end_day.isoformat()}" if dated else reason
 
 
 def _event_date(pair: tuple[int, Event]) -> date:
