@@ -262,8 +262,6 @@ def substitute_env(text: str, env: Mapping[str, str], *, file: str) -> str:
             raise ConfigError(
                 f"${{{name}}} is required: {arg or 'set it in the environment'}", file=file
             )
-        if name in env:
-            return env[name]
         raise ConfigError(f"${{{name}}} is not set in the environment", file=file)
 
     return _VAR.sub(replace, text)
@@ -325,36 +323,7 @@ def get_settings(
     path = Path(explicit) if explicit else DEFAULT_CONFIG_PATH
     data: dict[str, Any] = {}
     if path.exists():
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ValidationFailed(
-                [ConfigError(f"cannot read: {exc.strerror}", file=str(path))]
-            ) from None
-        try:
-            duplicates = duplicate_keys(text, file=str(path))
-            if duplicates:
-                raise ValidationFailed(duplicates)
-            loaded = _substitute_tree(yaml.safe_load(text), env, file=str(path))
-        except ConfigError as exc:
-            raise ValidationFailed([exc]) from None
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            raise ValidationFailed(
-                [
-                    ConfigError(
-                        f"not valid YAML: {getattr(exc, 'problem', exc)}",
-                        file=str(path),
-                        line=mark.line + 1 if mark else None,
-                        column=mark.column + 1 if mark else None,
-                    )
-                ]
-            ) from None
-        if loaded is None:
-            loaded = {}
-        if not isinstance(loaded, dict):
-            raise ValidationFailed([ConfigError("expected a mapping of keys", file=str(path))])
-        data.update(loaded)
+        data.update(_read_config_file(path, env))
     elif explicit:
         raise ValidationFailed([ConfigError("configuration file not found", file=str(path))])
     try:
@@ -362,21 +331,58 @@ def get_settings(
     except ConfigError as exc:
         raise ValidationFailed([exc]) from None
     data.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    settings = _validated(data, file=str(path))
+    _check_channel_names(settings, str(path))
+    return settings
+
+
+def _read_config_file(path: Path, env: Mapping[str, str]) -> dict[str, Any]:
+    """The file's keys, with ``${VAR}`` replaced from ``env``; an empty file has none."""
+    file = str(path)
     try:
-        settings = Settings.model_validate(data)
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ValidationFailed([ConfigError(f"cannot read: {exc.strerror}", file=file)]) from None
+    try:
+        duplicates = duplicate_keys(text, file=file)
+        if duplicates:
+            raise ValidationFailed(duplicates)
+        loaded = _substitute_tree(yaml.safe_load(text), env, file=file)
+    except ConfigError as exc:
+        raise ValidationFailed([exc]) from None
+    except yaml.YAMLError as exc:
+        raise ValidationFailed([_yaml_error(exc, file)]) from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise ValidationFailed([ConfigError("expected a mapping of keys", file=file)])
+    return loaded
+
+
+def _yaml_error(exc: yaml.YAMLError, file: str) -> ConfigError:
+    mark = getattr(exc, "problem_mark", None)
+    return ConfigError(
+        f"not valid YAML: {getattr(exc, 'problem', exc)}",
+        file=file,
+        line=mark.line + 1 if mark else None,
+        column=mark.column + 1 if mark else None,
+    )
+
+
+def _validated(data: dict[str, Any], *, file: str) -> Settings:
+    try:
+        return Settings.model_validate(data)
     except ValidationError as exc:
         raise ValidationFailed(
             [
                 ConfigError(
                     _plain_message(err),
-                    file=str(path),
+                    file=file,
                     path=".".join(str(p) for p in err["loc"]) or None,
                 )
                 for err in exc.errors()
             ]
         ) from None
-    _check_channel_names(settings, str(path))
-    return settings
 
 
 def duplicate_keys(text: str, *, file: str) -> list[ConfigError]:
