@@ -294,58 +294,65 @@ class _JsonComposer:
             raise self.fail(exc.msg, exc.pos) from None
 
     def compose(self) -> Node:
-        text, end = self.text, len(self.text)
         # One frame per open container: [node (None when too deep to keep), closing char,
         # the key node waiting for its value (mappings)].
         stack: list[list[Any]] = []
         root: Node | None = None
         index = self._space(0)
         while True:
-            # A value starts at ``index``.
+            index, node, complete = self._value(stack, index)
+            root = root or node
+            if not complete:
+                continue  # inside a container just opened: its first value starts at index
+            following = self._after_value(stack, index)
+            if following is None:
+                assert root is not None
+                return root
+            index = following
+
+    def _value(self, stack: list[list[Any]], index: int) -> tuple[int, Node | None, bool]:
+        """Read the start of the value at ``index``: a whole scalar, or the opening of a
+        container (and its end, when it is empty). Returns where reading goes on, the node
+        (None when nested too deep to keep) and whether a whole value was read."""
+        text, end = self.text, len(self.text)
+        char = text[index] if index < end else ""
+        keep = len(stack) <= MAX_NESTING_DEPTH and (not stack or stack[-1][0] is not None)
+        if char not in _JSON_CLOSE:
+            scalar = self._scalar(index)
+            self._attach(stack, scalar if keep else None)
+            return scalar.end_mark.index, scalar, True
+        node: Node | None = None
+        if keep:
+            kind = MappingNode if char == "{" else SequenceNode
+            node = kind(_MAP if char == "{" else _SEQ, [], self.mark(index), None, True)
+        self._attach(stack, node)
+        stack.append([node, _JSON_CLOSE[char], None])
+        index = self._space(index + 1)
+        if index < end and text[index] == stack[-1][1]:
+            stack.pop()
+            return index + 1, node, True
+        if char == "{":
+            return self._key(stack, index), node, False
+        return index, node, False
+
+    def _after_value(self, stack: list[list[Any]], index: int) -> int | None:
+        """After a value: read commas and closing brackets up to where the next value starts;
+        None at the end of the document."""
+        text, end = self.text, len(self.text)
+        while True:
+            index = self._space(index)
+            if not stack:
+                if index < end:
+                    raise self.fail("Extra data", index)
+                return None
             char = text[index] if index < end else ""
-            node: Node | None
-            keep = len(stack) <= MAX_NESTING_DEPTH and (not stack or stack[-1][0] is not None)
-            if char in _JSON_CLOSE:
-                node = None
-                if keep:
-                    kind = MappingNode if char == "{" else SequenceNode
-                    node = kind(_MAP if char == "{" else _SEQ, [], self.mark(index), None, True)
-                self._attach(stack, node)
-                root = root or node
-                stack.append([node, _JSON_CLOSE[char], None])
+            if char == ",":
                 index = self._space(index + 1)
-                if index < end and text[index] == stack[-1][1]:
-                    index += 1
-                    stack.pop()
-                elif char == "{":
-                    index = self._key(stack, index)
-                    continue
-                else:
-                    continue
-            else:
-                node = self._scalar(index)
-                index = node.end_mark.index
-                self._attach(stack, node if keep else None)
-                root = root or node
-            # After a value: a comma, a closing bracket, or the end.
-            while True:
-                index = self._space(index)
-                if not stack:
-                    if index < end:
-                        raise self.fail("Extra data", index)
-                    assert root is not None
-                    return root
-                char = text[index] if index < end else ""
-                if char == ",":
-                    index = self._space(index + 1)
-                    if stack[-1][1] == "}":
-                        index = self._key(stack, index)
-                    break
-                if char == stack[-1][1]:
-                    index += 1
-                    stack.pop()
-                    continue
+                return self._key(stack, index) if stack[-1][1] == "}" else index
+            if char != stack[-1][1]:
                 raise self.fail("Expecting ',' delimiter", index)
+            index += 1
+            stack.pop()
 
     def _key(self, stack: list[list[Any]], index: int) -> int:
         """Read ``"key":`` at ``index``; returns where its value starts."""
@@ -558,57 +565,111 @@ def _allowed_keys(loc: tuple[str | int, ...]) -> list[str]:
 
 def _plain_message(err: Any, path: tuple[str | int, ...]) -> str:
     """pydantic's wording -> what a YAML author needs to read."""
-    kind, ctx, value = err["type"], err.get("ctx") or {}, err.get("input")
-    field = next((p for p in reversed(path) if isinstance(p, str)), "")
-    if kind == "missing":
-        return "required field is missing"
-    if kind == "extra_forbidden":
-        return f"unknown key (allowed: {', '.join(_allowed_keys(err['loc']))})"
-    if kind == "union_tag_invalid":
-        return f"unknown rule kind {ctx.get('tag')!r} (expected one of: {', '.join(RULE_KINDS)})"
-    if kind == "union_tag_not_found":
-        return f"required field is missing (one of: {', '.join(RULE_KINDS)})"
-    if kind == "enum":
-        expected = str(ctx.get("expected", "")).replace("'", "").replace(" or ", ", ")
-        noun = _ENUM_NOUNS.get(field, "value")
-        return f"{value!r} is not a known {noun} (expected one of: {expected})"
-    if kind == "string_pattern_mismatch" and field == "id":
-        return (
-            f"{value!r} is not a valid id (lowercase letters, digits and '-', starting and "
-            "ending with a letter or digit, e.g. 'kr-jp-gsomia')"
-        )
-    if kind == "string_type":
-        return f"expected text, got {_describe(value)}"
-    if kind in ("int_type", "int_parsing", "int_from_float"):
-        return f"expected a whole number, got {_describe(value)}"
-    if kind == "int_parsing_size":
-        return f"the number is too large: no field takes more than {MAX_INT_DIGITS} digits"
-    if kind == "string_unicode":
-        return (
-            "is not valid Unicode text (it holds half of a surrogate pair, such as \\ud800): "
-            "write the character itself"
-        )
-    if kind == "string_too_long":
-        length = len(value.strip()) if isinstance(value, str) else 0
-        return f"is {length:,} characters long, over the limit of {ctx.get('max_length'):,}"
-    if kind == "too_long":
-        return (
-            f"has {ctx.get('actual_length'):,} items, over the limit of {ctx.get('max_length'):,}"
-        )
-    if kind == "list_type":
-        return f"expected a list, got {_describe(value)}"
-    if kind in ("model_type", "model_attributes_type", "dict_type"):
-        return f"expected a mapping of keys to values, got {_describe(value)}"
-    if kind in ("too_short", "string_too_short"):
-        if ctx.get("min_length") == 1:
-            return "must not be empty"
-        return f"needs at least {ctx.get('min_length')} items"
-    if kind == "duration" and isinstance(value, str) and value.strip().startswith("-"):
-        return f"{value!r} is negative; write the length of the period (e.g. '90 days')"
-    if kind == "value_error" and "error" in ctx:
-        return str(ctx["error"])
+    kind = err["type"]
+    if kind in _FIXED_MESSAGES:
+        return _FIXED_MESSAGES[kind]
+    explain = _MESSAGES.get(kind)
+    if explain is not None:
+        field = next((p for p in reversed(path) if isinstance(p, str)), "")
+        message = explain(err, err.get("ctx") or {}, err.get("input"), field)
+        if message is not None:
+            return message
     message = str(err["msg"]).removeprefix("Value error, ")
     return message.replace("Input should be", "expected", 1)
+
+
+_FIXED_MESSAGES = {
+    "missing": "required field is missing",
+    "union_tag_not_found": f"required field is missing (one of: {', '.join(RULE_KINDS)})",
+    "int_parsing_size": (
+        f"the number is too large: no field takes more than {MAX_INT_DIGITS} digits"
+    ),
+    "string_unicode": (
+        "is not valid Unicode text (it holds half of a surrogate pair, such as \\ud800): "
+        "write the character itself"
+    ),
+}
+
+#: An explanation of one pydantic error type: (error, its ctx, the input, the field name) ->
+#: the message, or None to fall back to pydantic's own wording.
+_Explain = Callable[[Any, dict[str, Any], Any, str], str | None]
+
+
+def _unknown_key(err: Any, ctx: dict[str, Any], value: Any, field: str) -> str:
+    return f"unknown key (allowed: {', '.join(_allowed_keys(err['loc']))})"
+
+
+def _unknown_kind(err: Any, ctx: dict[str, Any], value: Any, field: str) -> str:
+    return f"unknown rule kind {ctx.get('tag')!r} (expected one of: {', '.join(RULE_KINDS)})"
+
+
+def _not_in_enum(err: Any, ctx: dict[str, Any], value: Any, field: str) -> str:
+    expected = str(ctx.get("expected", "")).replace("'", "").replace(" or ", ", ")
+    noun = _ENUM_NOUNS.get(field, "value")
+    return f"{value!r} is not a known {noun} (expected one of: {expected})"
+
+
+def _bad_id(err: Any, ctx: dict[str, Any], value: Any, field: str) -> str | None:
+    if field != "id":
+        return None
+    return (
+        f"{value!r} is not a valid id (lowercase letters, digits and '-', starting and "
+        "ending with a letter or digit, e.g. 'kr-jp-gsomia')"
+    )
+
+
+def _expected(what: str) -> _Explain:
+    def explain(err: Any, ctx: dict[str, Any], value: Any, field: str) -> str:
+        return f"expected {what}, got {_describe(value)}"
+
+    return explain
+
+
+def _text_too_long(err: Any, ctx: dict[str, Any], value: Any, field: str) -> str:
+    length = len(value.strip()) if isinstance(value, str) else 0
+    return f"is {length:,} characters long, over the limit of {ctx.get('max_length'):,}"
+
+
+def _too_many_items(err: Any, ctx: dict[str, Any], value: Any, field: str) -> str:
+    return f"has {ctx.get('actual_length'):,} items, over the limit of {ctx.get('max_length'):,}"
+
+
+def _too_short(err: Any, ctx: dict[str, Any], value: Any, field: str) -> str:
+    if ctx.get("min_length") == 1:
+        return "must not be empty"
+    return f"needs at least {ctx.get('min_length')} items"
+
+
+def _negative_duration(err: Any, ctx: dict[str, Any], value: Any, field: str) -> str | None:
+    if isinstance(value, str) and value.strip().startswith("-"):
+        return f"{value!r} is negative; write the length of the period (e.g. '90 days')"
+    return None
+
+
+def _value_error(err: Any, ctx: dict[str, Any], value: Any, field: str) -> str | None:
+    return str(ctx["error"]) if "error" in ctx else None
+
+
+_MESSAGES: dict[str, _Explain] = {
+    "extra_forbidden": _unknown_key,
+    "union_tag_invalid": _unknown_kind,
+    "enum": _not_in_enum,
+    "string_pattern_mismatch": _bad_id,
+    "string_type": _expected("text"),
+    "int_type": _expected("a whole number"),
+    "int_parsing": _expected("a whole number"),
+    "int_from_float": _expected("a whole number"),
+    "string_too_long": _text_too_long,
+    "too_long": _too_many_items,
+    "list_type": _expected("a list"),
+    "model_type": _expected("a mapping of keys to values"),
+    "model_attributes_type": _expected("a mapping of keys to values"),
+    "dict_type": _expected("a mapping of keys to values"),
+    "too_short": _too_short,
+    "string_too_short": _too_short,
+    "duration": _negative_duration,
+    "value_error": _value_error,
+}
 
 
 def _describe(value: Any) -> str:
@@ -621,53 +682,78 @@ def _describe(value: Any) -> str:
     return repr(value)
 
 
+#: Errors collected per place: (line, column, path) -> messages.
+_Found = dict[tuple[int | None, int | None, str], list[str]]
+
+
 def _errors_from_validation(
     exc: ValidationError, root: Node | None, file: str, skip: list[tuple[str | int, ...]]
 ) -> list[ConfigError]:
-    found: dict[tuple[int | None, int | None, str], list[str]] = {}
+    found: _Found = {}
     locator = _Locator(root) if root is not None else None
     refused = set(skip)
     for err in exc.errors(include_url=False):
-        loc: tuple[str | int, ...] = tuple(err["loc"])
-        if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
-            loc = (*loc, "kind")  # the bad kind itself, or the rule that lacks one
-        if locator is None:
-            line = column = None
-            path = tuple(e for e in loc if not (isinstance(e, str) and e in _MODELS_BY_KIND))
-        else:
-            where, path, _ = locator.locate(loc)
-            line, column = where.start_mark.line + 1, where.start_mark.column + 1
+        line, column, path = _place(err, locator)
         if refused and any(path[:n] in refused for n in range(len(path) + 1)):
             continue  # already reported as a structural error (a refused tag, a duplicate key)
         message = _plain_message(err, path)
         # Errors about several places at once (cross-references) name their own paths.
         parts = message.split("; ") if err["type"] == "value_error" and not path else [message]
         for part in parts:
-            match = _REF_PATH.match(part)
-            if match and locator is not None:
-                ref = tuple(
-                    int(index) if index else name
-                    for name, index in _REF_ELEMENT.findall(match.group(1))
-                )
-                where, ref_path, _ = locator.locate(ref)
-                key = (
-                    where.start_mark.line + 1,
-                    where.start_mark.column + 1,
-                    format_path(ref_path),
-                )
-                found.setdefault(key, []).append(match.group(2))
-            else:
-                found.setdefault((line, column, format_path(path)), []).append(part)
-    errors = []
-    for (line, column, path_text), messages in found.items():
-        # A union reports one error per member: "'x' is not a date" or "... not a duration".
-        unique = list(dict.fromkeys(messages))
-        # ... unless one member says more: '2020-02-30' is a date, just not a valid one.
-        specific = [m for m in unique if not _GENERIC_MISMATCH.match(m)]
-        if specific:
-            unique = specific
-        errors.append(ConfigError(" or ".join(unique), file, line, column, path_text or None))
-    return sorted(errors, key=lambda e: (e.line or 0, e.column or 0))
+            _add_found(found, part, (line, column, format_path(path)), locator)
+    return sorted(
+        (_merged(messages, file, *place) for place, messages in found.items()),
+        key=lambda e: (e.line or 0, e.column or 0),
+    )
+
+
+def _place(
+    err: Any, locator: _Locator | None
+) -> tuple[int | None, int | None, tuple[str | int, ...]]:
+    """Line, column (None without a node tree) and path, as the file sees it, of one error."""
+    loc: tuple[str | int, ...] = tuple(err["loc"])
+    if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        loc = (*loc, "kind")  # the bad kind itself, or the rule that lacks one
+    if locator is None:
+        return (
+            None,
+            None,
+            tuple(e for e in loc if not (isinstance(e, str) and e in _MODELS_BY_KIND)),
+        )
+    where, path, _ = locator.locate(loc)
+    return where.start_mark.line + 1, where.start_mark.column + 1, path
+
+
+def _add_found(
+    found: _Found,
+    message: str,
+    place: tuple[int | None, int | None, str],
+    locator: _Locator | None,
+) -> None:
+    """File ``message`` under ``place``, or under the path it names itself ("rules[1].source:
+    ..."), located in the node tree."""
+    match = _REF_PATH.match(message)
+    if match and locator is not None:
+        ref = tuple(
+            int(index) if index else name for name, index in _REF_ELEMENT.findall(match.group(1))
+        )
+        where, ref_path, _ = locator.locate(ref)
+        place = (where.start_mark.line + 1, where.start_mark.column + 1, format_path(ref_path))
+        message = match.group(2)
+    found.setdefault(place, []).append(message)
+
+
+def _merged(
+    messages: list[str], file: str, line: int | None, column: int | None, path_text: str
+) -> ConfigError:
+    """One error for all messages about one place."""
+    # A union reports one error per member: "'x' is not a date" or "... not a duration".
+    unique = list(dict.fromkeys(messages))
+    # ... unless one member says more: '2020-02-30' is a date, just not a valid one.
+    specific = [m for m in unique if not _GENERIC_MISMATCH.match(m)]
+    if specific:
+        unique = specific
+    return ConfigError(" or ".join(unique), file, line, column, path_text or None)
 
 
 # --- public API ---------------------------------------------------------------------------
