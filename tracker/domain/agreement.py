@@ -542,82 +542,128 @@ def _date_problems(agreement: Agreement) -> list[str]:
     for i, rule in enumerate(agreement.rules):
         where = f"rules[{i}]"
         if isinstance(rule, AutoRenewal | FixedTerm):
-            expiry: date | None
-            if isinstance(rule, AutoRenewal):
-                expiry, name = rule.first_expiry, "first expiry"
-            else:
-                expiry, name = rule.expires, "expiry"
-            if expiry is None:
-                assert rule.start is not None and rule.term is not None  # rule validator
-                expiry = shift_within(rule.start, rule.term)
-                if expiry is None:
-                    problems.append(
-                        f"{where}.term: {_after_last_day(f'start {rule.start} + {rule.term}')}"
-                    )
-                    continue
-            leads = [("notice", rule.notice)]
-            if isinstance(rule, AutoRenewal):
-                leads.append(("notice_window", rule.notice_window))
-            for field, lead in leads:
-                if lead is None:
-                    continue
-                if shift_within(expiry, lead, times=-1) is None:
-                    problems.append(
-                        f"{where}.{field}: {_before_first_day(f'{name} {expiry} − {lead}')}"
-                    )
-                for j, until in extensions:
-                    if shift_within(until, lead, times=-1) is None:
-                        arithmetic = f"the extended expiry {until} − {lead} ({where}.{field})"
-                        problems.append(f"events[{j}].until: {_before_first_day(arithmetic)}")
-            if isinstance(rule, FixedTerm):
-                ends.append((expiry, "the expiry"))
-                ends.extend((until, "the extended expiry") for _, until in extensions)
-            elif rule.max_renewals is not None:
-                final = shift_within(expiry, rule.step, times=rule.max_renewals)
-                if final is None:
-                    arithmetic = f"the final expiry {expiry} + {rule.max_renewals} × {rule.step}"
-                    fits = last_index_within(expiry, rule.step)
-                    hint = f" (at most {fits} renewals fit)"
-                    problems.append(f"{where}.max_renewals: {_after_last_day(arithmetic, hint)}")
-                else:
-                    ends.append((final, "the final expiry"))
-        elif isinstance(rule, Milestone) and rule.after is not None:
-            assert agreement.in_force is not None  # checked with the references
-            if shift_within(agreement.in_force, rule.after) is None:
-                arithmetic = f"in force {agreement.in_force} + {rule.after}"
-                problems.append(f"{where}.after: {_after_last_day(arithmetic)}")
+            _term_problems(rule, where, extensions, problems, ends)
+        elif isinstance(rule, Milestone):
+            problems.extend(_milestone_problems(agreement, rule, where))
         elif isinstance(rule, Withdrawal):
-            if isinstance(rule.earliest_notice, Duration):
-                assert agreement.in_force is not None  # checked with the references
-                if shift_within(agreement.in_force, rule.earliest_notice) is None:
-                    arithmetic = f"in force {agreement.in_force} + {rule.earliest_notice}"
-                    problems.append(f"{where}.earliest_notice: {_after_last_day(arithmetic)}")
-            for j, given in notices:
-                try:
-                    _, day = rule.takes_effect(given)
-                except (OverflowError, ValueError):
-                    if j in refused_notices:
-                        continue  # already said under an earlier withdrawal rule
-                    refused_notices.add(j)
-                    period = rule.notice or "no notice period"
-                    arithmetic = (
-                        f"withdrawal by notice {given} under {where} ({period}, "
-                        f"effective: {rule.effective.value})"
-                    )
-                    problems.append(f"events[{j}].date: {_after_last_day(arithmetic)}")
-                    continue
-                ends.append((day, "the withdrawal effective"))
+            _withdrawal_problems(agreement, rule, where, notices, refused_notices, problems, ends)
     ends.extend(
         (event.date, "the termination")
         for event in agreement.events
         if event.type == EventType.TERMINATED
     )
     for i, rule in enumerate(agreement.rules):
-        if not isinstance(rule, Survival):
-            continue
-        for day, what in ends:
-            if shift_within(day, rule.period) is None:
-                arithmetic = f"{what} {day} + {rule.period}"
-                problems.append(f"rules[{i}].period: {_after_last_day(arithmetic)}")
-                break  # one message per rule is enough to see what to change
+        if isinstance(rule, Survival):
+            problems.extend(_survival_problems(rule, f"rules[{i}]", ends))
     return problems
+
+
+def _milestone_problems(agreement: Agreement, rule: Milestone, where: str) -> list[str]:
+    """in_force + after, for a milestone given that way."""
+    if rule.after is None:
+        return []
+    assert agreement.in_force is not None  # checked with the references
+    if shift_within(agreement.in_force, rule.after) is None:
+        arithmetic = f"in force {agreement.in_force} + {rule.after}"
+        return [f"{where}.after: {_after_last_day(arithmetic)}"]
+    return []
+
+
+def _term_problems(
+    rule: AutoRenewal | FixedTerm,
+    where: str,
+    extensions: list[tuple[int, date]],
+    problems: list[str],
+    ends: list[tuple[date, str]],
+) -> None:
+    """A renewal or fixed term: its (first) expiry, each lead before it and before every
+    extended expiry, and the final expiry under max_renewals. Adds the ends it fixes."""
+    expiry: date | None
+    if isinstance(rule, AutoRenewal):
+        expiry, name = rule.first_expiry, "first expiry"
+    else:
+        expiry, name = rule.expires, "expiry"
+    if expiry is None:
+        assert rule.start is not None and rule.term is not None  # rule validator
+        expiry = shift_within(rule.start, rule.term)
+        if expiry is None:
+            problems.append(f"{where}.term: {_after_last_day(f'start {rule.start} + {rule.term}')}")
+            return
+    leads = [("notice", rule.notice)]
+    if isinstance(rule, AutoRenewal):
+        leads.append(("notice_window", rule.notice_window))
+    for field, lead in leads:
+        if lead is not None:
+            problems.extend(_lead_problems(where, field, name, expiry, lead, extensions))
+    if isinstance(rule, FixedTerm):
+        ends.append((expiry, "the expiry"))
+        ends.extend((until, "the extended expiry") for _, until in extensions)
+    elif rule.max_renewals is not None:
+        final = shift_within(expiry, rule.step, times=rule.max_renewals)
+        if final is None:
+            arithmetic = f"the final expiry {expiry} + {rule.max_renewals} × {rule.step}"
+            hint = f" (at most {last_index_within(expiry, rule.step)} renewals fit)"
+            problems.append(f"{where}.max_renewals: {_after_last_day(arithmetic, hint)}")
+        else:
+            ends.append((final, "the final expiry"))
+
+
+def _lead_problems(
+    where: str,
+    field: str,
+    name: str,
+    expiry: date,
+    lead: Duration,
+    extensions: list[tuple[int, date]],
+) -> list[str]:
+    """The lead ``field`` (notice, notice_window) before ``expiry`` (called ``name``: "first
+    expiry") and before every extended expiry, where it falls before 0001-01-01."""
+    problems = []
+    if shift_within(expiry, lead, times=-1) is None:
+        problems.append(f"{where}.{field}: {_before_first_day(f'{name} {expiry} − {lead}')}")
+    for j, until in extensions:
+        if shift_within(until, lead, times=-1) is None:
+            arithmetic = f"the extended expiry {until} − {lead} ({where}.{field})"
+            problems.append(f"events[{j}].until: {_before_first_day(arithmetic)}")
+    return problems
+
+
+def _withdrawal_problems(
+    agreement: Agreement,
+    rule: Withdrawal,
+    where: str,
+    notices: list[tuple[int, date]],
+    refused_notices: set[int],
+    problems: list[str],
+    ends: list[tuple[date, str]],
+) -> None:
+    """in_force + earliest_notice, and the effect of every recorded notice (each notice
+    refused once, under the first rule it overflows). Adds the withdrawal dates as ends."""
+    if isinstance(rule.earliest_notice, Duration):
+        assert agreement.in_force is not None  # checked with the references
+        if shift_within(agreement.in_force, rule.earliest_notice) is None:
+            arithmetic = f"in force {agreement.in_force} + {rule.earliest_notice}"
+            problems.append(f"{where}.earliest_notice: {_after_last_day(arithmetic)}")
+    for j, given in notices:
+        try:
+            _, day = rule.takes_effect(given)
+        except (OverflowError, ValueError):
+            if j not in refused_notices:
+                refused_notices.add(j)
+                period = rule.notice or "no notice period"
+                arithmetic = (
+                    f"withdrawal by notice {given} under {where} ({period}, "
+                    f"effective: {rule.effective.value})"
+                )
+                problems.append(f"events[{j}].date: {_after_last_day(arithmetic)}")
+            continue
+        ends.append((day, "the withdrawal effective"))
+
+
+def _survival_problems(rule: Survival, where: str, ends: list[tuple[date, str]]) -> list[str]:
+    """The survival period after the first end it would carry past 9999-12-31 (one message
+    per rule is enough to see what to change)."""
+    for day, what in ends:
+        if shift_within(day, rule.period) is None:
+            return [f"{where}.period: {_after_last_day(f'{what} {day} + {rule.period}')}"]
+    return []

@@ -130,32 +130,8 @@ def parse_duration(text: object, *, allow_time: bool = False) -> Duration:
         return text
     if not isinstance(text, str):
         raise DurationParseError(f"{text!r} is not a duration ({DURATION_EXAMPLES})")
-    months = days = seconds = 0
-    timed = False  # written with a time unit, even "0 hours": not a calendar duration
     plain = _PLAIN.match(text)
-    iso = _ISO.match(text.strip().upper()) if not plain else None
-    if iso and any(g and len(g.lstrip("0")) > _MAX_DIGITS for g in iso.groups()):
-        raise DurationParseError(
-            f"{_shown(text)} is longer than {MAX_DURATION_YEARS} years; check the number and unit"
-        )
-    if plain:
-        unit = _UNITS.get(plain.group(2).lower())
-        if unit is None:
-            raise DurationParseError(f"{text!r} is not a duration ({DURATION_EXAMPLES})")
-        field, factor = unit
-        amount = int(plain.group(1)) * factor
-        if field == "months":
-            months = amount
-        elif field == "days":
-            days = amount
-        else:
-            seconds, timed = amount, True
-    elif iso:
-        y, m, w, d, h, mi, s = (int(g) if g else 0 for g in iso.groups())
-        months, days, seconds = y * 12 + m, w * 7 + d, h * 3600 + mi * 60 + s
-        timed = "T" in text.upper()
-    else:
-        raise DurationParseError(f"{text!r} is not a duration ({DURATION_EXAMPLES})")
+    months, days, seconds, timed = _plain_parts(text, plain) if plain else _iso_parts(text)
     duration = Duration(months=months, days=days, seconds=seconds, text=text.strip())
     if timed and not allow_time:
         raise DurationParseError(
@@ -166,6 +142,33 @@ def parse_duration(text: object, *, allow_time: bool = False) -> Duration:
             f"{text!r} is longer than {MAX_DURATION_YEARS} years; check the number and unit"
         )
     return duration
+
+
+def _plain_parts(text: str, plain: re.Match[str]) -> tuple[int, int, int, bool]:
+    """(months, days, seconds, written with a time unit) of ``90 days``, ``6 months`` ..."""
+    unit = _UNITS.get(plain.group(2).lower())
+    if unit is None:
+        raise DurationParseError(f"{text!r} is not a duration ({DURATION_EXAMPLES})")
+    field, factor = unit
+    amount = int(plain.group(1)) * factor
+    if field == "months":
+        return amount, 0, 0, False
+    if field == "days":
+        return 0, amount, 0, False
+    return 0, 0, amount, True  # even "0 hours" is not a calendar duration
+
+
+def _iso_parts(text: str) -> tuple[int, int, int, bool]:
+    """(months, days, seconds, has a time part) of ISO 8601 ``P1Y6M``, ``P90D``, ``PT30S``."""
+    iso = _ISO.match(text.strip().upper())
+    if iso is None:
+        raise DurationParseError(f"{text!r} is not a duration ({DURATION_EXAMPLES})")
+    if any(g and len(g.lstrip("0")) > _MAX_DIGITS for g in iso.groups()):
+        raise DurationParseError(
+            f"{_shown(text)} is longer than {MAX_DURATION_YEARS} years; check the number and unit"
+        )
+    y, m, w, d, h, mi, s = (int(g) if g else 0 for g in iso.groups())
+    return y * 12 + m, w * 7 + d, h * 3600 + mi * 60 + s, "T" in text.upper()
 
 
 def _shown(text: str) -> str:

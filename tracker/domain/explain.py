@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import assert_never
 
 from tracker.domain.agreement import (
     Agreement,
@@ -15,10 +16,7 @@ from tracker.domain.agreement import (
     Effective,
     Event,
     FixedTerm,
-    Milestone,
-    Recurring,
     Rule,
-    Survival,
     Withdrawal,
 )
 from tracker.domain.deadline import Deadline
@@ -76,58 +74,73 @@ _EFFECTIVE_TEXT = {
 
 def describe_rule(agreement: Agreement, rule: Rule) -> str:
     """A sentence saying what ``rule`` means, with the dates it is anchored on."""
-    if isinstance(rule, AutoRenewal):
-        if rule.first_expiry is not None:
-            anchor = f"first expires {rule.first_expiry.isoformat()}"
-        else:
-            assert rule.start is not None
-            anchor = (
-                f"runs {rule.term} from {rule.start.isoformat()} "
-                f"(first expiry {rule.anchor.isoformat()})"
+    match rule.kind:
+        case "auto_renewal":
+            return _describe_auto_renewal(rule)
+        case "fixed_term":
+            return _describe_fixed_term(rule)
+        case "withdrawal":
+            return _describe_withdrawal(rule)
+        case "recurring":
+            until = f" until {rule.until.isoformat()}" if rule.until is not None else ""
+            return f"{rule.label}: every {rule.every} from {rule.first.isoformat()}{until}."
+        case "milestone":
+            if rule.date is not None:
+                return f"{rule.label} on {rule.date.isoformat()}."
+            return f"{rule.label} {rule.after} after entry into force."
+        case "survival":
+            return (
+                f"Obligations continue for {rule.period} after the agreement, or a party's "
+                "participation, ends."
             )
-        text = (
-            f"The agreement {anchor} and renews for {rule.step} at a time unless notice is "
-            f"given at least {rule.notice} before an expiry"
+        case _:
+            assert_never(rule.kind)
+
+
+def _describe_auto_renewal(rule: AutoRenewal) -> str:
+    if rule.first_expiry is not None:
+        anchor = f"first expires {rule.first_expiry.isoformat()}"
+    else:
+        assert rule.start is not None
+        anchor = (
+            f"runs {rule.term} from {rule.start.isoformat()} "
+            f"(first expiry {rule.anchor.isoformat()})"
         )
-        if rule.notice_window is not None:
-            text += f" and no more than {rule.notice_window} before it"
-        if rule.max_renewals is not None:
-            text += f"; it renews at most {rule.max_renewals} times"
-        return text + "."
-    if isinstance(rule, FixedTerm):
-        if rule.expires is not None:
-            text = f"The agreement expires on {rule.expires.isoformat()}"
-        else:
-            assert rule.start is not None
-            text = (
-                f"The agreement runs {rule.term} from {rule.start.isoformat()} "
-                f"(expiry {rule.expiry.isoformat()})"
-            )
-        if rule.notice is not None:
-            text += f"; a decision is due {rule.notice} before the expiry"
-        return text + "."
-    if isinstance(rule, Withdrawal):
-        notice = str(rule.notice) if rule.notice is not None else "no period"
-        after = f" plus {rule.notice}" if rule.notice is not None else ""
-        effect = _EFFECTIVE_TEXT[rule.effective].format(notice=notice, after=after)
-        text = f"A party may withdraw by written notice; withdrawal {effect}"
-        if isinstance(rule.earliest_notice, date):
-            text += f"; notice may be given from {rule.earliest_notice.isoformat()}"
-        elif rule.earliest_notice is not None:
-            text += f"; notice may be given from {rule.earliest_notice} after entry into force"
-        return text + "."
-    if isinstance(rule, Recurring):
-        until = f" until {rule.until.isoformat()}" if rule.until is not None else ""
-        return f"{rule.label}: every {rule.every} from {rule.first.isoformat()}{until}."
-    if isinstance(rule, Milestone):
-        if rule.date is not None:
-            return f"{rule.label} on {rule.date.isoformat()}."
-        return f"{rule.label} {rule.after} after entry into force."
-    assert isinstance(rule, Survival)
-    return (
-        f"Obligations continue for {rule.period} after the agreement, or a party's "
-        "participation, ends."
+    text = (
+        f"The agreement {anchor} and renews for {rule.step} at a time unless notice is "
+        f"given at least {rule.notice} before an expiry"
     )
+    if rule.notice_window is not None:
+        text += f" and no more than {rule.notice_window} before it"
+    if rule.max_renewals is not None:
+        text += f"; it renews at most {rule.max_renewals} times"
+    return text + "."
+
+
+def _describe_fixed_term(rule: FixedTerm) -> str:
+    if rule.expires is not None:
+        text = f"The agreement expires on {rule.expires.isoformat()}"
+    else:
+        assert rule.start is not None
+        text = (
+            f"The agreement runs {rule.term} from {rule.start.isoformat()} "
+            f"(expiry {rule.expiry.isoformat()})"
+        )
+    if rule.notice is not None:
+        text += f"; a decision is due {rule.notice} before the expiry"
+    return text + "."
+
+
+def _describe_withdrawal(rule: Withdrawal) -> str:
+    notice = str(rule.notice) if rule.notice is not None else "no period"
+    after = f" plus {rule.notice}" if rule.notice is not None else ""
+    effect = _EFFECTIVE_TEXT[rule.effective].format(notice=notice, after=after)
+    text = f"A party may withdraw by written notice; withdrawal {effect}"
+    if isinstance(rule.earliest_notice, date):
+        text += f"; notice may be given from {rule.earliest_notice.isoformat()}"
+    elif rule.earliest_notice is not None:
+        text += f"; notice may be given from {rule.earliest_notice} after entry into force"
+    return text + "."
 
 
 def explain_or_fail(agreement: Agreement, *, as_of: date, end: date | None = None) -> Explanation:
