@@ -32,6 +32,8 @@ def test_gsomia_notice_deadline_is_24_august_with_17_days_left(client: TestClien
         "days_left": 17,
         "explanation": deadline["explanation"],
         "source": "Art. 21(3)",
+        "action": "act_by",
+        "outcome": None,
         "weekday_note": None,
     }
     assert "2026-11-22" in deadline["explanation"] and "90 days" in deadline["explanation"]

@@ -26,7 +26,7 @@ DATA = Path(__file__).resolve().parent.parent / "data"
 GOOD = DATA / "good"
 DEADLINE_FIELDS = [
     "agreement", "title", "kind", "date", "party", "label", "days_left", "explanation",
-    "source", "weekday_note",
+    "source", "action", "outcome", "weekday_note",
 ]  # fmt: skip
 ACCEPTANCE = ["--as-of", "2020-08-07", "--within", "120d"]
 needs_seeds = pytest.mark.skipif(

@@ -310,8 +310,9 @@ def test_every_invalid_key_is_reported_with_its_path(tmp_path: Path) -> None:
     assert problems(exc) == [
         "t.yaml: timezone: 'Mars/Base' is not an IANA time zone (e.g. 'Europe/Berlin')",
         "t.yaml: reminder_kinds: unknown deadline kind(s) ['renewal']; known: "
-        "['earliest_notice', 'expiry', 'milestone', 'notice_deadline', 'notice_window_opens', "
-        "'recurring', 'survival_ends', 'termination', 'withdrawal_effective']",
+        "['earliest_notice', 'expiry', 'membership_ended', 'milestone', 'notice_deadline', "
+        "'notice_window_opens', 'recurring', 'survival_ends', 'termination', "
+        "'withdrawal_effective']",
     ]
 
 

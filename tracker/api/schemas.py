@@ -8,7 +8,7 @@ matches, not the length of this page.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -44,6 +44,13 @@ class DeadlineOut(_Out):
     days_left: int
     explanation: str
     source: str | None
+    action: Literal["act_by", "act_from", "info"] = Field(
+        description="act_by: the last day to act; act_from: the first day one may act; "
+        "info: something happens by itself."
+    )
+    outcome: Literal["renews", "ends"] | None = Field(
+        description="For an expiry: whether the agreement renews there or ends; else null."
+    )
     weekday_note: str | None
 
     @classmethod

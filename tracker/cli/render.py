@@ -48,6 +48,8 @@ DEADLINE_FIELDS = (
     "days_left",
     "explanation",
     "source",
+    "action",
+    "outcome",
     "weekday_note",
 )
 

@@ -18,6 +18,30 @@ class DeadlineKind(StrEnum):
     SURVIVAL_ENDS = "survival_ends"
     RECURRING = "recurring"
     MILESTONE = "milestone"
+    MEMBERSHIP_ENDED = "membership_ended"
+
+
+class Action(StrEnum):
+    """What a deadline asks of its reader; every text shown to a person follows it."""
+
+    ACT_BY = "act_by"  # the last day to do something: advise the last working day before
+    ACT_FROM = "act_from"  # the first day something may be done: never advise a day before
+    INFO = "info"  # something happens by itself: nothing to do
+
+
+#: The action of each kind; a kind not listed is ``info``.
+ACTION_OF_KIND: dict[DeadlineKind, Action] = {
+    DeadlineKind.NOTICE_DEADLINE: Action.ACT_BY,
+    DeadlineKind.EARLIEST_NOTICE: Action.ACT_FROM,
+    DeadlineKind.NOTICE_WINDOW_OPENS: Action.ACT_FROM,
+}
+
+
+class Outcome(StrEnum):
+    """What happens at an ``expiry``: the agreement renews for another term, or ends."""
+
+    RENEWS = "renews"
+    ENDS = "ends"
 
 
 # Not frozen: a frozen dataclass sets each field through object.__setattr__, which made
@@ -32,6 +56,8 @@ class Deadline:
     when past). ``explanation`` is one sentence with the arithmetic that produced ``date``;
     ``explain`` output reads it and never recomputes. ``rule`` is the index of the rule that
     produced it (for ``explain``), ``notes`` carries extra findings such as a late notice.
+    ``outcome`` is set on ``expiry`` deadlines only (renews or ends there); ``action`` follows
+    from ``kind``.
     """
 
     agreement: str
@@ -46,6 +72,11 @@ class Deadline:
     weekday_note: str | None = None
     rule: int | None = None
     notes: tuple[str, ...] = field(default=())
+    outcome: Outcome | None = None
+
+    @property
+    def action(self) -> Action:
+        return ACTION_OF_KIND.get(self.kind, Action.INFO)
 
     @property
     def key(self) -> tuple[str, str, datetime.date, str]:
@@ -66,6 +97,7 @@ class Deadline:
             label=data.get("label"),
             source=data.get("source"),
             weekday_note=data.get("weekday_note"),
+            outcome=Outcome(data["outcome"]) if data.get("outcome") else None,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -80,5 +112,7 @@ class Deadline:
             "days_left": self.days_left,
             "explanation": self.explanation,
             "source": self.source,
+            "action": self.action.value,
+            "outcome": self.outcome.value if self.outcome is not None else None,
             "weekday_note": self.weekday_note,
         }

@@ -95,7 +95,7 @@ from tracker.domain.agreement import (
     Survival,
     Withdrawal,
 )
-from tracker.domain.deadline import Deadline, DeadlineKind
+from tracker.domain.deadline import Deadline, DeadlineKind, Outcome
 from tracker.domain.durations import Duration, first_index_at_or_after
 from tracker.domain.workdays import note_for_countries, party_countries
 from tracker.errors import RuleError
@@ -402,6 +402,8 @@ _WITHDRAWAL = DeadlineKind.WITHDRAWAL_EFFECTIVE
 _SURVIVAL = DeadlineKind.SURVIVAL_ENDS
 _RECURRING = DeadlineKind.RECURRING
 _MILESTONE = DeadlineKind.MILESTONE
+_RENEWS = Outcome.RENEWS
+_ENDS = Outcome.ENDS
 _EXTENDED = EventType.EXTENDED
 _TERMINATED = EventType.TERMINATED
 
@@ -473,6 +475,7 @@ class _Context:
         source: str | None,
         party: str | None = None,
         notes: tuple[str, ...] = (),
+        outcome: Outcome | None = None,
     ) -> None:
         if self.lo <= day <= self.hi:
             note = note_for_countries(day, self.countries)
@@ -490,6 +493,7 @@ class _Context:
                     note,
                     rule,
                     notes,
+                    outcome,
                 )
             )
 
@@ -570,7 +574,7 @@ def _fixed_term(ctx: _Context, rule: FixedTerm, r_index: int) -> None:
 
     lo, hi = ctx.lo, ctx.hi
     if lo <= expiry <= hi:
-        ctx.add(_EXPIRY, expiry, how(), r_index, rule.label, source)
+        ctx.add(_EXPIRY, expiry, how(), r_index, rule.label, source, outcome=_ENDS)
     if rule.notice is not None:
         day = _shift(expiry, rule.notice, -1)
         if lo <= day <= hi:
@@ -1017,9 +1021,11 @@ def _add_expiry(
         ctx.add(_TERMINATION, expiry, stop.text, r_index, rule.label, stop.source, None, stop.notes)
         return
     text = series.explain_expiry(si, k, expiry)
+    outcome = _RENEWS
     if final_term:
         text += f" (final term: at most {rule.max_renewals} renewals)"
-    ctx.add(_EXPIRY, expiry, text, r_index, rule.label, source)
+        outcome = _ENDS
+    ctx.add(_EXPIRY, expiry, text, r_index, rule.label, source, outcome=outcome)
 
 
 def _evaluate(agreement: Agreement, as_of: date, start: date, end: date) -> Evaluation:

@@ -27,7 +27,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
 from tracker.domain.agreement import Agreement
-from tracker.domain.deadline import Deadline, DeadlineKind
+from tracker.domain.deadline import Deadline, DeadlineKind, Outcome
 from tracker.domain.rules import compute_all
 from tracker.errors import failure_detail
 from tracker.logs import event
@@ -114,6 +114,7 @@ def deadline_row(deadline: Deadline, *, tags: str) -> DeadlineRow:
         source=deadline.source,
         weekday_note=deadline.weekday_note,
         tags=tags,
+        outcome=deadline.outcome.value if deadline.outcome is not None else None,
     )
 
 
@@ -129,6 +130,7 @@ def deadline_from_row(row: DeadlineRow, *, as_of: date) -> Deadline:
         label=row.label,
         source=row.source,
         weekday_note=row.weekday_note,
+        outcome=Outcome(row.outcome) if row.outcome else None,
     )
 
 

@@ -99,6 +99,7 @@ class DeadlineRow(SQLModel, table=True):
     source: str | None = Field(default=None, sa_column=Column(Text))
     weekday_note: str | None = Field(default=None, sa_column=Column(Text))
     tags: str = Field(default="", max_length=2000)
+    outcome: str | None = Field(default=None, max_length=10)
 
 
 class ReminderRow(SQLModel, table=True):
