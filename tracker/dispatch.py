@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import random
 import threading
@@ -56,19 +57,18 @@ from functools import partial
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exc as sa_exc
-from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from tracker.domain.deadline import Deadline
 from tracker.domain.reminder import ReminderStatus
-from tracker.errors import DeliveryError
+from tracker.errors import DatabaseUnavailable, DeliveryError
 from tracker.logs import event
 from tracker.notify.base import Notification, Notifier
 from tracker.redact import ANONYMOUS
 from tracker.settings import Settings
 from tracker.store import reminders as outbox
-from tracker.store.tables import AgreementRow
+from tracker.store.engine import is_outage
+from tracker.store.repository import agreement_documents
 
 log = logging.getLogger("tracker.delivery")
 T = TypeVar("T")
@@ -147,19 +147,10 @@ class _AgreementInfo:
 
 
 def _agreement_info(engine: Engine, ids: set[str]) -> dict[str, _AgreementInfo]:
-    import json
-
-    if not ids:
-        return {}
-    table = AgreementRow.__table__  # type: ignore[attr-defined]
-    with engine.connect() as connection:
-        rows = connection.execute(
-            select(table.c.id, table.c.title, table.c.document).where(table.c.id.in_(ids))
-        ).all()
     info: dict[str, _AgreementInfo] = {}
-    for row in rows:
+    for agreement_id, (title, text) in agreement_documents(engine, ids).items():
         try:
-            document = json.loads(row.document)
+            document = json.loads(text)
         except ValueError:
             document = {}
         zone_name = document.get("timezone")
@@ -167,7 +158,7 @@ def _agreement_info(engine: Engine, ids: set[str]) -> dict[str, _AgreementInfo]:
             zone = ZoneInfo(zone_name) if zone_name else None
         except (ValueError, KeyError):
             zone = None
-        info[row.id] = _AgreementInfo(row.title, list(document.get("sources") or []), zone)
+        info[agreement_id] = _AgreementInfo(title, list(document.get("sources") or []), zone)
     return info
 
 
@@ -221,15 +212,7 @@ class _Entry:
 def _connection_lost(exc: BaseException) -> bool:
     """Whether ``exc`` says the database could not be reached (worth waiting for), as opposed
     to a statement that will fail however often it is tried."""
-    return isinstance(
-        exc,
-        (
-            sa_exc.OperationalError,
-            sa_exc.InterfaceError,
-            sa_exc.DisconnectionError,
-            sa_exc.TimeoutError,
-        ),
-    ) or bool(getattr(exc, "connection_invalidated", False))
+    return isinstance(exc, DatabaseUnavailable) or is_outage(exc)
 
 
 class _Journal:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -37,8 +38,9 @@ from tracker.api.errors import BodyTooLarge, error_response, install_error_handl
 from tracker.api.memo import Memo
 from tracker.api.metrics import install_metrics
 from tracker.api.routers import agreements, calendar, deadlines, docs, health, pages, reminders
+from tracker.app.context import Context
+from tracker.app.status import Health
 from tracker.settings import Settings
-from tracker.store.engine import make_engine
 
 API_PREFIX = "/api/v1"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -54,9 +56,21 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 class ServiceLike(Protocol):
+    """What the app needs of the service it runs (:class:`tracker.service.Service`)."""
+
+    context: Context
+    last_tick_at: datetime | None
+
     def start(self) -> None: ...
 
     def stop(self) -> None: ...
+
+    def replan(self, *, now: datetime | None = None) -> object: ...
+
+    def health(self) -> Health: ...
+
+    @property
+    def last_tick_duration_s(self) -> float | None: ...
 
 
 #: The web page, error pages and every API answer: nothing but this origin's style sheet, no
@@ -188,10 +202,16 @@ def _openapi_with_agreement_schema(app: FastAPI) -> Callable[[], dict[str, Any]]
 
 
 def create_app(settings: Settings, *, service: ServiceLike | None = None) -> FastAPI:
-    engine = getattr(service, "engine", None)
-    owns_engine = engine is None
-    if engine is None:
-        engine = make_engine(settings.database_url)
+    base = service.context if service is not None else Context.connect(settings)
+
+    def after_write(*, now: datetime) -> None:
+        # The answers this process remembers are stale now, and the service plans the new
+        # deadlines' reminders at once instead of at its next hourly run.
+        app.state.memo.clear()
+        if service is not None:
+            service.replan(now=now)
+
+    context = replace(base, after_write=after_write)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -202,8 +222,8 @@ def create_app(settings: Settings, *, service: ServiceLike | None = None) -> Fas
         finally:
             if service is not None:
                 service.stop()
-            if owns_engine:
-                engine.dispose()
+            else:
+                context.close()
 
     app = FastAPI(
         title="Treaty deadline tracker",
@@ -218,7 +238,7 @@ def create_app(settings: Settings, *, service: ServiceLike | None = None) -> Fas
     )
     app.state.settings = settings
     app.state.service = service
-    app.state.engine = engine
+    app.state.context = context
     app.state.clock = lambda: datetime.now(UTC)
     app.state.memo = Memo()
 

@@ -1,0 +1,22 @@
+"""What the reminder plan would send over a period, sending and storing nothing.
+
+Works on agreements from files as well as from the database, so it imports no database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from tracker.domain.agreement import Agreement
+from tracker.domain.planner import Simulated, simulate
+from tracker.settings import Settings
+
+
+def simulated(
+    settings: Settings, agreements: Sequence[Agreement], *, start: date, end: date
+) -> tuple[list[Simulated], dict[str, str]]:
+    """Every reminder a running service would send from ``start`` to ``end`` (inclusive),
+    each decided with what is known that day, and the agreements whose rules failed (id ->
+    why)."""
+    return simulate(agreements, settings, start=start, end=end)
