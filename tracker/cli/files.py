@@ -6,7 +6,8 @@ the configured time zone, and only when ``--as-of`` is not given.
 
 Exit codes (SPEC 3): 0 ok; 1 a failure the user can fix (invalid files, unknown agreement id,
 empty database), with ``Error: ...`` or the file errors on stderr; 2 a usage error (a bad
-date, an unknown kind, ``--to`` with ``--within``).
+date, a day outside 1900-01-01..2199-12-31 or a window over 18,300 days, as the API refuses
+them, an unknown kind, ``--to`` with ``--within``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,14 @@ from typing import Annotated
 
 import typer
 
-from tracker.app.deadlines import Window, compute
+from tracker.app.deadlines import (
+    Window,
+    WindowError,
+    WindowProblem,
+    check_day,
+    compute,
+    resolve_window,
+)
 from tracker.cli.app import STATE, app, fail
 from tracker.cli.render import (
     ExplainFormat,
@@ -36,7 +44,6 @@ from tracker.cli.render import (
 )
 from tracker.domain.agreement import Agreement
 from tracker.domain.deadline import Deadline, DeadlineKind
-from tracker.domain.durations import Duration, DurationParseError, add_months, parse_duration, shift
 from tracker.errors import DatabaseError, ValidationFailed
 from tracker.loader import agreement_json_schema, load_paths
 
@@ -212,12 +219,12 @@ def deadlines(
 
     Without --agreements the agreements are read from the database.
     """
-    # Check every option before touching files, the database or the clock.
-    asked = WindowOptions.parse(as_of=as_of, start=from_, end=to, within=within)
+    # Check every option before touching files or the database; the clock is read only for
+    # the default as-of day.
     kinds = parse_kinds(kind or [])
+    window = window_of(as_of=as_of, start=from_, end=to, within=within)
     readable = read_agreements(agreements)
     chosen = select_agreements(readable, agreement or [], tag or [])
-    window = asked.resolve()
     found, failed = compute(chosen, window)
     failed.update(unreadable_in_scope(readable, agreement or []))
     warn_failed(failed)
@@ -227,48 +234,44 @@ def deadlines(
         raise fail(f"{len(failed)} {noun} could not be computed (see the warnings above)")
 
 
-@dataclass(frozen=True)
-class WindowOptions:
-    """The window options as given, each checked (a usage error names the option)."""
-
-    as_of: date | None
-    start: date | None
-    end: date | None
-    span: Duration | None
-
-    @classmethod
-    def parse(
-        cls, *, as_of: str | None, start: str | None, end: str | None, within: str | None
-    ) -> WindowOptions:
-        if end is not None and within is not None:
-            raise typer.BadParameter("give --to or --within, not both", param_hint="--to/--within")
-        return cls(
-            as_of=parse_day(as_of, "--as-of") if as_of is not None else None,
-            start=parse_day(start, "--from") if start is not None else None,
-            end=parse_day(end, "--to") if end is not None else None,
-            span=parse_span(within) if within is not None else None,
-        )
-
-    def resolve(self) -> Window:
-        """The inclusive window; the clock is read only for the default as-of day."""
-        as_of = self.as_of if self.as_of is not None else today()
-        start = self.start if self.start is not None else as_of
-        end = self.end
-        if end is None:
-            end = shift(start, self.span) if self.span is not None else add_months(start, 12)
-        if end < start:
-            raise typer.BadParameter(
-                f"the window ends ({end.isoformat()}) before it starts ({start.isoformat()})",
-                param_hint="--from/--to",
-            )
-        return Window(as_of, start, end)
+#: The command's option for each field of a window (see tracker.app.deadlines).
+OPTIONS = {"as_of": "--as-of", "from": "--from", "to": "--to", "within": "--within"}
 
 
-def parse_span(within: str) -> Duration:
+def usage_error(exc: WindowError) -> typer.BadParameter:
+    """A window the tracker does not answer for, as a usage error naming the option."""
+    if exc.problem is WindowProblem.TO_AND_WITHIN:
+        return typer.BadParameter("give --to or --within, not both", param_hint="--to/--within")
+    hint = OPTIONS[exc.field] if exc.field else "--from/--to"
+    return typer.BadParameter(exc.message, param_hint=hint)
+
+
+def window_of(
+    *, as_of: str | None, start: str | None, end: str | None, within: str | None
+) -> Window:
+    """The inclusive window the options ask for, resolved as the API resolves it."""
+    as_of_day = parse_day(as_of, "--as-of") if as_of is not None else None
+    first = parse_day(start, "--from") if start is not None else None
+    last = parse_day(end, "--to") if end is not None else None
     try:
-        return parse_duration(within)
-    except DurationParseError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--within") from None
+        return resolve_window(
+            as_of=as_of_day if as_of_day is not None else today(),
+            start=first,
+            end=last,
+            within=within,
+        )
+    except WindowError as exc:
+        raise usage_error(exc) from None
+
+
+def day_option(value: str, field: str) -> date:
+    """A ``YYYY-MM-DD`` option value on a day the tracker answers for (else exit 2)."""
+    day = parse_day(value, OPTIONS[field])
+    try:
+        check_day(day, field)
+    except WindowError as exc:
+        raise usage_error(exc) from None
+    return day
 
 
 def parse_kinds(kinds: Sequence[str]) -> set[str]:
@@ -310,7 +313,7 @@ def explain(
     ] = ExplainFormat.TEXT,
 ) -> None:
     """Show an agreement: rules with sources, events, status, and how each date is derived."""
-    as_of_day = parse_day(as_of, "--as-of") if as_of is not None else None
+    as_of_day = day_option(as_of, "as_of") if as_of is not None else None
     (chosen,) = select_agreements(read_agreements(agreements), [agreement_id], [])
     if as_of_day is None:
         as_of_day = today()

@@ -14,7 +14,7 @@ from tracker.cli.app import STATE, app, fail
 
 # The application layer (and with it the database) is imported inside the commands that use
 # it, so that file-only commands such as `tracker validate` start without it.
-from tracker.cli.files import parse_day, read_agreements
+from tracker.cli.files import day_option, read_agreements
 from tracker.domain.reminder import ReminderStatus
 
 if TYPE_CHECKING:
@@ -194,7 +194,7 @@ def simulate_command(
     that day. Sends nothing and writes nothing."""
     from tracker.app.simulation import simulated
 
-    first, last = parse_day(start, "--from"), parse_day(end, "--to")
+    first, last = day_option(start, "from"), day_option(end, "to")
     if last < first:
         raise typer.BadParameter("--to is before --from", param_hint="--to")
     if (last - first).days > MAX_SIMULATE_DAYS:
