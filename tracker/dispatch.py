@@ -63,8 +63,7 @@ from tracker.domain.deadline import Deadline
 from tracker.domain.reminder import ReminderStatus
 from tracker.errors import DatabaseUnavailable, DeliveryError
 from tracker.logs import event
-from tracker.notify.base import Notification, Notifier
-from tracker.redact import ANONYMOUS
+from tracker.notify.base import Notification, Sender
 from tracker.settings import Settings
 from tracker.store import reminders as outbox
 from tracker.store.engine import is_outage
@@ -377,7 +376,7 @@ class _Tick:
     def __init__(
         self,
         engine: Engine,
-        notifiers: Mapping[str, Notifier],
+        notifiers: Mapping[str, Sender],
         settings: Settings,
         *,
         clock: Callable[[], datetime],
@@ -550,7 +549,7 @@ class _Tick:
         started: outbox.StartedAttempt,
         began: float,
         exc: DeliveryError,
-        notifier: Notifier,
+        notifier: Sender,
     ) -> outbox.AttemptResult:
         failed_at = self.clock()
         duration_ms = (time.perf_counter() - began) * 1000
@@ -742,46 +741,13 @@ def _stored(text: str) -> str:
     return text.replace("\x00", "\ufffd")[:ERROR_MAX_CHARS]
 
 
-class _MisconfiguredChannel:
-    """Stands in for a channel whose notifier cannot be built (e.g. a secret that is not
-    base64): its reminders fail as retryable, with the reason on the row, and the other
-    channels deliver as usual. Fixing the configuration lets the retries succeed."""
-
-    def __init__(self, name: str, error: str) -> None:
-        self.name = name
-        self.redactor = ANONYMOUS
-        self._error = error
-
-    async def send(self, notification: Notification, *, now: datetime) -> Any:
-        raise DeliveryError(f"channel {self.name!r} is misconfigured: {self._error}")
-
-    async def aclose(self) -> None:
-        pass
-
-
-def build_each_notifier(settings: Settings, *, client: Any) -> dict[str, Notifier]:
-    """The configured notifiers, built one by one so that one bad channel stays alone."""
-    from tracker.notify.registry import NOTIFIERS
-
-    notifiers: dict[str, Notifier] = {}
-    for name, config in settings.all_channels().items():
-        try:
-            notifiers[name] = NOTIFIERS[config.type].from_settings(
-                name, config, settings=settings, client=client
-            )
-        except Exception as exc:
-            log.error(event("channel.misconfigured", channel=name, error=str(exc)))
-            notifiers[name] = _MisconfiguredChannel(name, str(exc))
-    return notifiers
-
-
 def batch_size_for(settings: Settings) -> int:
     return max(MIN_BATCH, settings.max_concurrent_deliveries * BATCH_PER_SLOT)
 
 
 async def tick_async(
     engine: Engine,
-    notifiers: Mapping[str, Notifier],
+    notifiers: Mapping[str, Sender],
     settings: Settings,
     *,
     now: datetime,
@@ -830,11 +796,12 @@ async def _tick_with_own_notifiers(
     clock: Callable[[], datetime] | None,
 ) -> TickReport:
     from tracker.notify.http import make_http_client
+    from tracker.notify.registry import build_notifiers
 
     # The httpx client belongs to this event loop, so it is made and closed inside it.
     client = make_http_client(max_connections=settings.max_concurrent_deliveries)
     try:
-        notifiers = build_each_notifier(settings, client=client)
+        notifiers = build_notifiers(settings, client=client)
         try:
             return await tick_async(
                 engine,
@@ -859,7 +826,7 @@ async def _tick_with_own_notifiers(
 
 def tick(
     engine: Engine,
-    notifiers: Mapping[str, Notifier] | None,
+    notifiers: Mapping[str, Sender] | None,
     settings: Settings,
     *,
     now: datetime,
