@@ -27,19 +27,19 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 
 from tracker import __version__
+from tracker.api.deps import ServiceLike
 from tracker.api.errors import BodyTooLarge, error_response, install_error_handlers
 from tracker.api.memo import Memo
 from tracker.api.metrics import install_metrics
 from tracker.api.routers import agreements, calendar, deadlines, docs, health, pages, reminders
 from tracker.app.context import Context
-from tracker.app.status import Health
 from tracker.settings import Settings
 
 API_PREFIX = "/api/v1"
@@ -53,24 +53,6 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-
-class ServiceLike(Protocol):
-    """What the app needs of the service it runs (:class:`tracker.service.Service`)."""
-
-    context: Context
-    last_tick_at: datetime | None
-
-    def start(self) -> None: ...
-
-    def stop(self) -> None: ...
-
-    def replan(self, *, now: datetime | None = None) -> object: ...
-
-    def health(self) -> Health: ...
-
-    @property
-    def last_tick_duration_s(self) -> float | None: ...
 
 
 #: The web page, error pages and every API answer: nothing but this origin's style sheet, no

@@ -9,13 +9,32 @@ pin "now".
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Protocol
 
 from fastapi import Request
 
 from tracker.api.memo import Memo
 from tracker.app.context import Context
+from tracker.app.status import Health
 from tracker.settings import Settings
+
+
+class ServiceLike(Protocol):
+    """What the app needs of the service it runs (:class:`tracker.service.Service`)."""
+
+    context: Context
+    last_tick_at: datetime | None
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def replan(self, *, now: datetime | None = None) -> object: ...
+
+    def health(self) -> Health: ...
+
+    @property
+    def last_tick_duration_s(self) -> float | None: ...
 
 
 def get_context(request: Request) -> Context:
@@ -28,8 +47,9 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-def get_service(request: Request) -> Any:
-    return request.app.state.service
+def get_service(request: Request) -> ServiceLike | None:
+    service: ServiceLike | None = request.app.state.service
+    return service
 
 
 def get_memo(request: Request) -> Memo:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -26,13 +26,11 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from tracker.api.auth import require_read
+from tracker.api.deps import ServiceLike
 from tracker.api.schemas import ErrorOut
 from tracker.app import status
 from tracker.app.context import Context
 from tracker.domain.reminder import ReminderStatus
-
-if TYPE_CHECKING:
-    from tracker.api.app import ServiceLike
 
 #: Upcoming deadlines exported as series; more would make every scrape expensive.
 MAX_DEADLINE_SERIES = 1000

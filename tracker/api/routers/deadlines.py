@@ -1,8 +1,10 @@
-"""``/api/v1/deadlines``: the same query as ``tracker deadlines``, the same objects.
+"""``/api/v1/deadlines``: the same window as ``tracker deadlines``, the same objects.
 
 The window is inclusive at both ends: ``from`` (default ``as_of``) to ``to``, or to
 ``from + within``, or by default to ``from + 1 year``. ``as_of`` (default today in the
-configured time zone) decides which events count and what ``days_left`` means.
+configured time zone) decides which events count and what ``days_left`` means. The
+command line resolves it with the same function (:func:`tracker.app.deadlines.
+resolve_window`), so both refuse the same days.
 """
 
 from __future__ import annotations

@@ -7,13 +7,14 @@ with ``status`` "unavailable" and ``Retry-After`` when the database does not ans
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from tracker import __version__
 from tracker.api import deps
+from tracker.api.deps import ServiceLike
 from tracker.api.errors import RETRY_AFTER_S
 from tracker.api.schemas import HealthOut
 from tracker.app import status
@@ -29,10 +30,10 @@ router = APIRouter(tags=["health"])
 )
 def healthz(
     context: Annotated[Context, Depends(deps.get_context)],
-    service: Annotated[Any, Depends(deps.get_service)],
+    service: Annotated[ServiceLike | None, Depends(deps.get_service)],
 ) -> JSONResponse:
     """Whether the database answers, the scheduler runs, and when the last tick succeeded."""
-    health: status.Health = service.health() if service is not None else status.health(context)
+    health = service.health() if service is not None else status.health(context)
     body = HealthOut(
         status=health.status,
         database=health.database,
