@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import random
 import threading
@@ -56,19 +57,17 @@ from functools import partial
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exc as sa_exc
-from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from tracker.domain.deadline import Deadline
 from tracker.domain.reminder import ReminderStatus
-from tracker.errors import DeliveryError
+from tracker.errors import DatabaseUnavailable, DeliveryError
 from tracker.logs import event
-from tracker.notify.base import Notification, Notifier
-from tracker.redact import ANONYMOUS
+from tracker.notify.base import Notification, Sender
 from tracker.settings import Settings
 from tracker.store import reminders as outbox
-from tracker.store.tables import AgreementRow
+from tracker.store.engine import is_outage
+from tracker.store.repository import agreement_documents
 
 log = logging.getLogger("tracker.delivery")
 T = TypeVar("T")
@@ -147,19 +146,10 @@ class _AgreementInfo:
 
 
 def _agreement_info(engine: Engine, ids: set[str]) -> dict[str, _AgreementInfo]:
-    import json
-
-    if not ids:
-        return {}
-    table = AgreementRow.__table__  # type: ignore[attr-defined]
-    with engine.connect() as connection:
-        rows = connection.execute(
-            select(table.c.id, table.c.title, table.c.document).where(table.c.id.in_(ids))
-        ).all()
     info: dict[str, _AgreementInfo] = {}
-    for row in rows:
+    for agreement_id, (title, text) in agreement_documents(engine, ids).items():
         try:
-            document = json.loads(row.document)
+            document = json.loads(text)
         except ValueError:
             document = {}
         zone_name = document.get("timezone")
@@ -167,7 +157,7 @@ def _agreement_info(engine: Engine, ids: set[str]) -> dict[str, _AgreementInfo]:
             zone = ZoneInfo(zone_name) if zone_name else None
         except (ValueError, KeyError):
             zone = None
-        info[row.id] = _AgreementInfo(row.title, list(document.get("sources") or []), zone)
+        info[agreement_id] = _AgreementInfo(title, list(document.get("sources") or []), zone)
     return info
 
 
@@ -221,15 +211,7 @@ class _Entry:
 def _connection_lost(exc: BaseException) -> bool:
     """Whether ``exc`` says the database could not be reached (worth waiting for), as opposed
     to a statement that will fail however often it is tried."""
-    return isinstance(
-        exc,
-        (
-            sa_exc.OperationalError,
-            sa_exc.InterfaceError,
-            sa_exc.DisconnectionError,
-            sa_exc.TimeoutError,
-        ),
-    ) or bool(getattr(exc, "connection_invalidated", False))
+    return isinstance(exc, DatabaseUnavailable) or is_outage(exc)
 
 
 class _Journal:
@@ -394,7 +376,7 @@ class _Tick:
     def __init__(
         self,
         engine: Engine,
-        notifiers: Mapping[str, Notifier],
+        notifiers: Mapping[str, Sender],
         settings: Settings,
         *,
         clock: Callable[[], datetime],
@@ -567,7 +549,7 @@ class _Tick:
         started: outbox.StartedAttempt,
         began: float,
         exc: DeliveryError,
-        notifier: Notifier,
+        notifier: Sender,
     ) -> outbox.AttemptResult:
         failed_at = self.clock()
         duration_ms = (time.perf_counter() - began) * 1000
@@ -759,46 +741,13 @@ def _stored(text: str) -> str:
     return text.replace("\x00", "\ufffd")[:ERROR_MAX_CHARS]
 
 
-class _MisconfiguredChannel:
-    """Stands in for a channel whose notifier cannot be built (e.g. a secret that is not
-    base64): its reminders fail as retryable, with the reason on the row, and the other
-    channels deliver as usual. Fixing the configuration lets the retries succeed."""
-
-    def __init__(self, name: str, error: str) -> None:
-        self.name = name
-        self.redactor = ANONYMOUS
-        self._error = error
-
-    async def send(self, notification: Notification, *, now: datetime) -> Any:
-        raise DeliveryError(f"channel {self.name!r} is misconfigured: {self._error}")
-
-    async def aclose(self) -> None:
-        pass
-
-
-def build_each_notifier(settings: Settings, *, client: Any) -> dict[str, Notifier]:
-    """The configured notifiers, built one by one so that one bad channel stays alone."""
-    from tracker.notify.registry import NOTIFIERS
-
-    notifiers: dict[str, Notifier] = {}
-    for name, config in settings.all_channels().items():
-        try:
-            notifiers[name] = NOTIFIERS[config.type].from_settings(
-                name, config, settings=settings, client=client
-            )
-        except Exception as exc:
-            log.error(event("channel.misconfigured", channel=name, error=str(exc)))
-            notifiers[name] = _MisconfiguredChannel(name, str(exc))
-    return notifiers
-
-
 def batch_size_for(settings: Settings) -> int:
     return max(MIN_BATCH, settings.max_concurrent_deliveries * BATCH_PER_SLOT)
 
 
 async def tick_async(
     engine: Engine,
-    notifiers: Mapping[str, Notifier],
+    notifiers: Mapping[str, Sender],
     settings: Settings,
     *,
     now: datetime,
@@ -847,11 +796,12 @@ async def _tick_with_own_notifiers(
     clock: Callable[[], datetime] | None,
 ) -> TickReport:
     from tracker.notify.http import make_http_client
+    from tracker.notify.registry import build_notifiers
 
     # The httpx client belongs to this event loop, so it is made and closed inside it.
     client = make_http_client(max_connections=settings.max_concurrent_deliveries)
     try:
-        notifiers = build_each_notifier(settings, client=client)
+        notifiers = build_notifiers(settings, client=client)
         try:
             return await tick_async(
                 engine,
@@ -876,7 +826,7 @@ async def _tick_with_own_notifiers(
 
 def tick(
     engine: Engine,
-    notifiers: Mapping[str, Notifier] | None,
+    notifiers: Mapping[str, Sender] | None,
     settings: Settings,
     *,
     now: datetime,

@@ -8,6 +8,8 @@
     ├── NotFoundError      an agreement, reminder or channel that does not exist
     ├── ConflictError      a write that would break an invariant (e.g. a file-owned agreement)
     ├── AuthError          a missing or wrong API token
+    ├── DatabaseError      the database failed; ``kind`` and ``message`` are the driver's words
+    │   └── DatabaseUnavailable  it cannot be reached or dropped the connection (try again)
     └── DeliveryError      a channel failed to deliver; ``permanent`` says whether to retry
 
 Entry points map this tree once: the CLI to ``Error: ...`` and exit 1, the API to status codes
@@ -109,6 +111,28 @@ class ConflictError(TrackerError):
 
 class AuthError(TrackerError):
     """Missing or wrong credentials, or writes disabled because no token is configured."""
+
+
+class DatabaseError(TrackerError):
+    """The database failed: ``kind`` is the name of the database library's exception and
+    ``message`` the driver's words (``OperationalError: unable to open database file``). The
+    store raises this, translated at its seam, so that nothing above it needs to know the
+    database library."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(f"database error: {kind}: {message}")
+        self.kind = kind
+        self.message = message
+
+    @property
+    def reason(self) -> str:
+        """The first line of the driver's message (its exception's name when it says nothing)."""
+        return next(iter(self.message.splitlines()), "").strip() or self.kind
+
+
+class DatabaseUnavailable(DatabaseError):
+    """The database cannot be reached, refused the connection or dropped it: a state that
+    passes (the API answers 503 with ``Retry-After``), not a bug."""
 
 
 class DeliveryError(TrackerError):

@@ -23,15 +23,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
 
+from tracker.app.context import Context
+from tracker.app.status import Health, database_reachable
 from tracker.dispatch import TickReport, tick
 from tracker.domain.agreement import Agreement
 from tracker.domain.deadline import Deadline
 from tracker.domain.durations import shift
 from tracker.domain.planner import PlanReason, plan_reminders
-from tracker.domain.reminder import ReminderStatus
 from tracker.errors import TrackerError, ValidationFailed, failure_detail
 from tracker.logs import event
 from tracker.scheduler import Scheduler
@@ -39,7 +39,7 @@ from tracker.settings import Settings
 from tracker.store import reminders as outbox
 from tracker.store.deadlines import Horizon, materialize_deadlines, stale_agreement_ids
 from tracker.store.engine import make_engine
-from tracker.store.tables import AgreementRow
+from tracker.store.repository import agreements_version
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +101,8 @@ class Service:
         self.settings = settings
         self._own_engine = engine is None
         self.engine = engine if engine is not None else make_engine(settings.database_url)
+        #: The application context of this process; the API it serves writes through it.
+        self.context = Context(settings, self.engine)
         self.worker = worker or default_worker_name()
         self._scheduler: Scheduler | None = None
         self._plan_lock = threading.Lock()
@@ -187,23 +189,15 @@ class Service:
             self._materialize(now=now)
             self.replan(now=now)
             return
-        version = self._agreements_version()
+        version = agreements_version(self.engine)
         if version != self._seen_version:
             self._materialize(now=now)
             self.replan(now=now)
         elif self.settings.today(now) != self._materialized_day:
             self._materialize(now=now)
 
-    def _agreements_version(self) -> tuple[Any, ...]:
-        # Count, newest write and sum of revisions: any insert, update or delete moves it.
-        table = AgreementRow.__table__  # type: ignore[attr-defined]
-        query = select(func.count(), func.max(table.c.updated_at), func.sum(table.c.revision))
-        with self.engine.connect() as connection:
-            return tuple(connection.execute(query).one())
-
     def _horizon(self, now: datetime) -> Horizon:
-        today = self.settings.today(now)
-        return Horizon(as_of=today, end=shift(today, self.settings.planning_horizon))
+        return self.context.horizon(now)
 
     def _materialize(self, *, now: datetime) -> None:
         """Store the deadlines of agreements that changed, or of all of them once a new day
@@ -234,7 +228,7 @@ class Service:
 
         now = now or datetime.now(UTC)
         with self._plan_lock:
-            self._seen_version = self._agreements_version()
+            self._seen_version = agreements_version(self.engine)
             agreements, unreadable = readable_agreements(self.engine)
             deadlines, failed = compute_for_planning(agreements, now=now, settings=self.settings)
             failed.update(unreadable)
@@ -347,27 +341,16 @@ class Service:
     def acknowledge(self, reminder_id: int, *, by: str, now: datetime | None = None) -> list[int]:
         return outbox.acknowledge(self.engine, reminder_id, by=by, now=now or datetime.now(UTC))
 
-    def health(self) -> dict[str, Any]:
+    @property
+    def last_tick_duration_s(self) -> float | None:
+        return self.last_tick.duration_s if self.last_tick is not None else None
+
+    def health(self) -> Health:
         """Liveness for ``/healthz``: database reachable, scheduler running, last runs."""
-        try:
-            with self.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
-            database = True
-        except Exception as exc:
-            log.warning(event("health.database_unreachable", error=type(exc).__name__))
-            database = False
-        scheduler = self._scheduler is not None and self._scheduler.running
-        return {
-            "status": "ok" if database and scheduler else "degraded",
-            "database": database,
-            "scheduler": scheduler,
-            "worker": self.worker,
-            "last_tick_at": self.last_tick_at.isoformat() if self.last_tick_at else None,
-            "last_plan_at": self.last_plan_at.isoformat() if self.last_plan_at else None,
-        }
-
-
-def reminder_counts(engine: Engine) -> dict[str, int]:
-    """Rows per status, every status present (zero when none), for health and metrics."""
-    counts = outbox.count_by_status(engine)
-    return {status.value: counts.get(status.value, 0) for status in ReminderStatus}
+        return Health(
+            database=database_reachable(self.engine),
+            scheduler=self._scheduler is not None and self._scheduler.running,
+            worker=self.worker,
+            last_tick_at=self.last_tick_at,
+            last_plan_at=self.last_plan_at,
+        )

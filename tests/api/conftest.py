@@ -75,7 +75,7 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
 
 
 def prepare(app: FastAPI, seeds: Path | None) -> Engine:
-    engine: Engine = app.state.engine
+    engine: Engine = app.state.context.engine
     upgrade(engine)
     if seeds is not None:
         sync_directory(engine, seeds, now=NOW)
@@ -98,7 +98,7 @@ def app(settings: Settings, seeds_copy: Path) -> FastAPI:
 
 @pytest.fixture
 def engine(app: FastAPI) -> Engine:
-    engine: Engine = app.state.engine
+    engine: Engine = app.state.context.engine
     return engine
 
 

@@ -37,7 +37,7 @@ def outage(db_url: str, tmp_path: Path, seeds_copy: Path) -> Iterator[Outage]:
         database = Path(str(make_url(db_url).database))
 
         def cut() -> None:
-            app.state.engine.dispose()
+            app.state.context.engine.dispose()
             database.rename(database.with_suffix(".moved"))
             database.mkdir()
 
@@ -65,7 +65,7 @@ def outage(db_url: str, tmp_path: Path, seeds_copy: Path) -> Iterator[Outage]:
     try:
         yield app, cut
     finally:
-        app.state.engine.dispose()
+        app.state.context.engine.dispose()
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP OWNED BY "{role}" CASCADE')
             conn.execute(f'DROP ROLE "{role}"')

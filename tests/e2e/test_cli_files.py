@@ -371,36 +371,3 @@ def test_validate_refuses_a_5000_digit_integer_without_a_traceback(run, tmp_path
         f"{path}:10:19: rules[0].max_renewals: a number with 5,000 digits is too large: "
         "no field takes more than 15 digits\n",
     )
-
-
-def test_deadlines_on_the_last_day_of_the_calendar_print_in_every_format(  # type: ignore[no-untyped-def]
-    run, tmp_path: Path
-) -> None:
-    path = tmp_path / "edge.yaml"
-    path.write_text(
-        "version: 1\nid: edge\ntitle: Edge\nparties: [KR, JP]\nrules:\n"
-        "  - {kind: auto_renewal, first_expiry: 9990-12-31, renewal_term: 1 year, notice: 1 day}\n"
-        "  - {kind: recurring, label: report, first: 0001-01-31, every: 1 month}\n",
-        encoding="utf-8",
-    )
-    window = ["--agreements", path, "--from", "9999-12-30", "--to", "9999-12-31"]
-    for output in ("table", "json", "csv"):
-        result = run("deadlines", *window, "--as-of", "9999-12-31", "--format", output)
-        assert (result.returncode, result.stderr) == (0, ""), output
-    ics = run("deadlines", *window, "--as-of", "9999-12-31", "--format", "ics")
-    assert (ics.returncode, ics.stderr) == (0, "")
-    events = icalendar.Calendar.from_ical(ics.stdout).walk("VEVENT")
-    ends = [e["dtend"].dt if "dtend" in e else None for e in events]
-    assert [
-        (str(e["summary"]), e["dtstart"].dt, end) for e, end in zip(events, ends, strict=True)
-    ] == [
-        ("notice deadline: Edge", date(9999, 12, 30), date(9999, 12, 31)),
-        # RFC 5545: an all-day event without DTEND lasts its day; there is no 10000-01-01
-        ("expiry: Edge", date(9999, 12, 31), None),
-        ("report: Edge", date(9999, 12, 31), None),
-    ]
-    widest = deadlines_json(
-        run, "--agreements", path, "--from", "0001-01-01", "--to", "9999-12-31",
-        "--as-of", "0001-01-01", "--kind", "expiry",
-    )  # fmt: skip
-    assert [d["date"] for d in widest] == [f"{year}-12-31" for year in range(9990, 10000)]

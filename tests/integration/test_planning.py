@@ -131,8 +131,8 @@ def test_a_reminder_missed_during_downtime_is_sent_once_on_start_and_older_ones_
     assert by_offset["30 days"].status == "skipped"
     assert (by_offset["30 days"].reason or "").startswith("missed_superseded")
     assert (by_offset["2 days"].status, by_offset["1 day"].status) == ("pending", "pending")
-    assert health["status"] == "ok" and health["scheduler"] and health["database"]
-    assert health["last_tick_at"] is not None and health["last_plan_at"] is not None
+    assert (health.status, health.scheduler, health.database) == ("ok", True, True)
+    assert health.last_tick_at is not None and health.last_plan_at is not None
 
 
 def test_an_invalid_agreements_folder_keeps_the_previous_agreements_and_the_service_starts(
@@ -154,7 +154,7 @@ def test_an_invalid_agreements_folder_keeps_the_previous_agreements_and_the_serv
     with caplog.at_level(logging.ERROR):
         second.start()
     try:
-        assert second.health()["scheduler"] is True
+        assert second.health().scheduler is True
         assert [a.id for a in list_agreements(engine)] == ["pact"]
         assert any(
             "agreements.invalid" in r.getMessage() and "broken.yaml" in r.getMessage()

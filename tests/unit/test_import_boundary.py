@@ -149,6 +149,34 @@ def test_no_domain_module_reads_the_clock() -> None:
     assert offenders == set()
 
 
+DOORS = Path(__file__).resolve().parents[2] / "tracker"
+#: The API and the command line reach the database only through tracker.app.
+BEHIND_THE_APP = ("sqlalchemy", "sqlmodel", "tracker.store")
+
+
+def reaches_behind_the_app(name: str) -> bool:
+    return any(name == banned or name.startswith(banned + ".") for banned in BEHIND_THE_APP)
+
+
+def imported_names(path: Path) -> set[str]:
+    """:func:`imported_modules` of a module under tracker/ (``from tracker import store``
+    imports ``tracker.store``)."""
+    return imported_modules(path, package_of(path))
+
+
+def test_no_router_or_command_imports_the_database_or_the_store() -> None:
+    modules = sorted([*(DOORS / "api").rglob("*.py"), *(DOORS / "cli").rglob("*.py")])
+    assert DOORS / "api" / "routers" / "agreements.py" in modules
+    assert DOORS / "cli" / "database.py" in modules
+    offenders = {
+        f"{path.relative_to(DOORS)}: {name}"
+        for path in modules
+        for name in imported_names(path)
+        if reaches_behind_the_app(name)
+    }
+    assert offenders == set()
+
+
 def test_importing_the_domain_loads_no_outer_layer_or_io_library() -> None:
     # The static check reads tracker/domain only; this catches what its imports pull in.
     modules = ", ".join(
@@ -199,3 +227,22 @@ def test_the_clock_check_would_catch(tmp_path: Path, source: str, expected: set[
     probe = tmp_path / "probe.py"
     probe.write_text(source, encoding="utf-8")
     assert clock_reads(probe) == expected
+
+
+def test_the_door_check_would_catch_the_store_and_sqlalchemy_but_not_a_lookalike(
+    tmp_path: Path,
+) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text(
+        "from tracker.store.engine import make_engine\nfrom sqlalchemy import select\n"
+        "import sqlmodel\nimport tracker.storefront\nfrom tracker import store, app\n",
+        encoding="utf-8",
+    )
+    assert {n for n in imported_modules(bad, "tracker.api") if reaches_behind_the_app(n)} == {
+        "tracker.store.engine",
+        "tracker.store.engine.make_engine",
+        "sqlalchemy",
+        "sqlalchemy.select",
+        "sqlmodel",
+        "tracker.store",
+    }

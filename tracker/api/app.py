@@ -23,22 +23,24 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 
 from tracker import __version__
+from tracker.api.deps import ServiceLike
 from tracker.api.errors import BodyTooLarge, error_response, install_error_handlers
 from tracker.api.memo import Memo
 from tracker.api.metrics import install_metrics
 from tracker.api.routers import agreements, calendar, deadlines, docs, health, pages, reminders
+from tracker.app.context import Context
 from tracker.settings import Settings
-from tracker.store.engine import make_engine
 
 API_PREFIX = "/api/v1"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -51,12 +53,6 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-
-class ServiceLike(Protocol):
-    def start(self) -> None: ...
-
-    def stop(self) -> None: ...
 
 
 #: The web page, error pages and every API answer: nothing but this origin's style sheet, no
@@ -188,10 +184,16 @@ def _openapi_with_agreement_schema(app: FastAPI) -> Callable[[], dict[str, Any]]
 
 
 def create_app(settings: Settings, *, service: ServiceLike | None = None) -> FastAPI:
-    engine = getattr(service, "engine", None)
-    owns_engine = engine is None
-    if engine is None:
-        engine = make_engine(settings.database_url)
+    base = service.context if service is not None else Context.connect(settings)
+
+    def after_write(*, now: datetime) -> None:
+        # The answers this process remembers are stale now, and the service plans the new
+        # deadlines' reminders at once instead of at its next hourly run.
+        app.state.memo.clear()
+        if service is not None:
+            service.replan(now=now)
+
+    context = replace(base, after_write=after_write)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -202,8 +204,8 @@ def create_app(settings: Settings, *, service: ServiceLike | None = None) -> Fas
         finally:
             if service is not None:
                 service.stop()
-            if owns_engine:
-                engine.dispose()
+            else:
+                context.close()
 
     app = FastAPI(
         title="Treaty deadline tracker",
@@ -218,7 +220,7 @@ def create_app(settings: Settings, *, service: ServiceLike | None = None) -> Fas
     )
     app.state.settings = settings
     app.state.service = service
-    app.state.engine = engine
+    app.state.context = context
     app.state.clock = lambda: datetime.now(UTC)
     app.state.memo = Memo()
 

@@ -8,6 +8,7 @@ error                 status  detail
 ====================  ======  ==============================================================
 ValidationFailed      422     list of file-style messages (``<request>:7:5: rules[0]...``)
 ConfigError, RuleError 422    list with one message
+WindowError           422     list with one message naming the query field (``query.from: ...``)
 NotFoundError         404     the message
 ConflictError         409     the message (e.g. which file owns the agreement)
 AuthError             401     the message, with ``WWW-Authenticate: Bearer``
@@ -16,8 +17,9 @@ BodyTooLarge          413     the message
 UnsupportedMediaType  415     the message
 other TrackerError    400     the message
 request validation    422     list of ``location: message`` strings
-database unavailable  503     the message, with ``Retry-After`` (SQLAlchemy OperationalError,
-                              InterfaceError, pool timeout, or a dropped connection)
+DatabaseUnavailable   503     "the database is unavailable; try again shortly", with
+                              ``Retry-After`` (the store raises it for a refused or dropped
+                              connection, a locked file or a pool timeout; the cause is logged)
 ====================  ======  ==============================================================
 
 A browser asking for the web page (``Accept: text/html``, not an API path) gets the same
@@ -33,13 +35,14 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from tracker.app.deadlines import WindowError, WindowProblem
 from tracker.errors import (
     AuthError,
     ConfigError,
     ConflictError,
+    DatabaseUnavailable,
     NotFoundError,
     RuleError,
     TrackerError,
@@ -67,26 +70,23 @@ class UnsupportedMediaType(TrackerError):
     """A body in a format the endpoint does not read (415)."""
 
 
-class DatabaseUnavailable(TrackerError):
-    """The database cannot be reached or dropped the connection (503, ``Retry-After``)."""
-
-
-def database_unavailable(exc: BaseException) -> bool:
-    """Whether a SQLAlchemy error means the database is unreachable rather than a bug: a
-    refused or dropped connection, a server shutting down, a locked SQLite file, a pool
-    that gave no connection in time."""
-    if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError):
-        return True
-    return isinstance(exc, sa_exc.DBAPIError) and bool(exc.connection_invalidated)
-
-
 class BadRequest(TrackerError):
-    """A request that is well-formed but makes no sense (e.g. ``to`` before ``from``): 422."""
+    """A request that is well-formed but makes no sense (e.g. an id that is not the path's):
+    422."""
+
+
+def window_detail(exc: WindowError) -> str:
+    """A window problem in the query's terms: ``query.<field>: ...`` or ``query: ...``."""
+    if exc.problem is WindowProblem.ENDS_BEFORE_START and exc.start and exc.end:
+        return f"query: 'to' {exc.end.isoformat()} is before 'from' {exc.start.isoformat()}"
+    return f"query.{exc.field}: {exc.message}" if exc.field else f"query: {exc.message}"
 
 
 def _status_and_detail(exc: TrackerError) -> tuple[int, Any]:
     if isinstance(exc, ValidationFailed):
         return 422, [str(e) for e in exc.errors]
+    if isinstance(exc, WindowError):
+        return 422, [window_detail(exc)]
     if isinstance(exc, ConfigError | RuleError | BadRequest):
         return 422, [str(exc)]
     if isinstance(exc, NotFoundError):
@@ -102,7 +102,7 @@ def _status_and_detail(exc: TrackerError) -> tuple[int, Any]:
     if isinstance(exc, UnsupportedMediaType):
         return 415, str(exc)
     if isinstance(exc, DatabaseUnavailable):
-        return 503, str(exc)
+        return 503, DATABASE_UNAVAILABLE
     return 400, str(exc)
 
 
@@ -156,6 +156,15 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def tracker_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, TrackerError)
+        if isinstance(exc, DatabaseUnavailable):
+            log.warning(
+                event(
+                    "api.database_unavailable",
+                    method=request.method,
+                    path=request.url.path,
+                    error=f"{exc.kind}: {redact(exc.reason, ())}",
+                )
+            )
         if wants_page(request):
             return page_error(exc)
         return error_response(exc)
@@ -175,26 +184,6 @@ def install_error_handlers(app: FastAPI) -> None:
             headers=getattr(exc, "headers", None),
         )
 
-    async def database_error(request: Request, exc: Exception) -> Response:
-        if not database_unavailable(exc):
-            raise exc  # a bug (e.g. a constraint), not an outage: the server's 500
-        orig = getattr(exc, "orig", None) or exc
-        first_line = next(iter(str(orig).splitlines()), "")
-        log.warning(
-            event(
-                "api.database_unavailable",
-                method=request.method,
-                path=request.url.path,
-                error=f"{type(orig).__name__}: {redact(first_line, ())}",
-            )
-        )
-        unavailable = DatabaseUnavailable(DATABASE_UNAVAILABLE)
-        if wants_page(request):
-            return page_error(unavailable)
-        return error_response(unavailable)
-
     app.add_exception_handler(TrackerError, tracker_error)
-    app.add_exception_handler(sa_exc.DBAPIError, database_error)
-    app.add_exception_handler(sa_exc.TimeoutError, database_error)
     app.add_exception_handler(RequestValidationError, request_validation)
     app.add_exception_handler(StarletteHTTPException, http_error)

@@ -1,14 +1,15 @@
-"""Deadline queries for the API, remembered for a second.
+"""Deadline answers of the API, remembered for a second.
 
 :func:`tracker.store.deadlines.query_deadlines` answers from the indexed ``deadlines`` table
 when every agreement the query concerns was materialised over a covering window. With
 100,000 agreements, two things dominate a request: that coverage check (it joins every
 agreement with its horizon: about 45 ms on SQLite) and, far behind, counting the matches and
 building the page (about 5 ms of SQL and ORM work). Both answers change only when agreements
-are written or deadlines re-materialised, so the API keeps each for :data:`MEMO_TTL_S` and
-forgets everything at once after a write through this process (:func:`tracker.api.deps.
-after_write`). A feed, a dashboard or a load balancer's poller asking the same question many
-times a second then costs one query a second.
+are written or deadlines re-materialised, so the API passes a :class:`Memo` to the query as
+its cache, which keeps each for :data:`MEMO_TTL_S` and forgets everything at once after a
+write through this process (the write hook that :func:`tracker.api.app.create_app` gives the
+application context). A feed, a dashboard or a load balancer's poller asking the same
+question many times a second then costs one query a second.
 
 What staleness this allows: after a write by *another* process (a replica, the folder sync,
 the service's re-materialisation), for about :data:`MEMO_TTL_S` a query may return the
@@ -26,15 +27,10 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable, Hashable, Sequence
-from datetime import date
+from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
-from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
-
-from tracker.store.deadlines import DeadlinePage
-from tracker.store.engine import session_scope
 
 #: How long an answer is reused.
 MEMO_TTL_S = 1.0
@@ -47,7 +43,8 @@ T = TypeVar("T")
 
 
 class Memo:
-    """Answers by key, each for ``ttl_s`` seconds; thread-safe."""
+    """Answers by key, each for ``ttl_s`` seconds; thread-safe. A
+    :class:`tracker.store.deadlines.Cache`."""
 
     def __init__(
         self, *, ttl_s: float = MEMO_TTL_S, monotonic: Callable[[], float] = time.monotonic
@@ -121,48 +118,3 @@ def _refresh_soon(memo: Memo, key: Hashable, compute: Callable[[], Any]) -> None
             memo._refreshing.pop(key, None)
 
     memo._refreshing[key] = asyncio.get_running_loop().create_task(refresh())
-
-
-def query_deadlines(
-    engine: Engine,
-    memo: Memo,
-    *,
-    as_of: date,
-    start: date,
-    end: date,
-    agreement: Sequence[str] = (),
-    kind: Sequence[str] = (),
-    tag: Sequence[str] = (),
-    limit: int | None = None,
-    offset: int = 0,
-) -> DeadlinePage:
-    """:func:`tracker.store.deadlines.query_deadlines` with its answer and its coverage
-    verdict remembered for ``memo.ttl_s``."""
-    from tracker.store.deadlines import computed_deadlines, materialised_for, stored_deadlines
-
-    scope = (as_of, start, end, tuple(sorted(agreement)), tuple(sorted(tag)))
-    key = ("page", *scope, tuple(sorted(kind)), limit, offset)
-    remembered: DeadlinePage | None = memo.get(key)
-    if remembered is not None:
-        return remembered
-    with session_scope(engine) as session:
-        covered: bool | None = memo.get(("covered", *scope))
-        if covered is None:
-            covered = materialised_for(
-                session, as_of=as_of, start=start, end=end, agreement=agreement, tag=tag
-            )
-            memo.put(("covered", *scope), covered)
-        answer = stored_deadlines if covered else computed_deadlines
-        result = answer(
-            session,
-            as_of=as_of,
-            start=start,
-            end=end,
-            agreement=agreement,
-            kind=kind,
-            tag=tag,
-            limit=limit,
-            offset=offset,
-        )
-    memo.put(key, result)
-    return result

@@ -24,28 +24,29 @@ from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import case, func, select
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import col
 
 from tracker.api.auth import require_read
+from tracker.api.deps import ServiceLike
 from tracker.api.schemas import ErrorOut
+from tracker.app import status
+from tracker.app.context import Context
 from tracker.domain.reminder import ReminderStatus
-from tracker.store.tables import DeadlineRow, DeliveryAttemptRow, ReminderRow
 
 #: Upcoming deadlines exported as series; more would make every scrape expensive.
 MAX_DEADLINE_SERIES = 1000
-SENT_OUTCOME = "sent"
-#: An attempt being sent right now has not failed (yet).
-IN_FLIGHT_OUTCOME = "in_flight"
 
 
 class TrackerCollector(Collector):
     """Reads reminders, attempts and upcoming deadlines from the database on each scrape."""
 
-    def __init__(self, engine: Engine, *, clock: Callable[[], datetime], service: Any) -> None:
-        self.engine = engine
+    def __init__(
+        self,
+        context: Callable[[], Context],
+        *,
+        clock: Callable[[], datetime],
+        service: ServiceLike | None,
+    ) -> None:
+        self.context = context
         self.clock = clock
         self.service = service
 
@@ -55,19 +56,15 @@ class TrackerCollector(Collector):
 
     def collect(self) -> Iterator[Any]:
         now = self.clock()
+        counts = status.counts(self.context(), now=now, upcoming=MAX_DEADLINE_SERIES)
         up = GaugeMetricFamily("tracker_database_up", "1 when the scrape could read the database.")
-        try:
-            families = self._from_database(now)
-        except SQLAlchemyError:
-            up.add_metric([], 0)
-            families = []
-        else:
-            up.add_metric([], 1)
+        up.add_metric([], 0 if counts is None else 1)
         yield up
-        yield from families
+        if counts is not None:
+            yield from self._from_database(counts, now)
         yield from self._from_service()
 
-    def _from_database(self, now: datetime) -> list[Any]:
+    def _from_database(self, counts: status.Counts, now: datetime) -> list[Any]:
         reminders = GaugeMetricFamily(
             "tracker_reminders", "Reminders by status.", labels=["status"]
         )
@@ -84,52 +81,31 @@ class TrackerCollector(Collector):
             "Seconds from now until the start (00:00 UTC) of each upcoming deadline day.",
             labels=["agreement", "kind", "date", "party"],
         )
-        with self.engine.connect() as connection:
-            status = col(ReminderRow.status)
-            counts: dict[str, int] = {
-                row[0]: row[1]
-                for row in connection.execute(select(status, func.count()).group_by(status))
-            }
-            for value in ReminderStatus:
-                reminders.add_metric([value.value], counts.get(value.value, 0))
-            channel = col(DeliveryAttemptRow.channel)
-            failed = col(DeliveryAttemptRow.outcome).not_in([SENT_OUTCOME, IN_FLIGHT_OUTCOME])
-            by_channel = connection.execute(
-                select(channel, func.count(), func.sum(case((failed, 1), else_=0))).group_by(
-                    channel
-                )
-            ).all()
-            for channel, total, failed_count in by_channel:
-                attempts.add_metric([channel], total)
-                failures.add_metric([channel], failed_count or 0)
-            today = now.astimezone(UTC).date()
-            upcoming = connection.execute(
-                select(
-                    col(DeadlineRow.agreement_id),
-                    col(DeadlineRow.kind),
-                    col(DeadlineRow.date),
-                    col(DeadlineRow.party),
-                )
-                .where(col(DeadlineRow.date) >= today)
-                .order_by(col(DeadlineRow.date), col(DeadlineRow.agreement_id))
-                .limit(MAX_DEADLINE_SERIES)
-            ).all()
-            for agreement, kind, day, party in upcoming:
-                start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-                deadlines.add_metric(
-                    [agreement, kind, day.isoformat(), party or ""], (start - now).total_seconds()
-                )
+        for value in ReminderStatus:
+            reminders.add_metric([value.value], counts.reminders_by_status.get(value.value, 0))
+        for channel in counts.attempts_by_channel:
+            attempts.add_metric([channel.channel], channel.attempts)
+            failures.add_metric([channel.channel], channel.failures)
+        for upcoming in counts.upcoming:
+            day = upcoming.date
+            start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+            deadlines.add_metric(
+                [upcoming.agreement, upcoming.kind, day.isoformat(), upcoming.party],
+                (start - now).total_seconds(),
+            )
         return [reminders, attempts, failures, deadlines]
 
     def _from_service(self) -> Iterator[Any]:
-        duration = getattr(getattr(self.service, "last_tick", None), "duration_s", None)
+        if self.service is None:
+            return
+        duration = self.service.last_tick_duration_s
         if duration is not None:
             gauge = GaugeMetricFamily(
                 "tracker_tick_duration_seconds", "Duration of this process's last dispatch tick."
             )
             gauge.add_metric([], float(duration))
             yield gauge
-        last = getattr(self.service, "last_tick_at", None)
+        last = self.service.last_tick_at
         if isinstance(last, datetime):
             gauge = GaugeMetricFamily(
                 "tracker_last_tick_timestamp_seconds",
@@ -166,7 +142,7 @@ def install_metrics(app: FastAPI) -> None:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(
         TrackerCollector(
-            app.state.engine, clock=lambda: app.state.clock(), service=app.state.service
+            lambda: app.state.context, clock=lambda: app.state.clock(), service=app.state.service
         )
     )
     app.state.metrics_registry = registry

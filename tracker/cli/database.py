@@ -8,8 +8,9 @@ editable through the API (unlike agreements synced from the watched ``agreements
 ``file``, which are read-only there). A file in the watched folder with the same id takes such
 an agreement over.
 
-The database stack (SQLAlchemy, alembic) is imported inside the commands: ``tracker`` loads
-every command module at start, and ``tracker validate`` should not pay for it.
+The application layer, and with it the database stack, is imported inside the commands:
+``tracker`` loads every command module at start, and ``tracker validate`` should not pay for
+it.
 """
 
 from __future__ import annotations
@@ -26,34 +27,24 @@ from tracker.cli.app import STATE, app, fail
 from tracker.errors import TrackerError, ValidationFailed
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
+    from tracker.app.context import Context
 
 db_app = typer.Typer(help="Manage the database schema (migrations).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
 
 @contextmanager
-def open_database(*, migrate: bool = True) -> Iterator[Engine]:
+def open_database(*, migrate: bool = True) -> Iterator[Context]:
     """The configured database, migrated to the newest schema unless ``migrate`` is False.
-    Database failures (unreachable server, locked file) become ``Error: ...`` and exit 1."""
-    from alembic.util.exc import CommandError
-    from sqlalchemy.exc import SQLAlchemyError
+    Failures (unreachable server, locked file, unknown revision, a conflict) become
+    ``Error: ...`` and exit 1."""
+    from tracker.app.context import opened
 
-    from tracker.store.engine import make_engine
-    from tracker.store.migrate import upgrade
-
-    engine = make_engine(STATE.settings().database_url)
     try:
-        if migrate:
-            upgrade(engine)
-        yield engine
-    except SQLAlchemyError as exc:
-        detail = getattr(exc, "orig", None) or exc
-        raise fail(f"database error: {type(exc).__name__}: {detail}") from None
-    except (TrackerError, CommandError) as exc:  # e.g. a conflict, an unknown revision
+        with opened(STATE.settings(), migrate=migrate) as context:
+            yield context
+    except TrackerError as exc:  # e.g. a DatabaseError, a conflict, an unknown revision
         raise fail(str(exc)) from None
-    finally:
-        engine.dispose()
 
 
 def print_file_errors(exc: ValidationFailed) -> typer.Exit:
@@ -69,26 +60,17 @@ def import_command(
     ],
 ) -> None:
     """Validate agreement files and store them, all or none (SPEC 3)."""
+    from tracker.app import agreements
     from tracker.loader import load_paths
-    from tracker.store.repository import ORIGIN_IMPORT, import_agreements
 
     try:
         # Validated before the database is opened: a bad batch touches nothing at all.
         loaded = load_paths(paths)
     except ValidationFailed as exc:
         raise print_file_errors(exc) from None
-    from tracker.domain.durations import shift
-    from tracker.store.deadlines import Horizon
-
-    settings = STATE.settings()
-    now = datetime.now(UTC)
-    today = settings.today(now)
-    horizon = Horizon(as_of=today, end=shift(today, settings.planning_horizon))
-    with open_database() as engine:
+    with open_database() as context:
         try:
-            report = import_agreements(
-                engine, loaded, origin=ORIGIN_IMPORT, now=now, horizon=horizon
-            )
+            report = agreements.import_loaded(context, loaded, now=datetime.now(UTC))
         except ValidationFailed as exc:  # deadlines that cannot be computed: nothing stored
             raise print_file_errors(exc) from None
     summary = f"{len(report.added)} added, {len(report.updated)} updated"
@@ -122,10 +104,10 @@ def export_command(
     ] = None,
 ) -> None:
     """Print agreements as YAML (documents separated by ---), or write them into a folder."""
-    from tracker.store.repository import export_agreements
+    from tracker.app import agreements
 
-    with open_database() as engine:
-        exported = export_agreements(engine, ids or None)
+    with open_database() as context:
+        exported = agreements.export(context, ids or None)
     if out is None:
         typer.echo(join_documents([text for _, text in exported]), nl=False)
         return
@@ -140,7 +122,7 @@ def export_command(
 
 
 def describe_revision(revision: str | None) -> str:
-    from tracker.store.migrate import head_revision
+    from tracker.app.database import head_revision
 
     if revision is None:
         return "none (empty database)"
@@ -152,11 +134,10 @@ def db_upgrade(
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
 ) -> None:
     """Apply migrations up to REVISION (default: the newest)."""
-    from tracker.store.migrate import current_revision, upgrade
+    from tracker.app import database
 
-    with open_database(migrate=False) as engine:
-        upgrade(engine, revision)
-        typer.echo(f"database at revision {describe_revision(current_revision(engine))}")
+    with open_database(migrate=False) as context:
+        typer.echo(f"database at revision {describe_revision(database.upgrade(context, revision))}")
 
 
 @db_app.command("downgrade")
@@ -166,17 +147,17 @@ def db_downgrade(
     ] = "base",
 ) -> None:
     """Revert migrations down to REVISION (default: base, an empty database)."""
-    from tracker.store.migrate import current_revision, downgrade
+    from tracker.app import database
 
-    with open_database(migrate=False) as engine:
-        downgrade(engine, revision)
-        typer.echo(f"database at revision {describe_revision(current_revision(engine))}")
+    with open_database(migrate=False) as context:
+        reached = database.downgrade(context, revision)
+        typer.echo(f"database at revision {describe_revision(reached)}")
 
 
 @db_app.command("current")
 def db_current() -> None:
     """Show the database's schema revision."""
-    from tracker.store.migrate import current_revision
+    from tracker.app import database
 
-    with open_database(migrate=False) as engine:
-        typer.echo(describe_revision(current_revision(engine)))
+    with open_database(migrate=False) as context:
+        typer.echo(describe_revision(database.current_revision(context)))

@@ -6,7 +6,8 @@ the configured time zone, and only when ``--as-of`` is not given.
 
 Exit codes (SPEC 3): 0 ok; 1 a failure the user can fix (invalid files, unknown agreement id,
 empty database), with ``Error: ...`` or the file errors on stderr; 2 a usage error (a bad
-date, an unknown kind, ``--to`` with ``--within``).
+date, a day outside 1900-01-01..2199-12-31 or a window over 18,300 days, as the API refuses
+them, an unknown kind, ``--to`` with ``--within``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,14 @@ from typing import Annotated
 
 import typer
 
+from tracker.app.deadlines import (
+    Window,
+    WindowError,
+    WindowProblem,
+    check_day,
+    compute,
+    resolve_window,
+)
 from tracker.cli.app import STATE, app, fail
 from tracker.cli.render import (
     ExplainFormat,
@@ -35,8 +44,7 @@ from tracker.cli.render import (
 )
 from tracker.domain.agreement import Agreement
 from tracker.domain.deadline import Deadline, DeadlineKind
-from tracker.domain.durations import DurationParseError, add_months, parse_duration, shift
-from tracker.errors import ValidationFailed, failure_detail
+from tracker.errors import DatabaseError, ValidationFailed
 from tracker.loader import agreement_json_schema, load_paths
 
 EMPTY_DATABASE_HINT = "the database is empty; run `tracker import seeds` or pass --agreements seeds"
@@ -107,54 +115,15 @@ def read_agreements(paths: Sequence[Path] | None) -> Readable:
 
 def _database_agreements() -> Readable:
     # Imported here: the database stack is only needed without --agreements.
-    from sqlalchemy import inspect
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import SQLAlchemyError
+    from tracker.app.agreements import stored
 
-    from tracker.store.engine import make_engine
-    from tracker.store.repository import readable_agreements
-
-    settings = STATE.settings()
-    url = make_url(settings.database_url)
-    # Connecting would create an empty SQLite file; a missing file is an empty database.
-    is_sqlite_file = url.get_backend_name() == "sqlite" and url.database not in (
-        None,
-        "",
-        ":memory:",
-    )
-    if is_sqlite_file and not Path(str(url.database)).exists():
-        raise fail(EMPTY_DATABASE_HINT)
-    engine = make_engine(settings.database_url)
     try:
-        if not inspect(engine).has_table("agreements"):
-            raise fail(EMPTY_DATABASE_HINT)
-        agreements, failed = readable_agreements(engine)
-    except SQLAlchemyError as exc:
-        detail = getattr(exc, "orig", None) or exc
-        raise fail(f"cannot read the database: {type(exc).__name__}: {detail}") from None
-    finally:
-        engine.dispose()
-    if not agreements and not failed:
+        found = stored(STATE.settings())
+    except DatabaseError as exc:
+        raise fail(f"cannot read the database: {exc.kind}: {exc.message}") from None
+    if found is None:
         raise fail(EMPTY_DATABASE_HINT)
-    return Readable(agreements, failed)
-
-
-def compute_each(
-    agreements: Sequence[Agreement], *, as_of: date, start: date, end: date
-) -> tuple[list[Deadline], dict[str, str]]:
-    """The deadlines of every agreement, sorted as ``compute_all`` sorts them; one whose
-    rules fail is reported (id -> why) and left out, never hiding the others'."""
-    from tracker.domain.rules import compute_all
-
-    found: list[Deadline] = []
-    failed: dict[str, str] = {}
-    for agreement in agreements:
-        try:
-            found.extend(compute_all([agreement], as_of=as_of, start=start, end=end))
-        except Exception as exc:
-            failed[agreement.id] = failure_detail(exc)
-    found.sort(key=lambda d: (d.date, d.agreement, d.kind.value, d.party or ""))
-    return found, failed
+    return Readable(*found)
 
 
 def warn_failed(failed: dict[str, str]) -> None:
@@ -250,50 +219,78 @@ def deadlines(
 
     Without --agreements the agreements are read from the database.
     """
-    # Check every option before touching files, the database or the clock.
-    if to is not None and within is not None:
-        raise typer.BadParameter("give --to or --within, not both", param_hint="--to/--within")
+    # Check every option before touching files or the database; the clock is read only for
+    # the default as-of day.
+    kinds = parse_kinds(kind or [])
+    window = window_of(as_of=as_of, start=from_, end=to, within=within)
+    readable = read_agreements(agreements)
+    chosen = select_agreements(readable, agreement or [], tag or [])
+    found, failed = compute(chosen, window)
+    failed.update(unreadable_in_scope(readable, agreement or []))
+    warn_failed(failed)
+    print_deadlines([d for d in found if not kinds or d.kind.value in kinds], output)
+    if failed:
+        noun = "agreement" if len(failed) == 1 else "agreements"
+        raise fail(f"{len(failed)} {noun} could not be computed (see the warnings above)")
+
+
+#: The command's option for each field of a window (see tracker.app.deadlines).
+OPTIONS = {"as_of": "--as-of", "from": "--from", "to": "--to", "within": "--within"}
+
+
+def usage_error(exc: WindowError) -> typer.BadParameter:
+    """A window the tracker does not answer for, as a usage error naming the option."""
+    if exc.problem is WindowProblem.TO_AND_WITHIN:
+        return typer.BadParameter("give --to or --within, not both", param_hint="--to/--within")
+    hint = OPTIONS[exc.field] if exc.field else "--from/--to"
+    return typer.BadParameter(exc.message, param_hint=hint)
+
+
+def window_of(
+    *, as_of: str | None, start: str | None, end: str | None, within: str | None
+) -> Window:
+    """The inclusive window the options ask for, resolved as the API resolves it."""
     as_of_day = parse_day(as_of, "--as-of") if as_of is not None else None
-    start = parse_day(from_, "--from") if from_ is not None else None
-    end = parse_day(to, "--to") if to is not None else None
-    span = None
-    if within is not None:
-        try:
-            span = parse_duration(within)
-        except DurationParseError as exc:
-            raise typer.BadParameter(str(exc), param_hint="--within") from None
-    kinds = set(kind or [])
-    unknown = sorted(kinds - {k.value for k in DeadlineKind})
+    first = parse_day(start, "--from") if start is not None else None
+    last = parse_day(end, "--to") if end is not None else None
+    try:
+        return resolve_window(
+            as_of=as_of_day if as_of_day is not None else today(),
+            start=first,
+            end=last,
+            within=within,
+        )
+    except WindowError as exc:
+        raise usage_error(exc) from None
+
+
+def day_option(value: str, field: str) -> date:
+    """A ``YYYY-MM-DD`` option value on a day the tracker answers for (else exit 2)."""
+    day = parse_day(value, OPTIONS[field])
+    try:
+        check_day(day, field)
+    except WindowError as exc:
+        raise usage_error(exc) from None
+    return day
+
+
+def parse_kinds(kinds: Sequence[str]) -> set[str]:
+    """The ``--kind`` values, each a deadline kind (a usage error names the first that is not)."""
+    unknown = sorted(set(kinds) - {k.value for k in DeadlineKind})
     if unknown:
         raise typer.BadParameter(
             f"unknown kind {unknown[0]!r} (one of: {', '.join(k.value for k in DeadlineKind)})",
             param_hint="--kind",
         )
+    return set(kinds)
 
-    readable = read_agreements(agreements)
-    chosen = select_agreements(readable, agreement or [], tag or [])
-    if as_of_day is None:
-        as_of_day = today()
-    if start is None:
-        start = as_of_day
-    if end is None:
-        end = shift(start, span) if span is not None else add_months(start, 12)
-    if end < start:
-        raise typer.BadParameter(
-            f"the window ends ({end.isoformat()}) before it starts ({start.isoformat()})",
-            param_hint="--from/--to",
-        )
 
-    found, failed = compute_each(chosen, as_of=as_of_day, start=start, end=end)
-    failed.update(
-        (agreement_id, detail)
-        for agreement_id, detail in readable.failed.items()
-        if not agreement or agreement_id in agreement
-    )
-    warn_failed(failed)
-    if kinds:
-        found = [d for d in found if d.kind.value in kinds]
+def unreadable_in_scope(readable: Readable, ids: Sequence[str]) -> dict[str, str]:
+    """The stored agreements that cannot be read, among ``ids`` (all when empty)."""
+    return {i: detail for i, detail in readable.failed.items() if not ids or i in ids}
 
+
+def print_deadlines(found: Sequence[Deadline], output: OutputFormat) -> None:
     if output is OutputFormat.JSON:
         typer.echo(deadlines_json(found))
     elif output is OutputFormat.CSV:
@@ -304,9 +301,6 @@ def deadlines(
         sys.stdout.buffer.flush()
     else:
         print_deadlines_table(found, console=make_console())
-    if failed:
-        noun = "agreement" if len(failed) == 1 else "agreements"
-        raise fail(f"{len(failed)} {noun} could not be computed (see the warnings above)")
 
 
 @app.command()
@@ -319,7 +313,7 @@ def explain(
     ] = ExplainFormat.TEXT,
 ) -> None:
     """Show an agreement: rules with sources, events, status, and how each date is derived."""
-    as_of_day = parse_day(as_of, "--as-of") if as_of is not None else None
+    as_of_day = day_option(as_of, "as_of") if as_of is not None else None
     (chosen,) = select_agreements(read_agreements(agreements), [agreement_id], [])
     if as_of_day is None:
         as_of_day = today()

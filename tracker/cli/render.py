@@ -232,6 +232,14 @@ def print_explanation(explanation: Explanation, *, console: Console) -> None:
 
 
 def _print_explanation(explanation: Explanation, console: Console) -> None:
+    _print_heading(explanation, console)
+    _print_rules(explanation, console)
+    if explanation.events:
+        _print_events(explanation, console)
+    _print_upcoming(explanation, console)
+
+
+def _print_heading(explanation: Explanation, console: Console) -> None:
     a = explanation.agreement
     heading = Text(a.title, style="bold")
     heading.append(f"  ({a.id})", style="dim")
@@ -245,6 +253,8 @@ def _print_explanation(explanation: Explanation, console: Console) -> None:
         )
     )
 
+
+def _print_rules(explanation: Explanation, console: Console) -> None:
     console.print()
     console.print(Text("Rules", style="bold underline"))
     for rule in explanation.rules:
@@ -253,29 +263,32 @@ def _print_explanation(explanation: Explanation, console: Console) -> None:
             line.append(f" “{rule.label}”")
         console.print(line)
         _detail(console, rule.text)
-        source = _source(a, rule.cite)
+        source = _source(explanation.agreement, rule.cite)
         if rule.cite:
             url = f" <{source.url}>" if source and source.url else ""
             _detail(console, f"Source: {rule.cite}{url}", "dim")
         if source and source.quote:
             _detail(console, f"“{source.quote}”", "italic")
 
-    if explanation.events:
-        console.print()
-        console.print(Text("Events", style="bold underline"))
-        for finding in explanation.events:
-            event = finding.event
-            line = Text(f"  {event.date.isoformat()} {event.type.value}")
-            if event.party:
-                line.append(f" ({event.party})")
-            if event.until:
-                line.append(f" until {event.until.isoformat()}")
-            line.append(": ")
-            line.append(finding.finding, style="" if finding.counted else "dim")
-            console.print(line)
-            if event.note:
-                _detail(console, event.note, "dim")
 
+def _print_events(explanation: Explanation, console: Console) -> None:
+    console.print()
+    console.print(Text("Events", style="bold underline"))
+    for finding in explanation.events:
+        event = finding.event
+        line = Text(f"  {event.date.isoformat()} {event.type.value}")
+        if event.party:
+            line.append(f" ({event.party})")
+        if event.until:
+            line.append(f" until {event.until.isoformat()}")
+        line.append(": ")
+        line.append(finding.finding, style="" if finding.counted else "dim")
+        console.print(line)
+        if event.note:
+            _detail(console, event.note, "dim")
+
+
+def _print_upcoming(explanation: Explanation, console: Console) -> None:
     console.print()
     console.print(Text("Upcoming dates", style="bold underline"))
     if not explanation.deadlines:

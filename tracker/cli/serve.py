@@ -18,7 +18,7 @@ import typer
 from tracker.cli.app import STATE, app, fail
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
+    from tracker.app.context import Context
 
 #: How long uvicorn waits for open connections before shutting down anyway.
 GRACEFUL_SHUTDOWN_S = 20
@@ -44,7 +44,7 @@ def serve_command(
     settings = STATE.settings(host=host, port=port)
     configure_logging(settings.log_level)
     service = Service(settings)
-    check_database(service.engine, settings.database_url)
+    check_database(service.context)
     application = create_app(settings, service=service)
     # uvicorn re-raises a captured SIGTERM after its graceful shutdown, with the handler that
     # was installed before it started. Installing one that exits 0 makes a requested stop a
@@ -60,23 +60,16 @@ def serve_command(
     )
 
 
-def check_database(engine: Engine, url: str) -> None:
+def check_database(context: Context) -> None:
     """Connect once before serving: an unreachable database is a one-line ``Error:`` and
     exit 1 (credentials redacted from the URL), not a traceback from the web server's
     start-up and its exit status 3."""
-    from sqlalchemy import text
-    from sqlalchemy.exc import SQLAlchemyError
+    from tracker.app.status import database_problem
 
-    from tracker.store.engine import display_url
-
-    try:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except SQLAlchemyError as exc:
-        engine.dispose()
-        orig = getattr(exc, "orig", None) or exc
-        reason = next(iter(str(orig).splitlines()), type(orig).__name__).strip()
-        raise fail(f"cannot connect to the database {display_url(url)}: {reason}") from None
+    problem = database_problem(context)
+    if problem is not None:
+        context.close()
+        raise fail(problem)
 
 
 def _exit_cleanly(_signum: int, _frame: FrameType | None) -> None:

@@ -45,7 +45,7 @@ from zoneinfo import ZoneInfo
 
 from tracker.domain.agreement import Agreement
 from tracker.domain.deadline import Deadline
-from tracker.domain.durations import Duration, shift
+from tracker.domain.durations import Duration, shift, shift_within
 from tracker.domain.reminder import FINAL_STATUSES, ReminderStatus
 
 #: Length of the random-looking part of a webhook id ("msg_" + this many base32 characters;
@@ -185,6 +185,14 @@ def due_instant(day: date, send_time: time, zone: ZoneInfo) -> datetime:
     return local.astimezone(UTC)
 
 
+def _due_within(day: date, send_time: time, zone: ZoneInfo) -> datetime | None:
+    """:func:`due_instant`, or None when that instant lies outside the calendar in UTC."""
+    try:
+        return due_instant(day, send_time, zone)
+    except OverflowError:
+        return None
+
+
 def local_today(now: datetime, zone: ZoneInfo) -> date:
     return now.astimezone(zone).date()
 
@@ -205,8 +213,10 @@ def reminders_for(
     out = []
     # Equal offsets written differently ("1 week", "7 days") are one reminder.
     for offset in dict.fromkeys(offsets):
-        day = shift(deadline.date, offset, times=-1)
-        due = due_instant(day, policy.send_time, zone)
+        day = shift_within(deadline.date, offset, times=-1)
+        due = _due_within(day, policy.send_time, zone) if day is not None else None
+        if due is None:
+            continue  # before year 1 or after 9999: no such moment, so no such reminder
         for channel in dict.fromkeys(channels):
             key = ReminderKey(
                 deadline.agreement,
@@ -488,12 +498,12 @@ def simulate(
         lead = max((o.approx_days() for o in offsets), default=0.0)
         lead_days = int(lead) + 2
         zone = policy.zone_of(agreement)
-        day = start
-        while day <= end:
+        # By ordinal, so that the last day of the calendar is a day like any other.
+        for ordinal in range(start.toordinal(), end.toordinal() + 1):
+            day = date.fromordinal(ordinal)
+            ahead = date.fromordinal(min(ordinal + lead_days, date.max.toordinal()))
             try:
-                deadlines = compute_deadlines(
-                    agreement, as_of=day, start=day, end=day + timedelta(days=lead_days)
-                )
+                deadlines = compute_deadlines(agreement, as_of=day, start=day, end=ahead)
             except Exception as exc:
                 failed[agreement.id] = f"{type(exc).__name__}: {exc}"
                 break
@@ -504,6 +514,5 @@ def simulate(
                     if due.astimezone(zone).date() == day:
                         seen.add(key)
                         out.append(Simulated(day, key, due, deadline))
-            day += timedelta(days=1)
     out.sort(key=lambda s: (s.due_at, s.key))
     return out, failed

@@ -3,16 +3,25 @@
 A notifier gets a :class:`Notification` and either returns a :class:`Delivery` (success) or
 raises :class:`tracker.errors.DeliveryError` with ``permanent``/``disable_channel``/
 ``retry_after_s`` set. It never returns a bool and never swallows an error: the dispatcher
-records every outcome on the reminder's row.
+records every outcome on the reminder's row. Each channel class builds itself from its
+configuration (:meth:`Notifier.from_settings`), through the one factory
+:func:`tracker.notify.registry.build_notifier`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, Self, TypeVar
 
+import httpx
+from pydantic import BaseModel
+
+from tracker.errors import ConfigError
 from tracker.redact import Redactor
+from tracker.settings import ChannelConfig, Settings
+
+C = TypeVar("C", bound=BaseModel)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +52,10 @@ class Delivery:
     detail: str = ""
 
 
-class Notifier(Protocol):
-    """A channel. ``send`` is async so that a tick can deliver many reminders concurrently.
+class Sender(Protocol):
+    """What the dispatcher delivers through: a :class:`Notifier`, or a stand-in for a channel
+    whose notifier could not be built. ``send`` is async so that a tick can deliver many
+    reminders concurrently.
 
     ``redactor`` masks the channel's secrets; the dispatcher passes every text it stores or
     logs about this channel through it (errors of ``send`` are redacted already, but an
@@ -57,3 +68,26 @@ class Notifier(Protocol):
     async def send(self, notification: Notification, *, now: datetime) -> Delivery: ...
 
     async def aclose(self) -> None: ...
+
+
+class Notifier(Sender, Protocol):
+    """A channel type: a :class:`Sender` that builds itself from its channel's configuration,
+    with the settings it needs (``settings.smtp`` for email) and the tracker's one outbound
+    HTTP client (shared by every channel; its owner closes it). Raises
+    :class:`tracker.errors.ConfigError` naming the channel when the configuration cannot
+    work."""
+
+    @classmethod
+    def from_settings(
+        cls, name: str, config: ChannelConfig, *, settings: Settings, client: httpx.AsyncClient
+    ) -> Self: ...
+
+
+def config_as(config: ChannelConfig, kind: type[C], *, name: str) -> C:
+    """``config`` as the configuration model of the channel type that builds from it."""
+    if not isinstance(config, kind):
+        raise ConfigError(
+            f"this {config.type!r} channel's configuration is not a {kind.__name__}",
+            path=f"channels.{name}.type",
+        )
+    return config

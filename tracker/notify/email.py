@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
-from typing import Any
+from typing import Any, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
@@ -31,9 +31,9 @@ import jinja2
 from tracker.domain.deadline import Deadline
 from tracker.errors import DeliveryError
 from tracker.feed import build_calendar
-from tracker.notify.base import Delivery, Notification
+from tracker.notify.base import Delivery, Notification, config_as
 from tracker.redact import Redactor
-from tracker.settings import EmailChannel, Settings, SmtpSettings
+from tracker.settings import ChannelConfig, EmailChannel, Settings, SmtpSettings
 
 MESSAGE_ID_DOMAIN = "treaty-tracker"
 #: Agreement titles longer than this are shortened in the subject.
@@ -276,9 +276,9 @@ class EmailNotifier:
 
     @classmethod
     def from_settings(
-        cls, name: str, config: EmailChannel, *, settings: Settings, client: httpx.AsyncClient
-    ) -> EmailNotifier:
-        return cls(name, config, smtp=settings.smtp)
+        cls, name: str, config: ChannelConfig, *, settings: Settings, client: httpx.AsyncClient
+    ) -> Self:
+        return cls(name, config_as(config, EmailChannel, name=name), smtp=settings.smtp)
 
     def _error(self, message: str, **kwargs: Any) -> DeliveryError:
         where = f"{self._smtp.host}:{self._smtp.port}"

@@ -52,11 +52,16 @@ def make_timeout(timeout_s: float) -> httpx.Timeout:
 
 
 def make_http_client(
-    *, timeout_s: float = WEBHOOK_TIMEOUT_S, max_connections: int = 64
+    *,
+    timeout_s: float = WEBHOOK_TIMEOUT_S,
+    max_connections: int = 64,
+    transport: httpx.AsyncBaseTransport | None = None,
 ) -> httpx.AsyncClient:
-    """An :class:`httpx.AsyncClient` for webhooks; the caller closes it (``await aclose()``)."""
+    """An :class:`httpx.AsyncClient` for webhooks; the caller closes it (``await aclose()``).
+    ``transport`` replaces the network (tests give an :class:`httpx.MockTransport`)."""
     _install_log_redaction()
     return httpx.AsyncClient(
+        transport=transport,
         timeout=make_timeout(timeout_s),
         limits=httpx.Limits(
             max_connections=max_connections,

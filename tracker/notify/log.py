@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Self
 
 import httpx
 
-from tracker.notify.base import Delivery, Notification
+from tracker.notify.base import Delivery, Notification, config_as
 from tracker.notify.email import days_left, deadline_name, humanise_days
 from tracker.redact import ANONYMOUS
-from tracker.settings import LogChannel, Settings
+from tracker.settings import ChannelConfig, LogChannel, Settings
 
 REMINDER_LOGGER = "tracker.reminders"
 
@@ -29,9 +30,9 @@ class LogNotifier:
 
     @classmethod
     def from_settings(
-        cls, name: str, config: LogChannel, *, settings: Settings, client: httpx.AsyncClient
-    ) -> LogNotifier:
-        return cls(name, config)
+        cls, name: str, config: ChannelConfig, *, settings: Settings, client: httpx.AsyncClient
+    ) -> Self:
+        return cls(name, config_as(config, LogChannel, name=name))
 
     async def send(self, notification: Notification, *, now: datetime) -> Delivery:
         deadline = notification.deadline

@@ -18,17 +18,22 @@ import json
 import logging
 import time
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 import httpx
 
 from tracker.errors import ConfigError, DeliveryError
-from tracker.notify.base import Delivery, Notification
+from tracker.notify.base import Delivery, Notification, config_as
 from tracker.notify.http import make_timeout, parse_retry_after
 from tracker.notify.signing import SECRET_PREFIX, secret_key, signature_header
 from tracker.redact import Redactor, authorization_secrets, redact_url
-from tracker.settings import URL_CREDENTIALS_AND_AUTHORIZATION, Settings, WebhookChannel
+from tracker.settings import (
+    URL_CREDENTIALS_AND_AUTHORIZATION,
+    ChannelConfig,
+    Settings,
+    WebhookChannel,
+)
 
 WEBHOOK_EVENT_TYPE = "deadline.reminder"
 PAYLOAD_VERSION = "1"
@@ -202,9 +207,9 @@ class WebhookNotifier:
 
     @classmethod
     def from_settings(
-        cls, name: str, config: WebhookChannel, *, settings: Settings, client: httpx.AsyncClient
-    ) -> WebhookNotifier:
-        return cls(name, config, client=client)
+        cls, name: str, config: ChannelConfig, *, settings: Settings, client: httpx.AsyncClient
+    ) -> Self:
+        return cls(name, config_as(config, WebhookChannel, name=name), client=client)
 
     def _redact(self, text: str) -> str:
         return self.redactor(text)

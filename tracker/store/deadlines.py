@@ -17,10 +17,10 @@ an agreement that cannot be computed is never stored.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import ColumnElement, Select, and_, delete, func, select
 from sqlalchemy.engine import Engine
@@ -409,6 +409,14 @@ def computed_deadlines(
     return DeadlinePage(found[offset:stop], len(found), failures)
 
 
+class Cache(Protocol):
+    """Where :func:`query_deadlines` may keep answers (the API's one-second memo)."""
+
+    def get(self, key: Hashable) -> Any | None: ...
+
+    def put(self, key: Hashable, value: Any) -> None: ...
+
+
 def query_deadlines(
     engine: Engine,
     *,
@@ -420,23 +428,32 @@ def query_deadlines(
     tag: Sequence[str] = (),
     limit: int | None = None,
     offset: int = 0,
+    cache: Cache | None = None,
 ) -> DeadlinePage:
     """Deadlines dated ``start``..``end`` (inclusive) as of ``as_of``, sorted by (date,
     agreement, kind, party): one page, the total count, and the agreements in scope whose
     deadlines could not be computed.
 
     Each filter matches any of its values; filters combine with AND. ``days_left`` counts
-    from ``as_of``.
+    from ``as_of``. With a ``cache``, the page and the coverage verdict (the costly part of a
+    query over many agreements) are kept there and taken from it when present.
     """
+    scope = (as_of, start, end, tuple(sorted(agreement)), tuple(sorted(tag)))
+    key = ("page", *scope, tuple(sorted(kind)), limit, offset)
+    if cache is not None:
+        remembered: DeadlinePage | None = cache.get(key)
+        if remembered is not None:
+            return remembered
     with session_scope(engine) as session:
-        answer = (
-            stored_deadlines
-            if materialised_for(
+        covered: bool | None = cache.get(("covered", *scope)) if cache is not None else None
+        if covered is None:
+            covered = materialised_for(
                 session, as_of=as_of, start=start, end=end, agreement=agreement, tag=tag
             )
-            else computed_deadlines
-        )
-        return answer(
+            if cache is not None:
+                cache.put(("covered", *scope), covered)
+        answer = stored_deadlines if covered else computed_deadlines
+        result = answer(
             session,
             as_of=as_of,
             start=start,
@@ -447,3 +464,6 @@ def query_deadlines(
             limit=limit,
             offset=offset,
         )
+    if cache is not None:
+        cache.put(key, result)
+    return result

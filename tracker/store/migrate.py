@@ -7,19 +7,37 @@ exactly once: the first applies the revisions, the others wait and then find not
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
+
+from tracker.errors import TrackerError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # Any fixed 64-bit number works; this one spells "tracker" in ASCII, to recognise it in
 # pg_locks. It is distinct from the agreement-writer lock in tracker.store.repository.
 MIGRATION_LOCK_KEY = 0x747261636B6572
+
+
+class MigrationError(TrackerError):
+    """A migration that cannot run as asked, e.g. to a revision that does not exist; the
+    message is alembic's."""
+
+
+@contextmanager
+def _alembic_errors() -> Iterator[None]:
+    try:
+        yield
+    except CommandError as exc:
+        raise MigrationError(str(exc)) from exc
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -45,14 +63,14 @@ def _lock_for_migration(connection: Connection) -> None:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Apply migrations up to ``revision``; a no-op when the database is already there."""
-    with engine.begin() as connection:
+    with _alembic_errors(), engine.begin() as connection:
         _lock_for_migration(connection)
         command.upgrade(alembic_config(connection), revision)
 
 
 def downgrade(engine: Engine, revision: str = "base") -> None:
     """Revert migrations down to ``revision`` (``base``: no tables left)."""
-    with engine.begin() as connection:
+    with _alembic_errors(), engine.begin() as connection:
         _lock_for_migration(connection)
         command.downgrade(alembic_config(connection), revision)
 

@@ -32,6 +32,7 @@ from sqlalchemy.engine import Connection, Engine
 from tracker.domain.planner import Change, PlannedReminder, ReminderKey, StoredReminder
 from tracker.domain.reminder import FINAL_STATUSES, ReminderStatus
 from tracker.errors import NotFoundError
+from tracker.store.engine import connect, outages_translated
 from tracker.store.tables import ChannelStateRow, DeliveryAttemptRow, ReminderRow
 
 R = ReminderRow.__table__  # type: ignore[attr-defined]
@@ -48,7 +49,7 @@ UNSENT = (ReminderStatus.PENDING, ReminderStatus.RETRYING, ReminderStatus.SENDIN
 @contextmanager
 def write_transaction(engine: Engine) -> Iterator[Connection]:
     """A transaction that may write; on SQLite it takes the write lock at BEGIN."""
-    with engine.connect() as connection:
+    with outages_translated(), engine.connect() as connection:
         if connection.dialect.name == "sqlite":
             # pysqlite starts transactions lazily; an explicit BEGIN IMMEDIATE replaces its
             # implicit deferred BEGIN, and the busy timeout makes other writers wait for it.
@@ -84,7 +85,7 @@ def stored_for_planning(engine: Engine, *, since: date | None = None) -> list[St
     if since is not None:
         final = [status.value for status in FINAL_STATUSES]
         query = query.where(or_(R.c.deadline_date >= since, R.c.status.not_in(final)))
-    with engine.connect() as connection:
+    with connect(engine) as connection:
         return [
             StoredReminder(
                 id=row.id,
@@ -569,7 +570,7 @@ def release_claims(engine: Engine, *, worker: str, now: datetime) -> int:
 
 def disabled_channels(engine: Engine) -> dict[str, str]:
     """Channels disabled by a permanent signal, with the reason, as every replica sees them."""
-    with engine.connect() as connection:
+    with connect(engine) as connection:
         rows = connection.execute(select(C.c.name, C.c.reason).where(C.c.disabled.is_(True)))
         return {row.name: row.reason or "" for row in rows}
 
@@ -627,7 +628,7 @@ def list_reminders(
         query = query.limit(limit)
     if offset:
         query = query.offset(offset)
-    with engine.connect() as connection:
+    with connect(engine) as connection:
         return [ReminderRow.model_validate(dict(row._mapping)) for row in connection.execute(query)]
 
 
@@ -636,12 +637,12 @@ def count_reminders(
 ) -> int:
     """How many reminders :func:`list_reminders` would list without a page."""
     query = _filtered(select(func.count()).select_from(R), status=status, agreement=agreement)
-    with engine.connect() as connection:
+    with connect(engine) as connection:
         return int(connection.execute(query).scalar_one())
 
 
 def get_reminder(engine: Engine, reminder_id: int) -> ReminderRow:
-    with engine.connect() as connection:
+    with connect(engine) as connection:
         row = connection.execute(select(R).where(R.c.id == reminder_id)).first()
     if row is None:
         raise NotFoundError(f"reminder {reminder_id} does not exist")
@@ -653,7 +654,7 @@ def list_attempts(engine: Engine, *, reminder_id: int | None = None) -> list[Del
     query = select(A).order_by(A.c.started_at, A.c.id)
     if reminder_id is not None:
         query = query.where(A.c.reminder_id == reminder_id)
-    with engine.connect() as connection:
+    with connect(engine) as connection:
         return [
             DeliveryAttemptRow.model_validate(dict(row._mapping))
             for row in connection.execute(query)
@@ -661,7 +662,7 @@ def list_attempts(engine: Engine, *, reminder_id: int | None = None) -> list[Del
 
 
 def count_by_status(engine: Engine) -> dict[str, int]:
-    with engine.connect() as connection:
+    with connect(engine) as connection:
         rows = connection.execute(select(R.c.status, func.count()).group_by(R.c.status))
         return {status: int(n) for status, n in rows}
 

@@ -160,6 +160,34 @@ def rows_by_id(session: Session, ids: Iterable[str] | None = None) -> dict[str, 
     return {row.id: row for row in session.scalars(query)}
 
 
+def agreements_version(engine: Engine) -> tuple[Any, ...]:
+    """Count, newest write and sum of revisions of all agreements: any insert, update or
+    delete by any process moves it, so a watcher can tell that agreements changed."""
+    query = select(
+        func.count(), func.max(col(AgreementRow.updated_at)), func.sum(col(AgreementRow.revision))
+    )
+    with session_scope(engine) as session:
+        return tuple(session.execute(query).one())
+
+
+def agreement_documents(engine: Engine, ids: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """``id -> (title, document JSON)`` of the agreements among ``ids`` that exist."""
+    wanted = list(ids)
+    if not wanted:
+        return {}
+    query = select(col(AgreementRow.id), col(AgreementRow.title), col(AgreementRow.document))
+    with session_scope(engine) as session:
+        rows = session.execute(query.where(col(AgreementRow.id).in_(wanted))).all()
+    return {agreement_id: (title, document) for agreement_id, title, document in rows}
+
+
+def all_tags(engine: Engine) -> list[str]:
+    """Every tag any agreement carries, sorted."""
+    with session_scope(engine) as session:
+        columns = session.scalars(select(col(AgreementRow.tags)).distinct()).all()
+    return sorted({tag for column in columns for tag in column.split(",") if tag})
+
+
 # --- writing ---------------------------------------------------------------------------
 
 

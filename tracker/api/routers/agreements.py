@@ -6,17 +6,15 @@ Bodies are read by the same loader as agreement files, so a bad body gets the sa
 
 from __future__ import annotations
 
-import json
+from dataclasses import asdict
 from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from sqlalchemy.engine import Engine
 
 from tracker.api import deps
 from tracker.api.auth import require_read, require_write
 from tracker.api.errors import BadRequest, UnsupportedMediaType
-from tracker.api.routers.deadlines import check_day
 from tracker.api.schemas import (
     TAG_PATTERN,
     AgreementList,
@@ -27,9 +25,10 @@ from tracker.api.schemas import (
     ExplanationOut,
     RuleSummaryOut,
 )
+from tracker.app import agreements
+from tracker.app.context import Context
 from tracker.domain.agreement import ID_PATTERN
-from tracker.store.engine import session_scope
-from tracker.store.tables import AgreementRow
+from tracker.domain.explain import Explanation
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut} for code in (401, 403, 404, 422)
@@ -61,24 +60,6 @@ _BODY_DOC: dict[str, Any] = {
 }
 
 
-def summary_of(row: AgreementRow) -> dict[str, Any]:
-    document = json.loads(row.document)
-    return {
-        "id": row.id,
-        "title": row.title,
-        "parties": document.get("parties", []),
-        "tags": document.get("tags", []),
-        "origin": row.origin,
-        "path": row.path,
-        "revision": row.revision,
-        "updated_at": row.updated_at,
-    }
-
-
-def detail_of(row: AgreementRow) -> dict[str, Any]:
-    return {**summary_of(row), "document": json.loads(row.document)}
-
-
 async def body_bytes(request: Request) -> bytes:
     """The raw body (already size-checked by the BodyLimit middleware)."""
     return await request.body()
@@ -102,7 +83,7 @@ def _load(request: Request, body: bytes) -> Any:
 
 @router.get("", response_model=AgreementList, dependencies=[Depends(require_read)])
 def list_agreements(
-    engine: Annotated[Engine, Depends(deps.get_engine)],
+    context: Annotated[Context, Depends(deps.get_context)],
     tag: Annotated[
         str | None,
         Query(max_length=100, pattern=TAG_PATTERN, description="Only agreements with this tag."),
@@ -111,24 +92,17 @@ def list_agreements(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> dict[str, Any]:
     """Agreements ordered by id; ``count`` is the number of all matches."""
-    from tracker.store.repository import count_agreement_rows, list_agreement_rows
-
-    with session_scope(engine) as session:
-        rows = list_agreement_rows(session, tag=tag, limit=limit, offset=offset)
-        total = count_agreement_rows(session, tag=tag)
-        return {"data": [summary_of(row) for row in rows], "count": total}
+    page = agreements.list_agreements(context, tag=tag, limit=limit, offset=offset)
+    return {"data": [asdict(summary) for summary in page.data], "count": page.count}
 
 
 @router.get("/{agreement_id}", response_model=AgreementOut, dependencies=[Depends(require_read)])
 def get_agreement(
-    agreement_id: AgreementId, engine: Annotated[Engine, Depends(deps.get_engine)]
+    agreement_id: AgreementId, context: Annotated[Context, Depends(deps.get_context)]
 ) -> dict[str, Any]:
     """The validated document, where it comes from (``file``: read-only here) and when it
     last changed."""
-    from tracker.store.repository import get_agreement_row
-
-    with session_scope(engine) as session:
-        return detail_of(get_agreement_row(session, agreement_id))
+    return asdict(agreements.get(context, agreement_id))
 
 
 @router.post(
@@ -143,19 +117,15 @@ def create_agreement(
     request: Request,
     response: Response,
     body: Annotated[bytes, Depends(body_bytes)],
-    engine: Annotated[Engine, Depends(deps.get_engine)],
+    context: Annotated[Context, Depends(deps.get_context)],
     now: Annotated[datetime, Depends(deps.get_now)],
 ) -> dict[str, Any]:
     """Create an agreement from a JSON or YAML body (``Content-Type`` decides); 409 when the
     id exists; 422, storing nothing, when it is invalid or its deadlines cannot be computed.
     The service re-plans its deadlines and reminders right away."""
-    from tracker.store.repository import save_api_agreement
-
-    loaded = _load(request, body)
-    row = save_api_agreement(engine, loaded, now=now, replace=False, horizon=deps.horizon(request))
-    deps.after_write(request)
-    response.headers["Location"] = f"{request.url.path.rstrip('/')}/{row.id}"
-    return detail_of(row)
+    saved = agreements.save(context, _load(request, body), now=now, replace=False)
+    response.headers["Location"] = f"{request.url.path.rstrip('/')}/{saved.id}"
+    return asdict(saved)
 
 
 @router.put(
@@ -169,22 +139,18 @@ def replace_agreement(
     agreement_id: AgreementId,
     request: Request,
     body: Annotated[bytes, Depends(body_bytes)],
-    engine: Annotated[Engine, Depends(deps.get_engine)],
+    context: Annotated[Context, Depends(deps.get_context)],
     now: Annotated[datetime, Depends(deps.get_now)],
 ) -> dict[str, Any]:
     """Replace an agreement written through the API; the body's ``id`` must be the one in
     the path. File-owned agreements are read-only (409)."""
-    from tracker.store.repository import save_api_agreement
-
     loaded = _load(request, body)
     if loaded.agreement.id != agreement_id:
         raise BadRequest(
             f"{BODY_NAME}: id: '{loaded.agreement.id}' does not match the agreement in the "
             f"path '{agreement_id}'"
         )
-    row = save_api_agreement(engine, loaded, now=now, replace=True, horizon=deps.horizon(request))
-    deps.after_write(request)
-    return detail_of(row)
+    return asdict(agreements.save(context, loaded, now=now, replace=True))
 
 
 @router.delete(
@@ -196,15 +162,11 @@ def replace_agreement(
 )
 def delete_agreement(
     agreement_id: AgreementId,
-    request: Request,
-    engine: Annotated[Engine, Depends(deps.get_engine)],
+    context: Annotated[Context, Depends(deps.get_context)],
     now: Annotated[datetime, Depends(deps.get_now)],
 ) -> Response:
     """Delete an agreement written through the API; its pending reminders are cancelled."""
-    from tracker.store.repository import delete_api_agreement
-
-    delete_api_agreement(engine, agreement_id, now=now)
-    deps.after_write(request)
+    agreements.delete(context, agreement_id, now=now)
     return Response(status_code=204)
 
 
@@ -213,27 +175,20 @@ def delete_agreement(
 )
 def explain(
     agreement_id: AgreementId,
-    engine: Annotated[Engine, Depends(deps.get_engine)],
+    context: Annotated[Context, Depends(deps.get_context)],
     today: Annotated[date, Depends(deps.today)],
     as_of: Annotated[date | None, Query(description="Compute as if today were this day.")] = None,
 ) -> dict[str, Any]:
     """The agreement's rules with their sources, its events with what each did, and how
     each upcoming date is derived (the same text as ``tracker explain``)."""
-    from tracker.store.repository import get_agreement
-
-    if as_of is not None:
-        check_day(as_of, "as_of")
-    agreement = get_agreement(engine, agreement_id)
-    return explanation_of(agreement, as_of=as_of or today)
+    agreement, result = agreements.explain(context, agreement_id, as_of=as_of or today)
+    return explanation_of(agreement.id, agreement.title, result)
 
 
-def explanation_of(agreement: Any, *, as_of: date) -> dict[str, Any]:
-    from tracker.domain.explain import explain_or_fail
-
-    result = explain_or_fail(agreement, as_of=as_of)
+def explanation_of(agreement_id: str, title: str, result: Explanation) -> dict[str, Any]:
     return {
-        "agreement": agreement.id,
-        "title": agreement.title,
+        "agreement": agreement_id,
+        "title": title,
         "as_of": result.as_of,
         "status": str(result.status),
         "rules": [

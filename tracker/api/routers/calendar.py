@@ -11,13 +11,13 @@ import hashlib
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from sqlalchemy.engine import Engine
 
 from tracker.api import deps
 from tracker.api.auth import require_read
-from tracker.api.memo import Memo, query_deadlines, remembered
-from tracker.api.routers.deadlines import Window, resolve_window
+from tracker.api.memo import Memo, remembered
 from tracker.api.schemas import AgreementIdStr, ErrorOut, TagStr
+from tracker.app.context import Context
+from tracker.app.deadlines import Window, query, resolve_window
 from tracker.domain.deadline import DeadlineKind
 from tracker.feed import build_calendar
 
@@ -65,9 +65,9 @@ async def calendar_feed(
     deadlines are all there."""
     window = resolve_window(as_of=deps.today(request), start=None, end=None, within=None)
     filters = (tuple(agreement or ()), tuple(kind or ()), tuple(tag or ()))
-    engine, memo = deps.get_engine(request), deps.get_memo(request)
+    context, memo = deps.get_context(request), deps.get_memo(request)
     body, truncated, failed = await remembered(
-        memo, ("ics", window, *filters), lambda: feed_bytes(engine, memo, window, *filters)
+        memo, ("ics", window, *filters), lambda: feed_bytes(context, memo, window, *filters)
     )
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
@@ -85,7 +85,7 @@ async def calendar_feed(
 
 
 def feed_bytes(
-    engine: Engine,
+    context: Context,
     memo: Memo,
     window: Window,
     agreement: tuple[str, ...],
@@ -94,16 +94,14 @@ def feed_bytes(
 ) -> tuple[bytes, bool, list[str]]:
     """The feed, whether it was cut at :data:`MAX_FEED_EVENTS`, and the ids of agreements
     whose deadlines are missing because they cannot be computed."""
-    found, total, failures = query_deadlines(
-        engine,
-        memo,
-        as_of=window.as_of,
-        start=window.start,
-        end=window.end,
+    found, total, failures = query(
+        context,
+        window,
         agreement=agreement,
         kind=kind,
         tag=tag,
         limit=MAX_FEED_EVENTS,
+        cache=memo,
     )
     name = calendar_name(tag=list(tag), agreement=list(agreement))
     errors = [(failure.agreement, failure.detail) for failure in failures]

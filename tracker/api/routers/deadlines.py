@@ -1,80 +1,33 @@
-"""``/api/v1/deadlines``: the same query as ``tracker deadlines``, the same objects.
+"""``/api/v1/deadlines``: the same window as ``tracker deadlines``, the same objects.
 
 The window is inclusive at both ends: ``from`` (default ``as_of``) to ``to``, or to
 ``from + within``, or by default to ``from + 1 year``. ``as_of`` (default today in the
-configured time zone) decides which events count and what ``days_left`` means.
+configured time zone) decides which events count and what ``days_left`` means. The
+command line resolves it with the same function (:func:`tracker.app.deadlines.
+resolve_window`), so both refuse the same days.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from sqlalchemy.engine import Engine
 
 from tracker.api import deps
 from tracker.api.auth import require_read
-from tracker.api.errors import BadRequest
-from tracker.api.memo import Memo, query_deadlines, remembered
+from tracker.api.memo import Memo, remembered
 from tracker.api.schemas import AgreementIdStr, DeadlineList, ErrorOut, TagStr
+from tracker.app.context import Context
+from tracker.app.deadlines import Window, query, resolve_window
 from tracker.domain.deadline import DeadlineKind
-from tracker.domain.durations import DurationParseError, parse_duration, shift
 
 router = APIRouter(
     prefix="/deadlines",
     tags=["deadlines"],
     responses={code: {"model": ErrorOut} for code in (401, 403, 422)},
 )
-
-DEFAULT_WINDOW = parse_duration("1 year")
-#: Dates outside this range are refused: they are typos, and they keep the arithmetic away
-#: from the ends of Python's date range.
-EARLIEST_DAY = date(1900, 1, 1)
-LATEST_DAY = date(2199, 12, 31)
-#: The longest window one request may ask for.
-MAX_WINDOW_DAYS = 366 * 50
-
-
-@dataclass(frozen=True)
-class Window:
-    as_of: date
-    start: date
-    end: date
-
-
-def check_day(value: date | None, name: str) -> None:
-    if value is not None and not EARLIEST_DAY <= value <= LATEST_DAY:
-        raise BadRequest(
-            f"query.{name}: {value.isoformat()} is outside {EARLIEST_DAY}..{LATEST_DAY}"
-        )
-
-
-def resolve_window(
-    *, as_of: date, start: date | None, end: date | None, within: str | None
-) -> Window:
-    """The inclusive window a query asks for, or BadRequest saying what is wrong."""
-    for value, name in ((as_of, "as_of"), (start, "from"), (end, "to")):
-        check_day(value, name)
-    if end is not None and within is not None:
-        raise BadRequest("query: give either 'to' or 'within', not both")
-    first = start or as_of
-    if end is None:
-        try:
-            duration = parse_duration(within) if within is not None else DEFAULT_WINDOW
-        except DurationParseError as exc:
-            raise BadRequest(f"query.within: {exc}") from None
-        if duration.approx_days() > MAX_WINDOW_DAYS:
-            raise BadRequest(f"query.within: a window may be at most {MAX_WINDOW_DAYS} days long")
-        end = shift(first, duration)
-        check_day(end, "within")
-    if end < first:
-        raise BadRequest(f"query: 'to' {end.isoformat()} is before 'from' {first.isoformat()}")
-    if (end - first).days > MAX_WINDOW_DAYS:
-        raise BadRequest(f"query: a window may be at most {MAX_WINDOW_DAYS} days long")
-    return Window(as_of=as_of, start=first, end=end)
 
 
 @router.get("", response_model=DeadlineList, dependencies=[Depends(require_read)])
@@ -108,17 +61,17 @@ async def list_deadlines(
     window = resolve_window(as_of=as_of or deps.today(request), start=start, end=end, within=within)
     memo = deps.get_memo(request)
     filters = (tuple(agreement or ()), tuple(kind or ()), tuple(tag or ()))
-    engine = deps.get_engine(request)
+    context = deps.get_context(request)
     body = await remembered(
         memo,
         ("json", window, *filters, limit, offset),
-        lambda: deadlines_json(engine, memo, window, *filters, limit, offset),
+        lambda: deadlines_json(context, memo, window, *filters, limit, offset),
     )
     return Response(body, media_type="application/json")
 
 
 def deadlines_json(
-    engine: Engine,
+    context: Context,
     memo: Memo,
     window: Window,
     agreement: tuple[str, ...],
@@ -129,17 +82,15 @@ def deadlines_json(
 ) -> bytes:
     """The response body: the deadline objects are ``Deadline.to_dict()``, as in the CLI's
     JSON, serialised directly rather than validated again against the response model."""
-    found, total, failures = query_deadlines(
-        engine,
-        memo,
-        as_of=window.as_of,
-        start=window.start,
-        end=window.end,
+    found, total, failures = query(
+        context,
+        window,
         agreement=agreement,
         kind=kind,
         tag=tag,
         limit=limit,
         offset=offset,
+        cache=memo,
     )
     body = {
         "data": [d.to_dict() for d in found],

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlencode, urlsplit
 
 import jinja2
@@ -19,18 +19,17 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import select
-from sqlalchemy.engine import Engine
-from sqlmodel import col
 
 from tracker.api import deps
 from tracker.api.auth import require_read
-from tracker.api.memo import query_deadlines
+from tracker.app import agreements
+from tracker.app.context import Context
+from tracker.app.deadlines import Window, query
 from tracker.domain.agreement import ID_PATTERN
 from tracker.domain.deadline import Deadline
-from tracker.store.deadlines import AgreementFailure
-from tracker.store.engine import session_scope
-from tracker.store.tables import AgreementRow
+
+if TYPE_CHECKING:
+    from tracker.app.deadlines import AgreementFailure
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 templates = Jinja2Templates(
@@ -165,26 +164,14 @@ def _webcal(request: Request, query: str) -> str:
     return f"webcal://{host}{CALENDAR_PATH}{query}"
 
 
-def _filter_choices(engine: Engine) -> tuple[list[str], list[AgreementRow]]:
-    with session_scope(engine) as session:
-        tag_columns = session.scalars(select(col(AgreementRow.tags)).distinct()).all()
-        agreements = session.scalars(
-            select(AgreementRow).order_by(col(AgreementRow.id)).limit(MAX_SUGGESTIONS)
-        ).all()
-    tags = sorted({t for column in tag_columns for t in column.split(",") if t})
-    return tags, list(agreements)
-
-
 @router.get("/", response_class=HTMLResponse)
 def index(
     request: Request,
-    engine: Annotated[Engine, Depends(deps.get_engine)],
+    context: Annotated[Context, Depends(deps.get_context)],
     today: Annotated[date, Depends(deps.today)],
     tag: Annotated[str | None, Query(max_length=100)] = None,
     agreement: Annotated[str | None, Query(max_length=100)] = None,
 ) -> HTMLResponse:
-    from tracker.store.repository import count_agreement_rows
-
     tag = tag or None
     agreement = (agreement or "").strip() or None
     agreements_wanted: tuple[str, ...] = (agreement,) if agreement else ()
@@ -193,36 +180,30 @@ def index(
     end = today + timedelta(days=AHEAD_DAYS)
     # Upcoming dates come from the materialised table; passed ones must be recomputed from
     # the documents, which is affordable only for a bounded number of agreements.
-    found, total, failures = query_deadlines(
-        engine,
-        memo,
-        as_of=today,
-        start=today,
-        end=end,
-        limit=MAX_ROWS,
+    found, total, failures = query(
+        context,
+        Window(today, today, end),
         agreement=agreements_wanted,
         tag=tags_wanted,
+        limit=MAX_ROWS,
+        cache=memo,
     )
-    with session_scope(engine) as session:
-        in_scope = 1 if agreement else count_agreement_rows(session, tag=tag)
+    in_scope = 1 if agreement else agreements.count(context, tag=tag)
     start = today
     if in_scope <= MAX_RECOMPUTED_AGREEMENTS:
         start = today - timedelta(days=PAST_DAYS)
-        passed, passed_total, passed_failures = query_deadlines(
-            engine,
-            memo,
-            as_of=today,
-            start=start,
-            end=today - timedelta(days=1),
+        passed, passed_total, passed_failures = query(
+            context,
+            Window(today, start, today - timedelta(days=1)),
             agreement=agreements_wanted,
             tag=tags_wanted,
+            cache=memo,
         )
         found, total = passed + found[: MAX_ROWS - len(passed)], total + passed_total
         failures = merge_failures(passed_failures, failures)
-    tags, agreements = _filter_choices(engine)
     params = {k: v for k, v in (("tag", tag), ("agreement", agreement)) if v}
-    query = "?" + urlencode(params) if params else ""
-    context = {
+    query_text = "?" + urlencode(params) if params else ""
+    page = {
         "passed_listed": start < today,
         "past_days": PAST_DAYS,
         "months": by_month([row_of(d) for d in found]),
@@ -232,42 +213,34 @@ def index(
         "start": start,
         "end": end,
         "timezone": deps.get_settings(request).timezone,
-        "tags": tags,
-        "agreements": agreements,
+        "tags": agreements.tags(context),
+        "agreements": agreements.list_agreements(context, limit=MAX_SUGGESTIONS).data,
         "tag": tag,
         "agreement": agreement,
-        "calendar_path": CALENDAR_PATH + query,
-        "webcal_url": _webcal(request, query),
+        "calendar_path": CALENDAR_PATH + query_text,
+        "webcal_url": _webcal(request, query_text),
         "failures": failures,
     }
-    return templates.TemplateResponse(request, "index.html", context)
+    return templates.TemplateResponse(request, "index.html", page)
 
 
 @router.get("/agreements/{agreement_id}", response_class=HTMLResponse)
 def agreement_page(
     request: Request,
     agreement_id: Annotated[str, PathParam(pattern=ID_PATTERN, max_length=100)],
-    engine: Annotated[Engine, Depends(deps.get_engine)],
+    context: Annotated[Context, Depends(deps.get_context)],
     today: Annotated[date, Depends(deps.today)],
 ) -> HTMLResponse:
-    from tracker.domain.explain import explain_or_fail
-    from tracker.store.reminders import list_reminders
-    from tracker.store.repository import agreement_from_row, get_agreement_row
-
-    with session_scope(engine) as session:
-        row = get_agreement_row(session, agreement_id)
-        origin, path = row.origin, row.path
-        agreement = agreement_from_row(row)
-    explanation = explain_or_fail(agreement, as_of=today)
-    upcoming = [row_of(d) for d in explanation.deadlines if d.date >= today]
-    context = {
-        "agreement": agreement,
-        "origin": origin,
-        "path": path,
+    overview = agreements.overview(context, agreement_id, as_of=today)
+    upcoming = [row_of(d) for d in overview.explanation.deadlines if d.date >= today]
+    page = {
+        "agreement": overview.agreement,
+        "origin": overview.origin,
+        "path": overview.path,
         "as_of": today,
-        "explanation": explanation,
+        "explanation": overview.explanation,
         "upcoming": upcoming,
-        "reminders": list_reminders(engine, agreement=agreement_id),
+        "reminders": overview.reminders,
         "calendar_path": CALENDAR_PATH,
     }
-    return templates.TemplateResponse(request, "agreement.html", context)
+    return templates.TemplateResponse(request, "agreement.html", page)

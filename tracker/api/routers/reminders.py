@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Query
-from sqlalchemy.engine import Engine
 
 from tracker.api import deps
 from tracker.api.auth import require_read, require_write
@@ -22,9 +21,11 @@ from tracker.api.schemas import (
     ReminderDetail,
     ReminderList,
 )
+from tracker.app import reminders
+from tracker.app.context import Context
+from tracker.app.reminders import Attempt, Reminder
 from tracker.domain.agreement import ID_PATTERN
 from tracker.domain.reminder import ReminderStatus
-from tracker.store.tables import DeliveryAttemptRow, ReminderRow
 
 router = APIRouter(
     prefix="/reminders",
@@ -39,56 +40,54 @@ DEFAULT_ACK_BY = "api"
 ReminderId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Reminder id.")]
 
 
-def reminder_of(row: ReminderRow) -> dict[str, Any]:
+def reminder_of(reminder: Reminder) -> dict[str, Any]:
     return {
-        "id": row.id,
-        "agreement": row.agreement_id,
-        "deadline_kind": row.deadline_kind,
-        "deadline_date": row.deadline_date,
-        "party": row.party or None,
-        "offset": row.offset,
-        "channel": row.channel,
-        "due_at": row.due_at,
-        "status": row.status,
-        "reason": row.reason,
-        "attempts": row.attempts,
-        "next_attempt_at": row.next_attempt_at,
-        "last_error": row.last_error,
-        "last_status_code": row.last_status_code,
-        "sent_at": row.sent_at,
-        "acknowledged_at": row.acknowledged_at,
-        "acknowledged_by": row.acknowledged_by,
+        "id": reminder.id,
+        "agreement": reminder.agreement_id,
+        "deadline_kind": reminder.deadline_kind,
+        "deadline_date": reminder.deadline_date,
+        "party": reminder.party or None,
+        "offset": reminder.offset,
+        "channel": reminder.channel,
+        "due_at": reminder.due_at,
+        "status": reminder.status,
+        "reason": reminder.reason,
+        "attempts": reminder.attempts,
+        "next_attempt_at": reminder.next_attempt_at,
+        "last_error": reminder.last_error,
+        "last_status_code": reminder.last_status_code,
+        "sent_at": reminder.sent_at,
+        "acknowledged_at": reminder.acknowledged_at,
+        "acknowledged_by": reminder.acknowledged_by,
     }
 
 
-def attempt_of(row: DeliveryAttemptRow) -> AttemptOut:
+def attempt_of(attempt: Attempt) -> AttemptOut:
     return AttemptOut(
-        id=row.id or 0,
-        attempt=row.attempt,
-        channel=row.channel,
-        started_at=row.started_at or datetime.min,
-        duration_ms=row.duration_ms,
-        outcome=row.outcome,
-        status_code=row.status_code,
-        detail=row.detail,
-        error=row.error,
+        id=attempt.id or 0,
+        attempt=attempt.attempt,
+        channel=attempt.channel,
+        started_at=attempt.started_at or datetime.min,
+        duration_ms=attempt.duration_ms,
+        outcome=attempt.outcome,
+        status_code=attempt.status_code,
+        detail=attempt.detail,
+        error=attempt.error,
     )
 
 
-def detail_of(engine: Engine, row: ReminderRow) -> dict[str, Any]:
-    from tracker.store.reminders import list_attempts
-
-    assert row.id is not None
+def detail_of(detail: reminders.ReminderDetail) -> dict[str, Any]:
+    reminder = detail.reminder
     return {
-        **reminder_of(row),
-        "deadline": json.loads(row.deadline_json) if row.deadline_json else None,
-        "delivery_attempts": [attempt_of(a) for a in list_attempts(engine, reminder_id=row.id)],
+        **reminder_of(reminder),
+        "deadline": json.loads(reminder.deadline_json) if reminder.deadline_json else None,
+        "delivery_attempts": [attempt_of(a) for a in detail.attempts],
     }
 
 
 @router.get("", response_model=ReminderList, dependencies=[Depends(require_read)])
 def list_reminders(
-    engine: Annotated[Engine, Depends(deps.get_engine)],
+    context: Annotated[Context, Depends(deps.get_context)],
     status: Annotated[
         ReminderStatus | None, Query(description="Only reminders in this status.")
     ] = None,
@@ -99,24 +98,22 @@ def list_reminders(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> dict[str, Any]:
     """Planned reminders and their delivery state, ordered by due time."""
-    from tracker.store import reminders
-
-    wanted = {"status": status.value if status else None, "agreement": agreement}
-    rows = reminders.list_reminders(engine, **wanted, limit=limit, offset=offset)
-    return {
-        "data": [reminder_of(r) for r in rows],
-        "count": reminders.count_reminders(engine, **wanted),
-    }
+    page = reminders.list_reminders(
+        context,
+        status=status.value if status else None,
+        agreement=agreement,
+        limit=limit,
+        offset=offset,
+    )
+    return {"data": [reminder_of(r) for r in page.data], "count": page.count}
 
 
 @router.get("/{reminder_id}", response_model=ReminderDetail, dependencies=[Depends(require_read)])
 def get_reminder(
-    reminder_id: ReminderId, engine: Annotated[Engine, Depends(deps.get_engine)]
+    reminder_id: ReminderId, context: Annotated[Context, Depends(deps.get_context)]
 ) -> dict[str, Any]:
     """One reminder with the deadline it is for and every delivery attempt."""
-    from tracker.store.reminders import get_reminder as load
-
-    return detail_of(engine, load(engine, reminder_id))
+    return detail_of(reminders.get(context, reminder_id))
 
 
 @router.post(
@@ -124,14 +121,11 @@ def get_reminder(
 )
 def acknowledge(
     reminder_id: ReminderId,
-    engine: Annotated[Engine, Depends(deps.get_engine)],
+    context: Annotated[Context, Depends(deps.get_context)],
     now: Annotated[datetime, Depends(deps.get_now)],
     body: Annotated[AckIn | None, Body()] = None,
 ) -> dict[str, Any]:
     """Record who acknowledged the reminder's deadline and when; no further reminders are
     sent for that deadline. Acknowledging again changes nothing."""
-    from tracker.store import reminders
-
     by = (body.by if body and body.by else None) or DEFAULT_ACK_BY
-    reminders.acknowledge(engine, reminder_id, by=by, now=now)
-    return detail_of(engine, reminders.get_reminder(engine, reminder_id))
+    return detail_of(reminders.acknowledge(context, reminder_id, by=by, now=now))
