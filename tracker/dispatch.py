@@ -62,7 +62,7 @@ from sqlalchemy.engine import Engine
 from tracker.domain.deadline import Deadline
 from tracker.domain.reminder import ReminderStatus
 from tracker.errors import DatabaseUnavailable, DeliveryError
-from tracker.logs import event
+from tracker.logs import fields
 from tracker.notify.base import Notification, Sender
 from tracker.settings import Settings
 from tracker.store import reminders as outbox
@@ -286,13 +286,13 @@ class _Journal:
                 continue
             delay = min(JOURNAL_RETRY_MAX_S, JOURNAL_RETRY_FIRST_S * 2 ** (failures - 1))
             log.warning(
-                event(
-                    "dispatch.record_failed",
+                "dispatch.record_failed",
+                extra=fields(
                     worker=self._tick.worker,
                     waiting=sum(len(e.ids()) for e in entries),
                     retry_in_s=delay,
                     error=_first_line(error),
-                )
+                ),
             )
             self._retry_later(entries)
             await asyncio.sleep(delay)
@@ -320,12 +320,12 @@ class _Journal:
         )
         for reminder_id in written.lost:
             log.warning(
-                event(
-                    "reminder.claim_lost",
+                "reminder.claim_lost",
+                extra=fields(
                     id=reminder_id,
                     worker=tick.worker,
                     detail="outcome recorded on the attempt only: the row had left this worker",
-                )
+                ),
             )
         for entry in entries:
             started = written.started.get(entry.start.reminder_id) if entry.start else None
@@ -345,13 +345,13 @@ class _Journal:
     def _give_up(self, entries: list[_Entry], error: BaseException) -> None:
         for entry in entries:
             log.error(
-                event(
-                    "dispatch.record_given_up",
+                "dispatch.record_given_up",
+                extra=fields(
                     ids=",".join(map(str, entry.ids())),
                     worker=self._tick.worker,
                     error=_first_line(error),
                     action="the rows stay sending until their lease expires, then are sent again",
-                )
+                ),
             )
             entry.future.set_result((False, None))
 
@@ -443,7 +443,7 @@ class _Tick:
         except Exception:
             # A bug here must not take the other slots down; the rows keep their lease and are
             # tried again once it expires.
-            log.exception(event("dispatch.slot_failed", worker=self.worker))
+            log.exception("dispatch.slot_failed", extra=fields(worker=self.worker))
         finally:
             if done is not None:
                 await self._record([done])
@@ -493,13 +493,13 @@ class _Tick:
             # so it is redacted like the notifier's own errors.
             error = notifier.redactor(f"unexpected {type(exc).__name__}: {exc}")
             log.error(
-                event(
-                    "reminder.notifier_error",
+                "reminder.notifier_error",
+                extra=fields(
                     id=claimed.id,
                     channel=claimed.channel,
                     error=_stored(error),
                     traceback=notifier.redactor("".join(traceback.format_exception(exc))),
-                )
+                ),
             )
             result = await self._failed(claimed, started, began, DeliveryError(error), notifier)
         else:
@@ -563,7 +563,7 @@ class _Tick:
             reason = f"channel disabled: {error}"[:200]
             if claimed.channel not in self.disabled:
                 self.disabled[claimed.channel] = error
-                log.error(event("channel.disabled", channel=claimed.channel, reason=error))
+                log.error("channel.disabled", extra=fields(channel=claimed.channel, reason=error))
                 try:
                     await self.in_db(
                         outbox.disable_channel,
@@ -575,11 +575,8 @@ class _Tick:
                 except Exception as db_error:
                     # This tick stops using the channel either way; the next 410 stores it.
                     log.error(
-                        event(
-                            "channel.disable_failed",
-                            channel=claimed.channel,
-                            error=_first_line(db_error),
-                        )
+                        "channel.disable_failed",
+                        extra=fields(channel=claimed.channel, error=_first_line(db_error)),
                     )
         elif exc.permanent:
             outcome, status, reason = Outcome.DEAD, ReminderStatus.DEAD, "permanent failure"
@@ -617,8 +614,8 @@ class _Tick:
         if log.isEnabledFor(level):
             log.log(
                 level,
-                event(
-                    "reminder.delivery",
+                "reminder.delivery",
+                extra=fields(
                     id=claimed.id,
                     webhook_id=claimed.webhook_id,
                     agreement=claimed.agreement_id,
@@ -658,12 +655,8 @@ class _Tick:
                 # The starts renew leases too; a row whose lease runs out is simply not sent by
                 # this worker if another one has claimed it by then.
                 log.warning(
-                    event(
-                        "dispatch.heartbeat_failed",
-                        worker=self.worker,
-                        held=len(ids),
-                        error=_first_line(exc),
-                    )
+                    "dispatch.heartbeat_failed",
+                    extra=fields(worker=self.worker, held=len(ids), error=_first_line(exc)),
                 )
 
     async def _claim(self, limit: int) -> tuple[list[outbox.ClaimedReminder], int]:
@@ -679,7 +672,9 @@ class _Tick:
                 lease_until=now + self.lease,
             )
         except Exception as exc:
-            log.error(event("dispatch.claim_failed", worker=self.worker, error=_first_line(exc)))
+            log.error(
+                "dispatch.claim_failed", extra=fields(worker=self.worker, error=_first_line(exc))
+            )
             return [], 0
         missing = {c.agreement_id for c in batch} - self.agreements.keys()
         if missing:
@@ -688,7 +683,8 @@ class _Tick:
             except Exception as exc:
                 # The deadline carries its title; only the sources are missing from the payload.
                 log.warning(
-                    event("dispatch.agreements_unreadable", error=_first_line(exc)),
+                    "dispatch.agreements_unreadable",
+                    extra=fields(error=_first_line(exc)),
                 )
         # This worker's own rows come back only once their lease expired; those it is still
         # working on must not be sent twice.
@@ -819,7 +815,7 @@ async def _tick_with_own_notifiers(
                 try:
                     await notifier.aclose()
                 except Exception:  # closing one channel must not hide the tick's result
-                    log.exception(event("notifier.close_failed", channel=notifier.name))
+                    log.exception("notifier.close_failed", extra=fields(channel=notifier.name))
     finally:
         await client.aclose()
 

@@ -1,8 +1,11 @@
 """Logging: one line per event, ``key=value`` (default) or JSON.
 
-Events are logged as ``log.info(event("reminder.delivery", id=3, outcome="sent"))``: the
-message is the event name followed by its fields, so a line can be grepped by name and field
-without a log pipeline, and :class:`JsonFormatter` can split it back into keys.
+An event is logged by name, with its fields passed as structured data:
+``log.info("reminder.delivery", extra=fields(id=3, outcome="sent"))``. The fields travel on
+the record (``record.fields``), never pre-formatted into the message, so each formatter emits
+them in its own way: :class:`KeyValueFormatter` as ``reminder.delivery id=3 outcome=sent``
+(greppable without a log pipeline), :class:`JsonFormatter` as real JSON keys
+(``{"event": "reminder.delivery", "id": 3, "outcome": "sent", ...}``).
 """
 
 from __future__ import annotations
@@ -10,32 +13,52 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 _CONFIGURED_MARK = "_tracker_handler"
+#: The LogRecord attribute that carries an event's fields (``extra={"fields": ...}``: one
+#: attribute, so a field called ``name`` or ``message`` cannot clash with the record's own).
+FIELDS_ATTRIBUTE = "fields"
 
 
-def _value(value: Any) -> str:
-    text = value.isoformat() if isinstance(value, datetime) else str(value)
+def fields(**values: Any) -> dict[str, Any]:
+    """``extra=`` for a log call: the event's fields (None values are dropped)."""
+    return {FIELDS_ATTRIBUTE: {k: v for k, v in values.items() if v is not None}}
+
+
+def fields_of(record: logging.LogRecord) -> dict[str, Any]:
+    found = getattr(record, FIELDS_ATTRIBUTE, None)
+    return found if isinstance(found, dict) else {}
+
+
+def _text(value: Any) -> str:
+    text = value.isoformat() if isinstance(value, datetime | date) else str(value)
     if text == "" or any(c.isspace() or c in '"=' for c in text):
         return json.dumps(text, ensure_ascii=False)
     return text
 
 
-def event(name: str, **fields: Any) -> str:
-    """``name key=value ...``; values with spaces or quotes are JSON-quoted; None is dropped."""
-    parts = [name]
-    parts += [f"{k}={_value(v)}" for k, v in fields.items() if v is not None]
+def _json_value(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
+
+
+def render(record: logging.LogRecord) -> str:
+    """The event as one ``name key=value ...`` line (values with spaces or quotes are
+    JSON-quoted): what :class:`KeyValueFormatter` writes after its time, level and logger."""
+    parts = [record.getMessage()]
+    parts += [f"{k}={_text(v)}" for k, v in fields_of(record).items()]
     return " ".join(parts)
 
 
 class KeyValueFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         moment = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
-        line = (
-            f"{moment} level={record.levelname.lower()} logger={record.name} {record.getMessage()}"
-        )
+        line = f"{moment} level={record.levelname.lower()} logger={record.name} {render(record)}"
         if record.exc_info:
             # Keep the event on one line: the traceback's lines are joined, not dropped.
             line += " exc=" + json.dumps(self.formatException(record.exc_info))
@@ -48,8 +71,11 @@ class JsonFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "message": record.getMessage(),
+            "event": record.getMessage(),
         }
+        for key, value in fields_of(record).items():
+            # The record's own keys win: a field cannot forge the level or the time.
+            data.setdefault(key, _json_value(value))
         if record.exc_info:
             data["exc"] = self.formatException(record.exc_info)
         return json.dumps(data, ensure_ascii=False)

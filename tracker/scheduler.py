@@ -24,7 +24,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from tracker.logs import event
+from tracker.logs import fields
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ def _guarded(name: str, job: Callable[[], object]) -> Callable[[], None]:
         except Exception:
             # APScheduler would log this too, but without our event name; the job stays
             # scheduled either way.
-            log.exception(event("job.failed", job=name))
+            log.exception("job.failed", extra=fields(job=name))
 
     return run
 

@@ -33,7 +33,7 @@ from tracker.domain.deadline import Deadline
 from tracker.domain.durations import shift
 from tracker.domain.planner import PlanReason, plan_reminders
 from tracker.errors import TrackerError, ValidationFailed, failure_detail
-from tracker.logs import event
+from tracker.logs import fields
 from tracker.scheduler import Scheduler
 from tracker.settings import Settings
 from tracker.store import reminders as outbox
@@ -140,7 +140,8 @@ class Service:
         )
         self._scheduler.start()
         log.info(
-            event("service.started", worker=self.worker, tick_seconds=self.settings.tick_seconds)
+            "service.started",
+            extra=fields(worker=self.worker, tick_seconds=self.settings.tick_seconds),
         )
 
     def stop(self) -> None:
@@ -149,7 +150,7 @@ class Service:
             self._scheduler.shutdown()
         with self._tick_lock:  # a tick started through Service.tick() finishes first
             released = outbox.release_claims(self.engine, worker=self.worker, now=datetime.now(UTC))
-        log.info(event("service.stopped", worker=self.worker, released=released))
+        log.info("service.stopped", extra=fields(worker=self.worker, released=released))
         if self._own_engine:
             self.engine.dispose()
 
@@ -166,17 +167,19 @@ class Service:
             report = sync_directory(self.engine, directory, now=now, horizon=self._horizon(now))
         except ValidationFailed as exc:
             log.error(
-                event(
-                    "agreements.invalid",
+                "agreements.invalid",
+                extra=fields(
                     directory=str(directory),
                     errors=len(exc.errors),
                     detail=str(exc),
                     action="kept the previous agreements",
-                )
+                ),
             )
             return False
         except TrackerError as exc:
-            log.error(event("agreements.sync_failed", directory=str(directory), error=str(exc)))
+            log.error(
+                "agreements.sync_failed", extra=fields(directory=str(directory), error=str(exc))
+            )
             return False
         return bool(report.changed)
 
@@ -210,7 +213,7 @@ class Service:
                 materialize_deadlines(self.engine, as_of=today, end=end, agreement_ids=stale)
             self._materialized_day = today
         except Exception:
-            log.exception(event("deadlines.materialize_failed"))
+            log.exception("deadlines.materialize_failed")
 
     def _dispatch_job(self) -> None:
         # Back-to-back ticks while a full tick's worth was due, so a backlog drains at full
@@ -233,7 +236,9 @@ class Service:
             deadlines, failed = compute_for_planning(agreements, now=now, settings=self.settings)
             failed.update(unreadable)
             for agreement_id, error in failed.items():
-                log.error(event("plan.agreement_failed", agreement=agreement_id, error=error))
+                log.error(
+                    "plan.agreement_failed", extra=fields(agreement=agreement_id, error=error)
+                )
             since = now.astimezone(UTC).date() - timedelta(days=PLAN_LOOKBACK_DAYS)
             stored = outbox.stored_for_planning(self.engine, since=since)
             plan = plan_reminders(
@@ -264,8 +269,8 @@ class Service:
                     report.by_reason.get(change.reason.value, 0) + 1
                 )
                 log.info(
-                    event(
-                        "reminder.planned",
+                    "reminder.planned",
+                    extra=fields(
                         id=change.id,
                         agreement=change.key.agreement,
                         deadline=change.key.deadline_date,
@@ -274,13 +279,13 @@ class Service:
                         channel=change.key.channel,
                         status=change.status,
                         reason=change.reason_text,
-                    )
+                    ),
                 )
             for planned in plan.new:
                 if planned.reason != PlanReason.SCHEDULED:
                     log.info(
-                        event(
-                            "reminder.planned",
+                        "reminder.planned",
+                        extra=fields(
                             agreement=planned.key.agreement,
                             deadline=planned.key.deadline_date,
                             kind=planned.key.deadline_kind,
@@ -288,21 +293,21 @@ class Service:
                             channel=planned.key.channel,
                             status=planned.status,
                             reason=planned.reason,
-                        )
+                        ),
                     )
             for problem in plan.problems:
-                log.warning(event("plan.problem", detail=problem))
+                log.warning("plan.problem", extra=fields(detail=problem))
             self.last_plan_at = now
         log.info(
-            event(
-                "plan.done",
+            "plan.done",
+            extra=fields(
                 agreements=report.agreements,
                 deadlines=report.deadlines,
                 inserted=inserted,
                 changed=changed,
                 unchanged=plan.unchanged,
                 failed=len(failed) or None,
-            )
+            ),
         )
         if inserted and self._scheduler is not None:
             self._scheduler.run_soon("dispatch")  # a missed reminder may be due right now
@@ -328,13 +333,13 @@ class Service:
             self.last_tick = report
         if report.claimed:
             log.info(
-                event(
-                    "dispatch.tick",
+                "dispatch.tick",
+                extra=fields(
                     worker=self.worker,
                     claimed=report.claimed,
                     duration_s=round(report.duration_s, 3),
                     **{f"n_{k}": v for k, v in sorted(report.outcomes.items())},
-                )
+                ),
             )
         return report
 

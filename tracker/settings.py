@@ -178,6 +178,9 @@ class Settings(_Strict):
     port: int = Field(default=8000, ge=0, le=65535)
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     log_level: str = "INFO"
+    #: ``keyvalue``: ``time level=... logger=... event key=value``; ``json``: one JSON object
+    #: per line with the event's fields as keys (for a log pipeline).
+    log_format: Literal["keyvalue", "json"] = "keyvalue"
 
     @field_validator("log_level")
     @classmethod

@@ -27,6 +27,7 @@ from tests.support.agreements import (
     STORED_DETAIL,
     store_like_an_older_version,
 )
+from tracker.logs import render
 from tracker.service import Service
 from tracker.settings import Settings
 from tracker.store.deadlines import materialize_deadlines
@@ -110,7 +111,7 @@ def test_materialising_stores_the_others_and_logs_the_failing_one(
 
     materialise_all(engine, app.state.settings)
 
-    assert [r.getMessage() for r in caplog.records] == [
+    assert [render(r) for r in caplog.records] == [
         f'deadlines.agreement_failed agreement={BROKEN_ID} detail="{STORED_DETAIL}"'
     ]
 

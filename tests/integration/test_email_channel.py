@@ -25,6 +25,7 @@ from tests.support.smtp import (
 from tests.unit.notify.samples import gsomia_notification
 from tracker.errors import DeliveryError
 from tracker.feed import deadline_uid
+from tracker.logs import render
 from tracker.notify.base import Delivery
 from tracker.notify.email import EmailNotifier
 from tracker.settings import EmailChannel, SmtpSettings
@@ -140,7 +141,7 @@ def test_a_wrong_password_is_permanent_with_the_smtp_code_and_never_shown(
     with caplog.at_level(logging.DEBUG):
         error = fail(smtp, ssl_context=smtp_starttls_server.client_context())
     assert (error.permanent, error.status) == (True, 535)
-    for line in [str(error), *(r.getMessage() for r in caplog.records)]:
+    for line in [str(error), *(render(r) for r in caplog.records)]:
         assert wrong not in line
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 
 from tests.integration.test_dispatch import add_agreement, agreement_yaml, make_settings
 from tests.support.receiver import Receiver
+from tracker.logs import render
 from tracker.service import Service
 from tracker.store import reminders as outbox
 from tracker.store.engine import make_engine
@@ -157,8 +158,7 @@ def test_an_invalid_agreements_folder_keeps_the_previous_agreements_and_the_serv
         assert second.health().scheduler is True
         assert [a.id for a in list_agreements(engine)] == ["pact"]
         assert any(
-            "agreements.invalid" in r.getMessage() and "broken.yaml" in r.getMessage()
-            for r in caplog.records
+            "agreements.invalid" in render(r) and "broken.yaml" in render(r) for r in caplog.records
         )
     finally:
         second.stop()

@@ -16,6 +16,7 @@ from standardwebhooks import Webhook
 from tests.support.receiver import Receiver, ReceiverProcess, Reply
 from tests.unit.notify.samples import gsomia_notification
 from tracker.errors import DeliveryError
+from tracker.logs import render
 from tracker.notify.base import Delivery
 from tracker.notify.http import USER_AGENT, make_http_client
 from tracker.notify.webhook import WebhookNotifier, webhook_body
@@ -237,7 +238,7 @@ def test_no_secret_or_url_credential_appears_in_errors_or_logs(
     assert requests[0].path == f"/hook/{PATH_TOKEN}?token={QUERY_TOKEN}"
     assert [o.status for o in outcomes] == [500, 404, 200]
     shown = [str(o) if isinstance(o, DeliveryError) else o.detail for o in outcomes]
-    shown += [record.getMessage() for record in caplog.records]
+    shown += [render(record) for record in caplog.records]
     assert any("HTTP Request" in line for line in shown)  # ...and httpx did log the requests
     for line in shown:
         for secret in (

@@ -27,6 +27,7 @@ from sqlalchemy.engine import Engine
 from tests.integration.test_dispatch import SECRET, add_agreement, agreement_yaml, make_settings
 from tests.support.receiver import Receiver, RecordedRequest, Reply
 from tracker.api.app import create_app
+from tracker.logs import render
 from tracker.service import Service
 from tracker.store import reminders as outbox
 from tracker.store.engine import make_engine
@@ -137,7 +138,7 @@ def test_url_credentials_are_sent_as_basic_auth_and_their_echo_is_redacted_every
     assert json.loads(api)["data"][0]["last_error"] == row.last_error
     assert_no_secret_in(api, "GET /api/v1/reminders")
     assert_no_secret_in(shown_by_the_cli(db_url), "tracker reminders")
-    logged = [record.getMessage() for record in caplog.records]
+    logged = [render(record) for record in caplog.records]
     delivery_lines = [line for line in logged if line.startswith("reminder.delivery")]
     assert len(delivery_lines) == 1
     assert_no_secret_in("\n".join(logged), "the log")
@@ -162,7 +163,7 @@ def test_a_configured_authorization_header_is_sent_as_is_and_its_echo_is_redacte
         '{"you sent": "***", "decoded": "***", "in base64": "***"}'
     )
     assert_no_secret_in(shown_by_the_api(settings), "GET /api/v1/reminders")
-    assert_no_secret_in("\n".join(r.getMessage() for r in caplog.records), "the log")
+    assert_no_secret_in("\n".join(render(r) for r in caplog.records), "the log")
 
 
 def test_url_credentials_and_an_authorization_header_together_are_refused_at_start(

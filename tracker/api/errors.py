@@ -48,7 +48,7 @@ from tracker.errors import (
     TrackerError,
     ValidationFailed,
 )
-from tracker.logs import event
+from tracker.logs import fields
 from tracker.redact import redact
 
 log = logging.getLogger(__name__)
@@ -158,12 +158,12 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, TrackerError)
         if isinstance(exc, DatabaseUnavailable):
             log.warning(
-                event(
-                    "api.database_unavailable",
+                "api.database_unavailable",
+                extra=fields(
                     method=request.method,
                     path=request.url.path,
                     error=f"{exc.kind}: {redact(exc.reason, ())}",
-                )
+                ),
             )
         if wants_page(request):
             return page_error(exc)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from tracker.errors import DatabaseError
-from tracker.logs import event
+from tracker.logs import fields
 from tracker.store.engine import display_url, ping
 from tracker.store.metrics import Counts, read_counts
 
@@ -48,7 +48,7 @@ def database_reachable(engine: Engine) -> bool:
     try:
         ping(engine)
     except DatabaseError as exc:
-        log.warning(event("health.database_unreachable", error=exc.kind))
+        log.warning("health.database_unreachable", extra=fields(error=exc.kind))
         return False
     return True
 

@@ -42,7 +42,7 @@ def serve_command(
     if config is not None:
         STATE.config = config
     settings = STATE.settings(host=host, port=port)
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, json_lines=settings.log_format == "json")
     service = Service(settings)
     check_database(service.context)
     application = create_app(settings, service=service)

@@ -12,6 +12,7 @@ from typing import Self
 
 import httpx
 
+from tracker.logs import fields
 from tracker.notify.base import Delivery, Notification, config_as
 from tracker.notify.email import days_left, deadline_name, humanise_days
 from tracker.redact import ANONYMOUS
@@ -46,16 +47,16 @@ class LogNotifier:
             humanise_days(days),
             notification.agreement.get("title") or deadline.get("title"),
             notification.offset,
-            extra={
-                "reminder_id": notification.reminder_id,
-                "message_id": notification.message_id,
-                "channel": self.name,
-                "agreement": agreement,
-                "deadline_kind": deadline.get("kind"),
-                "deadline_date": deadline.get("date"),
-                "days_left": days,
-                "offset": notification.offset,
-            },
+            extra=fields(
+                reminder_id=notification.reminder_id,
+                message_id=notification.message_id,
+                channel=self.name,
+                agreement=agreement,
+                deadline_kind=deadline.get("kind"),
+                deadline_date=deadline.get("date"),
+                days_left=days,
+                offset=notification.offset,
+            ),
         )
         return Delivery(detail="logged")
 

@@ -10,7 +10,7 @@ from datetime import datetime
 import httpx
 
 from tracker.errors import DeliveryError
-from tracker.logs import event
+from tracker.logs import fields
 from tracker.notify.base import Delivery, Notification, Notifier, Sender
 from tracker.notify.email import EmailNotifier
 from tracker.notify.log import LogNotifier
@@ -66,6 +66,6 @@ def build_notifiers(settings: Settings, *, client: httpx.AsyncClient) -> dict[st
         try:
             notifiers[name] = build_notifier(name, config, settings=settings, client=client)
         except Exception as exc:
-            log.error(event("channel.misconfigured", channel=name, error=str(exc)))
+            log.error("channel.misconfigured", extra=fields(channel=name, error=str(exc)))
             notifiers[name] = MisconfiguredChannel(name, str(exc))
     return notifiers

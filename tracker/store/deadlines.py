@@ -30,7 +30,7 @@ from tracker.domain.agreement import Agreement
 from tracker.domain.deadline import Deadline, DeadlineKind, Outcome
 from tracker.domain.rules import compute_all
 from tracker.errors import failure_detail
-from tracker.logs import event
+from tracker.logs import fields
 from tracker.store.engine import session_scope
 from tracker.store.repository import (
     agreement_from_row,
@@ -98,7 +98,8 @@ def deadlines_or_failure(
 def log_failure(failure: AgreementFailure) -> None:
     """The operator's line for an agreement left out of an answer or a materialisation."""
     log.error(
-        event("deadlines.agreement_failed", agreement=failure.agreement, detail=failure.detail)
+        "deadlines.agreement_failed",
+        extra=fields(agreement=failure.agreement, detail=failure.detail),
     )
 
 
