@@ -40,15 +40,18 @@ def test_concurrent_misses_compute_once() -> None:
     memo = Memo(ttl_s=1.0)
     calls: list[int] = []
     gate = threading.Event()
+    entered = threading.Event()
 
     def compute() -> int:
+        entered.set()
         gate.wait(5)
         calls.append(1)
         return 42
 
     async def burst() -> list[int]:
         tasks = [asyncio.create_task(remembered(memo, "k", compute)) for _ in range(10)]
-        await asyncio.sleep(0.05)
+        while not entered.is_set():  # the first caller computes; the other nine wait on it
+            await asyncio.sleep(0.01)
         gate.set()
         return await asyncio.gather(*tasks)
 
@@ -65,7 +68,10 @@ def test_a_stale_answer_is_served_while_one_refresh_replaces_it() -> None:
 
     async def ask() -> tuple[str, str]:
         first = await remembered(memo, "k", lambda: "new")
-        await asyncio.sleep(0.1)  # the background refresh runs
+        for _ in range(500):  # the background refresh runs on the loop
+            if memo.get("k") == "new":
+                break
+            await asyncio.sleep(0.01)
         return first, await remembered(memo, "k", lambda: "newer")
 
     assert asyncio.run(ask()) == ("old", "new")

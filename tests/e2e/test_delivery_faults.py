@@ -37,9 +37,9 @@ from tests.integration.test_crash_recovery import (
     rows,
     start_serve,
     stop,
-    wait_until,
     write_config,
 )
+from tests.support.polling import wait_until
 from tests.support.receiver import ReceiverProcess
 from tracker.store.engine import make_engine
 from tracker.store.tables import DeliveryAttemptRow

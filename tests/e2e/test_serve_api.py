@@ -19,9 +19,9 @@ from tests.integration.test_crash_recovery import (
     START_TIMEOUT_S,
     start_serve,
     stop,
-    wait_until,
     write_config,
 )
+from tests.support.polling import wait_until
 from tests.support.receiver import Receiver
 
 TOKEN = "e2e-api-token"

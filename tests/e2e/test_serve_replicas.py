@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -39,6 +39,7 @@ from tests.integration.test_crash_recovery import (
     free_port,
     write_config,
 )
+from tests.support.polling import wait_until
 from tests.support.receiver import ReceiverProcess, RecordedRequest
 from tracker.store.engine import make_engine
 from tracker.store.tables import DeliveryAttemptRow, ReminderRow
@@ -204,14 +205,6 @@ def drop_agreements(tmp: Path) -> None:
             daily_agreement(name, first=first, count=PER_AGREEMENT)
         )
         os.replace(staging / f"{name}.yaml", tmp / "agreements" / f"{name}.yaml")
-
-
-def wait_until(predicate: Callable[[], object], *, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
 
 
 def statuses(engine: Engine) -> dict[str, int]:

@@ -8,11 +8,9 @@ materialised and planned on both backends, value for value (issue 8, item 3).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
-import pytest
 from sqlalchemy.engine import Engine
 
 from tests.integration.test_dispatch import make_settings
@@ -22,8 +20,7 @@ from tracker.loader import MAX_FILE_BYTES, load_text
 from tracker.service import Service
 from tracker.store import reminders as outbox
 from tracker.store.deadlines import materialize_deadlines, query_deadlines
-from tracker.store.engine import make_engine, session_scope
-from tracker.store.migrate import upgrade
+from tracker.store.engine import session_scope
 from tracker.store.repository import get_agreement, get_agreement_row, import_agreements
 from tracker.store.tables import AgreementRow, DeadlineRow, EventRow, ReminderRow
 
@@ -84,14 +81,6 @@ def at_every_limit() -> str:
     text = json.dumps(document, ensure_ascii=False)
     assert len(text.encode()) < MAX_FILE_BYTES
     return text
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    engine = make_engine(db_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 def test_an_agreement_at_every_limit_is_stored_materialised_and_planned_whole(

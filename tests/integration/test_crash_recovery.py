@@ -25,6 +25,7 @@ import pytest
 import yaml
 from sqlalchemy import select
 
+from tests.support.polling import wait_until
 from tests.support.receiver import ReceiverProcess
 from tracker.store.engine import make_engine
 from tracker.store.tables import ReminderRow
@@ -94,16 +95,6 @@ def start_serve(config: Path, *, log: Path) -> tuple[subprocess.Popen[bytes], in
             env=env,
         )
     return process, port
-
-
-def wait_until(predicate: Any, *, timeout: float, what: str, process: Any = None) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if process is not None and process.poll() is not None:
-            raise AssertionError(f"process exited with {process.returncode} before {what}")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 def rows(db_url: str) -> list[ReminderRow]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -63,14 +62,6 @@ def agreement_yaml(agreement_id: str, expires: date, **extra: str) -> str:
 def add_agreement(engine: Engine, text: str, *, now: datetime) -> None:
     loaded = load_text(text, name="test.yaml", content_type="application/yaml")
     import_agreements(engine, [loaded], origin="api", now=now)
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    engine = make_engine(db_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from tests.integration.test_dispatch import (
     SECRET,
     add_agreement,
     agreement_yaml,
-    engine,  # noqa: F401  (the fixture)
     make_settings,
 )
 from tracker import dispatch

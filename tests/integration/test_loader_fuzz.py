@@ -17,11 +17,9 @@ Bounded: a fixed number of examples and no timing assertions (issue 8, acceptanc
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
-import pytest
 import yaml
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
@@ -33,8 +31,6 @@ from tracker.domain.rules import compute_deadlines
 from tracker.errors import ValidationFailed
 from tracker.loader import load_text
 from tracker.store.deadlines import materialize_deadlines, query_deadlines
-from tracker.store.engine import make_engine
-from tracker.store.migrate import upgrade
 from tracker.store.repository import import_agreements
 
 NAME = "fuzz.yaml"
@@ -305,14 +301,6 @@ def texts_of_documents(draw: st.DrawFn) -> tuple[str, str | None]:
 
 
 # --- the property -------------------------------------------------------------------------
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    engine = make_engine(db_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 def open_ended_step_days(agreement: Any) -> float:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,12 +11,12 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from tests.integration.test_dispatch import add_agreement, agreement_yaml, make_settings
+from tests.support.polling import wait_for_ticks
 from tests.support.receiver import Receiver
 from tracker.logs import render
 from tracker.service import Service
 from tracker.store import reminders as outbox
 from tracker.store.engine import make_engine
-from tracker.store.migrate import upgrade
 from tracker.store.repository import list_agreements
 
 GSOMIA = """\
@@ -32,14 +30,6 @@ rules:
 reminders: [30 days, 7 days]
 """
 GSOMIA_NOTICE = GSOMIA + "events:\n  - {date: 2019-08-23, type: notice_given, party: KR}\n"
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    engine = make_engine(db_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 def gsomia_settings(db_url: str) -> Any:
@@ -120,7 +110,7 @@ def test_a_reminder_missed_during_downtime_is_sent_once_on_start_and_older_ones_
         service.start()
         try:
             (request,) = receiver.wait_for(1)
-            time.sleep(1.0)  # a few more ticks: nothing else may arrive
+            wait_for_ticks(service, 3)  # its chance to send again: nothing else may arrive
             assert receiver.count == 1
             health = service.health()
         finally:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,6 @@ from tracker.errors import ConflictError, NotFoundError, ValidationFailed
 from tracker.loader import LoadedAgreement, load_paths, load_text
 from tracker.store.deadlines import DEFAULT_HORIZON_DAYS, materialize_deadlines, query_deadlines
 from tracker.store.engine import make_engine, session_scope
-from tracker.store.migrate import upgrade
 from tracker.store.repository import (
     delete_api_agreement,
     export_agreements,
@@ -53,14 +51,6 @@ events:
 
 def api_body(agreement_id: str, **kwargs: str) -> LoadedAgreement:
     return load_text(agreement_yaml(agreement_id, **kwargs), content_type="application/yaml")
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    engine = make_engine(db_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 def snapshot(engine: Engine) -> list[tuple[str, str, str, int, str]]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -23,7 +22,6 @@ from tests.support.concurrency import run_together
 from tracker.errors import ValidationFailed
 from tracker.loader import load_text
 from tracker.store.engine import make_engine, session_scope
-from tracker.store.migrate import upgrade
 from tracker.store.repository import (
     get_agreement,
     get_agreement_row,
@@ -35,14 +33,6 @@ from tracker.store.tables import DeadlineHorizonRow, EventRow, ReminderRow
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 LATER = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    engine = make_engine(db_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 def stored(engine: Engine) -> dict[str, tuple[str, str, int]]:

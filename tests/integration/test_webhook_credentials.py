@@ -15,7 +15,6 @@ import os
 import subprocess
 import sys
 import warnings
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,8 +29,6 @@ from tracker.api.app import create_app
 from tracker.logs import render
 from tracker.service import Service
 from tracker.store import reminders as outbox
-from tracker.store.engine import make_engine
-from tracker.store.migrate import upgrade
 
 with warnings.catch_warnings():
     from starlette.exceptions import StarletteDeprecationWarning
@@ -64,14 +61,6 @@ def echo_credentials(request: RecordedRequest) -> Reply:
     decoded = base64.b64decode(token).decode() if scheme == "Basic" else token
     body = json.dumps({"you sent": authorization, "decoded": decoded, "in base64": token})
     return Reply(status=500, body=body.encode())
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    made = make_engine(db_url)
-    upgrade(made)
-    yield made
-    made.dispose()
 
 
 def deliver_once(

@@ -299,45 +299,57 @@ class EmailNotifier:
         recipients = [*self._config.to, *self._config.cc]
         try:
             return self._transact(message, recipients)
-        except smtplib.SMTPRecipientsRefused as exc:
-            replies = exc.recipients.values()
-            codes = [code for code, _ in replies]
+        except (smtplib.SMTPException, OSError, UnicodeEncodeError) as exc:
+            raise self._failure(exc) from exc
+
+    def _failure(self, exc: Exception) -> DeliveryError:
+        """What a failed SMTP transaction means for the outbox: the error to record, and
+        whether retrying could help (5xx replies and configuration problems cannot)."""
+        if isinstance(exc, smtplib.SMTPException):
+            return self._smtp_failure(exc)
+        return self._connection_failure(exc)
+
+    def _smtp_failure(self, exc: smtplib.SMTPException) -> DeliveryError:
+        if isinstance(exc, smtplib.SMTPRecipientsRefused):
+            codes = [code for code, _ in exc.recipients.values()]
             text = "; ".join(
                 f"{addr}: {code} {_reply_text(reply)}"
                 for addr, (code, reply) in exc.recipients.items()
             )
-            raise self._error(
+            return self._error(
                 f"every recipient refused ({text})",
                 permanent=all(code >= 500 for code in codes),
                 status=codes[0] if codes else None,
-            ) from exc
-        except smtplib.SMTPResponseException as exc:
+            )
+        if isinstance(exc, smtplib.SMTPResponseException):
             # SMTPSenderRefused, SMTPDataError, SMTPAuthenticationError, SMTPHeloError...
             what = type(exc).__name__.removeprefix("SMTP")
-            raise self._error(
+            return self._error(
                 f"{what}: {exc.smtp_code} {_reply_text(exc.smtp_error)}",
                 permanent=exc.smtp_code >= 500,
                 status=exc.smtp_code,
-            ) from exc
-        except smtplib.SMTPServerDisconnected as exc:
+            )
+        if isinstance(exc, smtplib.SMTPServerDisconnected):
             # smtplib reports a read timeout as a disconnection; say what really happened.
             if isinstance(exc.__context__, TimeoutError):
-                raise self._error(f"timed out after {self._smtp.timeout_seconds:g} s") from exc
-            raise self._error(f"server disconnected: {exc}") from exc
-        except smtplib.SMTPNotSupportedError as exc:
+                return self._error(f"timed out after {self._smtp.timeout_seconds:g} s")
+            return self._error(f"server disconnected: {exc}")
+        if isinstance(exc, smtplib.SMTPNotSupportedError):
             # STARTTLS or AUTH configured but not offered: a configuration problem.
-            raise self._error(f"not supported by the server: {exc}", permanent=True) from exc
-        except smtplib.SMTPException as exc:
-            raise self._error(f"{type(exc).__name__}: {exc}", permanent=True) from exc
-        except ssl.SSLError as exc:
-            raise self._error(f"TLS failed: {exc}") from exc
-        except TimeoutError as exc:
-            raise self._error(f"timed out after {self._smtp.timeout_seconds:g} s") from exc
-        except OSError as exc:
-            raise self._error(f"cannot connect: {exc.strerror or exc}") from exc
-        except UnicodeEncodeError as exc:
+            return self._error(f"not supported by the server: {exc}", permanent=True)
+        return self._error(f"{type(exc).__name__}: {exc}", permanent=True)
+
+    def _connection_failure(self, exc: Exception) -> DeliveryError:
+        # TLS errors and timeouts are OSErrors too: the specific ones first.
+        if isinstance(exc, ssl.SSLError):
+            return self._error(f"TLS failed: {exc}")
+        if isinstance(exc, TimeoutError):
+            return self._error(f"timed out after {self._smtp.timeout_seconds:g} s")
+        if isinstance(exc, UnicodeEncodeError):
             # smtplib speaks ASCII only: a non-ASCII address will never go through as configured.
-            raise self._error(f"cannot encode for SMTP: {exc.reason}", permanent=True) from exc
+            return self._error(f"cannot encode for SMTP: {exc.reason}", permanent=True)
+        assert isinstance(exc, OSError)
+        return self._error(f"cannot connect: {exc.strerror or exc}")
 
     def _transact(self, message: EmailMessage, recipients: list[str]) -> Delivery:
         smtp = self._smtp
