@@ -82,7 +82,7 @@ def tick(
 
 
 @pytest.fixture
-def settings(db_url: str, engine: Engine) -> Iterator[Settings]:  # noqa: F811
+def settings(db_url: str, engine: Engine) -> Iterator[Settings]:
     settings = make_settings(
         db_url,
         HOOK,
@@ -99,7 +99,7 @@ def status(database: Engine) -> tuple[str, int, datetime | None, int | None]:
 
 
 def test_a_503_with_retry_after_is_retried_then_delivered_under_the_same_webhook_id(
-    engine: Engine,  # noqa: F811
+    engine: Engine,
     settings: Settings,
 ) -> None:
     clock = Clock(NOW)
@@ -135,7 +135,7 @@ def test_a_503_with_retry_after_is_retried_then_delivered_under_the_same_webhook
 
 
 def test_a_410_disables_the_channel_and_its_reminder_dies_without_a_retry(
-    engine: Engine,  # noqa: F811
+    engine: Engine,
     settings: Settings,
 ) -> None:
     receiver = Receiver(Clock(NOW), lambda: httpx.Response(410, text="gone"))
@@ -146,7 +146,7 @@ def test_a_410_disables_the_channel_and_its_reminder_dies_without_a_retry(
 
 
 def test_a_timeout_is_retried_after_the_initial_delay_counted_from_the_failure(
-    engine: Engine,  # noqa: F811
+    engine: Engine,
     settings: Settings,
 ) -> None:
     clock = Clock(NOW)
@@ -167,7 +167,7 @@ def test_a_timeout_is_retried_after_the_initial_delay_counted_from_the_failure(
 
 def test_a_misconfigured_secret_fails_its_reminder_as_retryable_without_a_request(
     db_url: str,
-    engine: Engine,  # noqa: F811
+    engine: Engine,
     settings: Settings,
 ) -> None:
     broken = make_settings(
