@@ -23,8 +23,8 @@ DATA = Path(__file__).resolve().parent.parent / "data"
 GSOMIA = DATA / "good" / "kr-jp-gsomia.yaml"
 RULE_KINDS = "auto_renewal, fixed_term, withdrawal, recurring, milestone, survival"
 AGREEMENT_KEYS = (
-    "version, id, title, parties, signed, in_force, timezone, tags, sources, rules, events, "
-    "reminders, channels"
+    "version, id, title, parties, signed, in_force, in_force_for, timezone, tags, sources, "
+    "rules, events, reminders, channels"
 )
 
 RANGE = "the tracker computes dates from 0001-01-01 to 9999-12-31 only"
@@ -43,12 +43,14 @@ BAD_FILES = [
     (
         "bad-effective.yaml",
         "9:5: rules[0].effective: 'first_of_month' is not a known effective convention "
-        "(expected one of: same_day, day_after, first_of_next_month, end_of_following_year)",
+        "(expected one of: same_day, day_after, first_of_next_month, end_of_following_year, "
+        "MM-DD, next MM-DD)",
     ),
     (
         "bad-event-type.yaml",
         "10:24: events[0].type: 'notice_sent' is not a known event type (expected one of: "
-        "notice_given, notice_suspended, notice_resumed, notice_withdrawn, extended, terminated)",
+        "notice_given, notice_suspended, notice_resumed, notice_withdrawn, extended, terminated, "
+        "rejoined, suspended, suspension_lifted, ceased)",
     ),
     (
         "bad-version.yaml",

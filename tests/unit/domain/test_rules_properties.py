@@ -26,7 +26,7 @@ def make(
     rules: list[dict[str, Any]],
     events: list[dict[str, Any]] | None = None,
     parties: list[str] | None = None,
-    in_force: str | None = "1990-01-31",
+    in_force: str | None = "1950-01-01",
 ) -> Agreement:
     return Agreement.model_validate(
         {
