@@ -66,7 +66,7 @@ def pick(rows: Sequence[dict[str, object]], agreement: str) -> list[tuple[object
 
 
 def test_validate_reports_the_number_of_valid_agreements_and_exits_0(run) -> None:  # type: ignore[no-untyped-def]
-    result = run("validate", GOOD, DATA / "duplicate-ids" / "a.yaml")
+    result = run("validate", GOOD, DATA / "duplicate-ids" / "one" / "gsomia-copy.yaml")
     assert (result.returncode, result.stdout, result.stderr) == (0, "2 agreements valid\n", "")
 
 

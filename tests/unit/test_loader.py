@@ -245,20 +245,21 @@ def test_duplicate_ids_across_files_are_an_error_naming_both_files() -> None:
     with pytest.raises(ValidationFailed) as caught:
         load_paths([folder])
     assert [str(e) for e in caught.value.errors] == [
-        f"{folder / 'b.yaml'}:2:1: id: duplicate agreement id 'gsomia-copy': also the id of "
-        f"{folder / 'a.yaml'}; ids must be unique"
+        f"{folder / 'two' / 'gsomia-copy.yaml'}:2:1: id: duplicate agreement id 'gsomia-copy': also the id of "
+        f"{folder / 'one' / 'gsomia-copy.yaml'}; ids must be unique"
     ]
 
 
 def test_load_paths_with_one_bad_file_raises_and_returns_nothing(tmp_path: Path) -> None:
-    (tmp_path / "good.yaml").write_bytes(GSOMIA.read_bytes())
+    (tmp_path / "kr-jp-gsomia.yaml").write_bytes(GSOMIA.read_bytes())
     (tmp_path / "nested").mkdir()
-    (tmp_path / "nested" / "bad.yml").write_bytes((DATA / "bad-duration.yaml").read_bytes())
+    bad = tmp_path / "nested" / "bad-duration.yml"
+    bad.write_bytes((DATA / "bad-duration.yaml").read_bytes())
     result: list[LoadedAgreement] | None = None
     with pytest.raises(ValidationFailed) as caught:
         result = load_paths([tmp_path])
     assert result is None
-    assert [e.file for e in caught.value.errors] == [str(tmp_path / "nested" / "bad.yml")]
+    assert [e.file for e in caught.value.errors] == [str(bad)]
 
 
 def test_load_paths_reads_folders_recursively_in_sorted_order_and_each_file_once(
