@@ -29,6 +29,9 @@ AGREEMENT_KEYS = (
 
 RANGE = "the tracker computes dates from 0001-01-01 to 9999-12-31 only"
 
+#: The channels of the configuration the bad files are checked against.
+KNOWN_CHANNELS = frozenset({"log", "desk-email"})
+
 # One row per bad file: (file, the exact message after "file:").
 BAD_FILES = [
     (
@@ -190,12 +193,65 @@ BAD_FILES = [
         "9:5: rules[0].earliest_notice: in force 9990-01-01 + 20 years falls after 9999-12-31: "
         f"{RANGE}",
     ),
+    (
+        "bad-id-not-file-name.yaml",
+        "2:1: id: 'kr-jp-gsomia' differs from the file's name 'bad-id-not-file-name': the id "
+        "must be the file's name (rename the file to 'kr-jp-gsomia.yaml', or write id: "
+        "bad-id-not-file-name)",
+    ),
+    (
+        "bad-event-before-in-force.yaml",
+        "10:6: events[0].date: 2016-11-03 is before in_force 2016-11-04: nothing can happen "
+        "under an agreement before it exists",
+    ),
+    (
+        "bad-event-before-signed.yaml",
+        "10:5: events[0].date: 2010-04-07 is before signed 2010-04-08: nothing can happen "
+        "under an agreement before it exists",
+    ),
+    (
+        "bad-signed-after-in-force.yaml",
+        "5:1: signed: 2011-02-06 is after in_force 2011-02-05: an agreement is signed before "
+        "or when it enters into force",
+    ),
+    (
+        "bad-unknown-channel.yaml",
+        "8:24: channels[1]: 'ops-webhok' is not a channel of the configuration in force "
+        f"(defined: {', '.join(sorted(KNOWN_CHANNELS))})",
+    ),
+    (
+        "bad-notice-by-leap-day.yaml",
+        "8:5: rules[0].notice_by: '02-29' is not allowed: a yearly day must exist every year "
+        "(write '02-28' or '03-01')",
+    ),
+    (
+        "bad-notice-by-after-year-9999.yaml",
+        "11:6: events[0].date: withdrawal by notice 9999-07-01 under rules[0] (notice_by "
+        f"06-30, effective: 01-01) falls after 9999-12-31: {RANGE}",
+    ),
+    (
+        "bad-windows-after-year-9999.yaml",
+        "9:15: rules[0].windows.first: in force 9850-11-23 + 150 years falls after "
+        f"9999-12-31: {RANGE}",
+    ),
+    (
+        "bad-not-before-after-year-9999.yaml",
+        f"9:5: rules[0].not_before: in force 9964-09-16 + 60 years falls after 9999-12-31: {RANGE}",
+    ),
+    (
+        "bad-in-force-for-not-a-party.yaml",
+        "6:1: in_force_for: 'IQ' is not one of the parties",
+    ),
+    (
+        "bad-ceased-without-party.yaml",
+        "11:5: events[0]: a `ceased` event needs `party` (who it concerns)",
+    ),
 ]
 
 
 def errors_of(path: Path) -> list[str]:
     with pytest.raises(ValidationFailed) as caught:
-        load_file(path)
+        load_file(path, known_channels=KNOWN_CHANNELS)
     return [str(e) for e in caught.value.errors]
 
 
@@ -593,4 +649,58 @@ def test_empty_parties_tags_and_labels_are_refused() -> None:
         "f.yaml:4:11: parties[0]: must not be empty",
         "f.yaml:6:23: rules[0].label: must not be empty",
         "f.yaml:7:8: tags[0]: must not be empty",
+    ]
+
+
+def test_an_id_that_is_not_the_file_name_is_reported_with_the_files_other_errors(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "renamed.yaml"
+    path.write_bytes((DATA / "bad-duration.yaml").read_bytes())
+    assert errors_of(path) == [
+        f"{path}:2:1: id: 'bad-duration' differs from the file's name 'renamed': the id must be "
+        "the file's name (rename the file to 'bad-duration.yaml', or write id: renamed)",
+        f"{path}:10:5: rules[0].notice: '90 dais' is not a duration (examples: '90 days', 'P3M')",
+    ]
+
+
+def test_channels_are_checked_only_against_the_configuration_the_caller_passes() -> None:
+    path = DATA / "bad-unknown-channel.yaml"
+    assert load_file(path).agreement.channels == ["desk-email", "ops-webhok"]  # library use
+    with pytest.raises(ValidationFailed) as caught:
+        load_paths([path], known_channels=["log", "ops-webhook"])
+    assert [str(e) for e in caught.value.errors] == [
+        f"{path}:8:12: channels[0]: 'desk-email' is not a channel of the configuration in "
+        "force (defined: log, ops-webhook)",
+        f"{path}:8:24: channels[1]: 'ops-webhok' is not a channel of the configuration in "
+        "force (defined: log, ops-webhook)",
+    ]
+
+
+def test_api_bodies_have_no_file_name_to_match_but_their_channels_are_checked() -> None:
+    text = (DATA / "bad-unknown-channel.yaml").read_text(encoding="utf-8")
+    body = text.replace("id: bad-unknown-channel", "id: any-name")
+    assert load_text(body).agreement.id == "any-name"
+    with pytest.raises(ValidationFailed) as caught:
+        load_text(body, name="body", known_channels=KNOWN_CHANNELS)
+    assert [str(e) for e in caught.value.errors] == [
+        "body:8:24: channels[1]: 'ops-webhok' is not a channel of the configuration in force "
+        "(defined: desk-email, log)"
+    ]
+    as_json = json.dumps(
+        {
+            "version": 1,
+            "id": "any-name",
+            "title": "T",
+            "parties": ["KR"],
+            "rules": [{"kind": "fixed_term", "expires": "2030-01-01"}],
+            "channels": ["ops-webhok"],
+        },
+        indent=1,
+    )
+    with pytest.raises(ValidationFailed) as caught:
+        load_text(as_json, name="body", content_type="application/json", known_channels=["log"])
+    assert [str(e) for e in caught.value.errors] == [
+        "body:15:3: channels[0]: 'ops-webhok' is not a channel of the configuration in force "
+        "(defined: log)"
     ]
