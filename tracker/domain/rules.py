@@ -892,18 +892,23 @@ class _WindowSeries:
         return first_index_at_or_after(self.first, self.every, day)
 
     def containing(self, day: date) -> tuple[int, date, date] | None:
-        """The window (k, opens, last day) that ``day`` falls in; None outside every window."""
+        """The window (k, opens, last day) that ``day`` falls in; None outside every window.
+        A window whose end lies past 9999-12-31 runs to the end of the calendar."""
         k = self.index_at_or_after(day)
         try:
-            if self.opens(k) == day:
-                return k, day, self.closes(day)
+            exact = self.opens(k) == day
+        except _PAST_END:  # no window opens on or after day within the calendar
+            exact = False
+        if not exact:
+            if k == 0:
+                return None
+            k -= 1
+        opens = self.opens(k)  # on or before day: within the calendar
+        try:
+            closes = self.closes(opens)
         except _PAST_END:
-            pass
-        if k == 0:
-            return None
-        opens = self.opens(k - 1)
-        closes = self.closes(opens)
-        return (k - 1, opens, closes) if day <= closes else None
+            closes = date.max
+        return (k, opens, closes) if day <= closes else None
 
     def explain_opens(self, k: int, opens: date) -> str:
         if k == 0:
