@@ -54,6 +54,7 @@ def test_reading_an_agreement_gives_its_document_origin_and_path(
         "note": body["document"]["events"][0]["note"],
         "source": None,
         "until": None,
+        "effective_on": None,
     }
     assert body["updated_at"] == "2026-08-07T00:00:00Z"
 

@@ -361,7 +361,7 @@ def test_validate_refuses_dates_past_9999_that_it_used_to_call_valid(run) -> Non
 
 
 def test_validate_refuses_a_5000_digit_integer_without_a_traceback(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    path = tmp_path / "huge.yaml"
+    path = tmp_path / "bad-huge-integer.yaml"
     path.write_text((DATA / "bad-huge-integer.yaml").read_text().replace(
         "123456789012345678901234567890", "9" * 5000), encoding="utf-8")  # fmt: skip
     result = run("validate", path)
