@@ -301,7 +301,8 @@ def test_duplicate_ids_across_files_are_an_error_naming_both_files() -> None:
     with pytest.raises(ValidationFailed) as caught:
         load_paths([folder])
     assert [str(e) for e in caught.value.errors] == [
-        f"{folder / 'two' / 'gsomia-copy.yaml'}:2:1: id: duplicate agreement id 'gsomia-copy': also the id of "
+        f"{folder / 'two' / 'gsomia-copy.yaml'}:2:1: id: duplicate agreement id 'gsomia-copy': "
+        "also the id of "
         f"{folder / 'one' / 'gsomia-copy.yaml'}; ids must be unique"
     ]
 

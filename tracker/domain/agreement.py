@@ -342,6 +342,7 @@ class YearlyEffective:
         return str(self)
 
 
+_YEARLY_EFFECTIVE = re.compile(r"(next )?(\d{2}-\d{2})")
 _EFFECTIVE_EXPECTED = ", ".join([*(e.value for e in Effective), "MM-DD", "next MM-DD"])
 
 
@@ -354,12 +355,13 @@ def _validate_effective(value: Any) -> Effective | YearlyEffective:
             return Effective(text)
         except ValueError:
             pass
-        yearly = text.removeprefix("next").strip() if text.startswith("next ") else text
-        if re.fullmatch(r"\d{2}-\d{2}", yearly):
+        yearly = _YEARLY_EFFECTIVE.fullmatch(text)
+        if yearly is not None:
             try:
-                return YearlyEffective(parse_month_day(yearly), yearly != text)
+                day = parse_month_day(yearly.group(2))
             except ValueError as exc:
                 raise PydanticCustomError("month_day", "{message}", {"message": str(exc)}) from None
+            return YearlyEffective(day, yearly.group(1) is not None)
     raise PydanticCustomError(
         "effective",
         "{value} is not a known effective convention (expected one of: {expected})",

@@ -133,9 +133,9 @@ def events(draw: st.DrawFn) -> list[dict[str, Any]]:
             )
         )
         event: dict[str, Any] = {"date": draw(days).isoformat(), "type": kind}
-        if kind.startswith("notice") or kind in ("rejoined", "ceased"):
-            event["party"] = draw(st.sampled_from(["KR", "JP"]))
-        elif kind.startswith("suspen") and draw(st.booleans()):
+        # Suspensions of obligations may concern the whole agreement (no party).
+        needs_party = kind.startswith("notice") or kind in ("rejoined", "ceased")
+        if needs_party or (kind.startswith("suspen") and draw(st.booleans())):
             event["party"] = draw(st.sampled_from(["KR", "JP"]))
         if kind == "extended":
             event["until"] = draw(days).isoformat()
