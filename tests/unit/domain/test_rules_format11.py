@@ -503,7 +503,8 @@ def test_not_before_as_a_date() -> None:
 
 # Paris Agreement Art. 28(1): notice "at any time after three years from the date on which
 # this Agreement has entered into force for a Party"; Art. 28(2): effect one year after
-# receipt. In force 2016-11-04 (and for the United States); for Iraq 2021-12-30.
+# receipt. In force 2016-11-04 (and for the United States). IQ below stands for a late joiner
+# with an illustrative date of its own, 2021-12-30.
 PARIS = {"kind": "withdrawal", "notice": "1 year", "earliest_notice": "3 years"}
 
 
