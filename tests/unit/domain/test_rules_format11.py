@@ -69,9 +69,10 @@ def refusal(doc_rules: list[dict[str, Any]], **extra: Any) -> str:
 
 # --- (a) notice_by / effective: MM-DD ------------------------------------------------------
 
-# Denmark–France double taxation convention (1957), Art. 29: notice "on or before 30 June of
-# any calendar year"; it "shall cease to have effect from 1 January" next following.
-DK_FR = {"kind": "withdrawal", "notice_by": "06-30", "effective": "01-01", "label": "Art. 29"}
+# Denmark–France double taxation convention: notice on or before 30 June of any calendar
+# year; it ceases to have effect from 1 January next following. Denmark's notice of
+# 2008-06-10 ended it on 2009-01-01 (SPEC 2.6 a). The entry into force is illustrative.
+DK_FR = {"kind": "withdrawal", "notice_by": "06-30", "effective": "01-01", "label": "DK-FR"}
 
 
 @pytest.mark.parametrize(
@@ -113,7 +114,7 @@ def test_notice_by_yields_a_deadline_each_year_labelled_with_the_date_it_secures
     }
     first = result.deadlines[0]
     assert (first.label, first.action, first.explanation) == (
-        "Art. 29 for effect on 2025-01-01",
+        "DK-FR for effect on 2025-01-01",
         Action.ACT_BY,
         "notice_by 06-30: notice on or before 2024-06-30 takes effect on the next 1 January "
         "= 2025-01-01",
