@@ -371,3 +371,28 @@ def test_validate_refuses_a_5000_digit_integer_without_a_traceback(run, tmp_path
         f"{path}:10:19: rules[0].max_renewals: a number with 5,000 digits is too large: "
         "no field takes more than 15 digits\n",
     )
+
+
+def test_validate_checks_channel_names_against_the_configuration_in_force(  # type: ignore[no-untyped-def]
+    run, tmp_path: Path
+) -> None:
+    path = DATA / "bad-unknown-channel.yaml"
+    config = tmp_path / "work" / "tracker.yaml"
+    config.write_text(
+        "channels:\n  desk-email: {type: email, to: [desk@example.org]}\n", encoding="utf-8"
+    )
+    result = run("--config", config, "validate", path)
+    assert (result.returncode, result.stdout, result.stderr) == (
+        1,
+        "",
+        f"{path}:8:24: channels[1]: 'ops-webhok' is not a channel of the configuration in "
+        "force (defined: desk-email, log)\n",
+    )
+    config.write_text(
+        "channels:\n"
+        "  desk-email: {type: email, to: [desk@example.org]}\n"
+        "  ops-webhok: {type: log}\n",
+        encoding="utf-8",
+    )
+    result = run("--config", config, "validate", path)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "1 agreement valid\n", "")
