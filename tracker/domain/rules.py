@@ -28,6 +28,28 @@ years clamp to the month's last day and every series is computed from its anchor
     31 December of the year after N (after N + notice when a notice period is also given).
     Multilateral: the others stay bound. When fewer than two parties would remain (a bilateral
     agreement, or all but one party withdrew) the agreement ends on that withdrawal date.
+
+    Format 1.1 (each date computed from its anchor, never from the previous one):
+
+    * ``notice_by: MM-DD`` with ``effective: MM-DD``: a notice on N counts toward d, the first
+      ``notice_by`` day on or after N (N itself when it is one), and takes effect on the first
+      ``effective`` day strictly after d. Neither day is ever 29 February (refused), so no
+      clamping happens: 28 February and 1 March exist every year. A ``notice_deadline`` on
+      every ``notice_by`` day from the first on or after ``earliest_notice`` (else
+      ``in_force``), labelled with the day it secures; the agreement's end cuts the series.
+    * ``effective: next MM-DD`` with ``notice``: the first MM-DD strictly after N + notice
+      (2023-08-31 + 6 months = 2024-02-29, next 01-01 = 2025-01-01).
+    * ``windows: {first, every, length}``: window k opens on O_k = O_0 + k × every (O_0 =
+      ``first``, or ``in_force`` + ``first``) and its last day is O_k + length − 1 day
+      (2024-01-31 + 1, 2 months = 02-29, 03-31). Each yields ``notice_window_opens`` and
+      ``notice_deadline``. A notice outside every window has no effect; the finding names the
+      next opening.
+    * ``not_before`` (a date, or ``in_force`` + duration) and an event's ``effective_on``:
+      the effect is the latest of the rule's date, ``not_before`` and ``effective_on``; an
+      earlier ``effective_on`` is overruled (the finding says so).
+    * ``earliest_notice`` as a duration counts from the party's ``in_force_for`` date when it
+      has one (a row per such party, and one without a party for the others), and again from
+      each ``rejoined`` date that follows the party's leaving (a row for that party).
 ``recurring``
     ``first + k × every`` for k ≥ 0 up to ``until`` (inclusive), none after the agreement ended.
 ``milestone``
@@ -69,6 +91,18 @@ Events (only those dated on or before ``as_of`` count):
     renewals already used still count against ``max_renewals``.
 ``terminated`` on T
     ``termination`` on T; nothing after T except ``survival_ends`` (T + period).
+``rejoined`` by P on R
+    Takes effect when P had left (a withdrawal took effect, or it ceased) on or before R and
+    not rejoined since: P is bound again from R (it counts among the parties for the
+    "fewer than two remain" rule again). Otherwise no effect.
+``suspended`` / ``suspension_lifted`` (P optional)
+    No date moves; the suspensions still in place as of ``as_of`` go into
+    :attr:`Evaluation.suspended` for the status line ("suspended by RU since 2023-02-21").
+    A lifting without a party lifts every suspension in place.
+``ceased`` by P on C
+    ``membership_ended`` for P on C; it counts as P's end for survival periods and, when fewer
+    than two parties remain, ends the agreement with a ``termination`` on C. A notice of P
+    pending on C lapses; a notice by P after C has no effect until P rejoins.
 
 The calendar ends on 9999-12-31 (Python's last date). Validation refuses every agreement whose
 fixed dates would leave 0001-01-01..9999-12-31 (:mod:`tracker.domain.agreement`); what is
