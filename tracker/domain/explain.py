@@ -138,18 +138,19 @@ def _describe_withdrawal(rule: Withdrawal) -> str:
         if rule.notice_by is not None:
             effect = (
                 f"a notice counts toward the next {rule.notice_by.words()} (on or after the day "
-                f"it is given) and takes effect on the {effective.day.words()} after that"
+                f"it is given) and the withdrawal takes effect on the {effective.day.words()} "
+                "after that"
             )
         else:
             effect = (
-                f"takes effect on the first {effective.day.words()} after {rule.notice} from "
-                "the notice"
+                f"withdrawal takes effect on the first {effective.day.words()} after "
+                f"{rule.notice} from the notice"
             )
     else:
         notice = str(rule.notice) if rule.notice is not None else "no period"
         after = f" plus {rule.notice}" if rule.notice is not None else ""
-        effect = _EFFECTIVE_TEXT[effective].format(notice=notice, after=after)
-    text = f"A party may withdraw by written notice; withdrawal {effect}"
+        effect = "withdrawal " + _EFFECTIVE_TEXT[effective].format(notice=notice, after=after)
+    text = f"A party may withdraw by written notice; {effect}"
     if isinstance(rule.earliest_notice, date):
         text += f"; notice may be given from {rule.earliest_notice.isoformat()}"
     elif rule.earliest_notice is not None:

@@ -753,3 +753,35 @@ def test_a_notice_by_a_party_that_ceased_has_no_effect_until_it_rejoins() -> Non
         2: "RU is bound again from 2030-01-01 (it had left on 2022-03-16)",
         3: "withdrawal by RU effective 2030-12-31",
     }
+
+
+@pytest.mark.parametrize(
+    ("rule", "text"),
+    [
+        (
+            DK_FR,
+            "A party may withdraw by written notice; a notice counts toward the next 30 June (on "
+            "or after the day it is given) and the withdrawal takes effect on the 1 January "
+            "after that.",
+        ),
+        (
+            {"kind": "withdrawal", "notice": "6 months", "effective": "next 01-01"},
+            "A party may withdraw by written notice; withdrawal takes effect on the first "
+            "1 January after 6 months from the notice.",
+        ),
+        (
+            ILO_158,
+            "A party may withdraw by written notice; withdrawal takes effect 1 year after the "
+            "notice; only within windows of 1 year opening every 10 years from 10 years after "
+            "entry into force.",
+        ),
+        (
+            COLUMBIA,
+            "A party may withdraw by written notice; withdrawal takes effect 10 years after the "
+            "notice; never before 60 years after entry into force.",
+        ),
+    ],
+)
+def test_explain_describes_each_clause_in_words(rule: dict[str, Any], text: str) -> None:
+    a = agreement([rule], parties=["A", "B"], in_force="1985-11-23")
+    assert [r.text for r in explain_agreement(a, as_of=D("2000-01-01")).rules] == [text]
