@@ -1492,6 +1492,7 @@ def _evaluate(agreement: Agreement, as_of: date, start: date, end: date) -> Eval
     if end_day is not None:
         # Nothing after the end except survival_ends (added below).
         ctx.deadlines = [d for d in ctx.deadlines if d.date <= end_day]
+        _no_renewal_at_the_end(ctx.deadlines, end_day)
     for r_index, rule in later:
         match rule.kind:
             case "recurring":
@@ -1510,6 +1511,14 @@ def _evaluate(agreement: Agreement, as_of: date, start: date, end: date) -> Eval
         ctx.rejoins,
         ctx.suspended,
     )
+
+
+def _no_renewal_at_the_end(deadlines: list[Deadline], end_day: date) -> None:
+    """An expiry on the day the agreement ends for another reason (a withdrawal taking effect,
+    a party ceasing, a termination) does not renew it: its outcome is ``ends``."""
+    for d in deadlines:
+        if d.date == end_day and d.outcome is _RENEWS:
+            d.outcome = _ENDS
 
 
 def _rules_up_to_the_end(ctx: _Context) -> list[tuple[int, Recurring | Survival]]:

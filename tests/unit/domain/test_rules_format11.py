@@ -785,3 +785,22 @@ def test_a_notice_by_a_party_that_ceased_has_no_effect_until_it_rejoins() -> Non
 def test_explain_describes_each_clause_in_words(rule: dict[str, Any], text: str) -> None:
     a = agreement([rule], parties=["A", "B"], in_force="1985-11-23")
     assert [r.text for r in explain_agreement(a, as_of=D("2000-01-01")).rules] == [text]
+
+
+def test_an_expiry_on_the_day_a_party_ceases_ends_the_agreement_rather_than_renewing_it() -> None:
+    renewal = {
+        "kind": "auto_renewal",
+        "first_expiry": "2020-01-01",
+        "renewal_term": "1 year",
+        "notice": "90 days",
+    }
+    events = [{"date": "2022-01-01", "type": "ceased", "party": "FR"}]
+    a = agreement([renewal], parties=["DE", "FR"], in_force="2019-01-01", events=events)
+    result = run(a, "2022-06-01", "2021-01-01", "2023-12-31")
+    assert [(d.kind, d.date, d.outcome) for d in result.deadlines] == [
+        (K.EXPIRY, D("2021-01-01"), Outcome.RENEWS),
+        (K.NOTICE_DEADLINE, D("2021-10-03"), None),
+        (K.EXPIRY, D("2022-01-01"), Outcome.ENDS),
+        (K.MEMBERSHIP_ENDED, D("2022-01-01"), None),
+        (K.TERMINATION, D("2022-01-01"), None),
+    ]
