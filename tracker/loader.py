@@ -63,6 +63,7 @@ from tracker.domain.agreement import (
     Source,
     Survival,
     Withdrawal,
+    is_valid_id,
 )
 from tracker.errors import ConfigError, ValidationFailed
 
@@ -808,7 +809,76 @@ def _failed(errors: list[ConfigError], file: str) -> ValidationFailed:
     return ValidationFailed(errors)
 
 
-def _validate(data: Any, root: Node | None, file: str, structural: _Builder | None) -> Agreement:
+@dataclass(frozen=True)
+class _Expect:
+    """What a document must agree with beyond itself: the name of its file (``stem``: the id
+    must equal it; None for API bodies) and the channel names of the configuration in force
+    (None: not checked, for pure library use)."""
+
+    stem: str | None = None
+    channels: frozenset[str] | None = None
+
+
+_NO_EXPECT = _Expect()
+
+
+def _expect_problems(
+    data: dict[Any, Any], expect: _Expect
+) -> list[tuple[tuple[str | int, ...], str]]:
+    """(path, message) for an id that differs from its file's name and for each channel name
+    the configuration in force does not define. Read from the raw document, so that these are
+    reported together with every other error of the file."""
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    agreement_id = data.get("id")
+    given = agreement_id.strip() if isinstance(agreement_id, str) else None
+    # An id that is no id at all is reported by the model (its pattern) instead.
+    if expect.stem is not None and given and is_valid_id(given) and given != expect.stem:
+        problems.append(
+            (
+                ("id",),
+                f"{given!r} differs from the file's name {expect.stem!r}: the id must be the "
+                f"file's name (rename the file to '{given}.yaml', or write id: {expect.stem})",
+            )
+        )
+    channels = data.get("channels")
+    if expect.channels is not None and isinstance(channels, list):
+        known = ", ".join(sorted(expect.channels)) or "none"
+        for j, name in enumerate(channels):
+            if isinstance(name, str) and name.strip() not in expect.channels:
+                problems.append(
+                    (
+                        ("channels", j),
+                        f"{name.strip()!r} is not a channel of the configuration in force "
+                        f"(defined: {known})",
+                    )
+                )
+    return problems
+
+
+def _expect_errors(
+    data: dict[Any, Any], root: Node | None, file: str, expect: _Expect
+) -> list[ConfigError]:
+    problems = _expect_problems(data, expect)
+    if not problems:
+        return []
+    locator = _Locator(root) if root is not None else None
+    errors = []
+    for path, message in problems:
+        line = column = None
+        if locator is not None:
+            where, _, _ = locator.locate(path)
+            line, column = where.start_mark.line + 1, where.start_mark.column + 1
+        errors.append(ConfigError(message, file, line, column, format_path(path)))
+    return errors
+
+
+def _validate(
+    data: Any,
+    root: Node | None,
+    file: str,
+    structural: _Builder | None,
+    expect: _Expect = _NO_EXPECT,
+) -> Agreement:
     errors = list(structural.errors) if structural else []
     skip = structural.bad_paths if structural else []
     if errors and () in skip:
@@ -827,6 +897,7 @@ def _validate(data: Any, root: Node | None, file: str, structural: _Builder | No
                 )
             ]
         )
+    errors.extend(_expect_errors(data, root, file, expect))
     try:
         agreement = Agreement.model_validate(data)
     except ValidationError as exc:
@@ -837,13 +908,13 @@ def _validate(data: Any, root: Node | None, file: str, structural: _Builder | No
     return agreement
 
 
-def _load_nodes(root: Node, file: str) -> Agreement:
+def _load_nodes(root: Node, file: str, expect: _Expect = _NO_EXPECT) -> Agreement:
     builder = _Builder(file)
     data = builder.build(root)
-    return _validate(data, root, file, builder)
+    return _validate(data, root, file, builder, expect)
 
 
-def _load_yaml(text: str, file: str, noun: str = "file") -> Agreement:
+def _load_yaml(text: str, file: str, noun: str = "file", expect: _Expect = _NO_EXPECT) -> Agreement:
     root = _compose(text, file)
     if root is None:
         raise ValidationFailed(
@@ -855,7 +926,7 @@ def _load_yaml(text: str, file: str, noun: str = "file") -> Agreement:
                 )
             ]
         )
-    return _load_nodes(root, file)
+    return _load_nodes(root, file, expect)
 
 
 class _TooManyDigits(Exception):
@@ -868,7 +939,7 @@ def _json_int(text: str) -> int:
     return int(text)
 
 
-def _load_json(text: str, file: str) -> Agreement:
+def _load_json(text: str, file: str, expect: _Expect = _NO_EXPECT) -> Agreement:
     duplicates = False
 
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -889,28 +960,40 @@ def _load_json(text: str, file: str) -> Agreement:
         data = None
     if data is not None and not duplicates:
         try:
-            return _validate(data, None, file, None)
+            return _validate(data, None, file, None, expect)
         except ValidationFailed:
             pass  # only now pay for marks
-    return _load_nodes(_JsonComposer(text, file).compose(), file)
+    return _load_nodes(_JsonComposer(text, file).compose(), file, expect)
 
 
 def _loaded(
-    data: bytes, path: str | None, name: str, *, json_body: bool = False, noun: str = "file"
+    data: bytes,
+    path: str | None,
+    name: str,
+    *,
+    json_body: bool = False,
+    noun: str = "file",
+    expect: _Expect = _NO_EXPECT,
 ) -> LoadedAgreement:
     if len(data) > MAX_FILE_BYTES:
         raise _too_large(len(data), name, noun)
     text = _decode(data, name)
-    agreement = _load_json(text, name) if json_body else _load_yaml(text, name, noun)
+    if json_body:
+        agreement = _load_json(text, name, expect)
+    else:
+        agreement = _load_yaml(text, name, noun, expect)
     return LoadedAgreement(agreement, path, hashlib.sha256(data).hexdigest(), text)
 
 
-def load_file(path: str | Path) -> LoadedAgreement:
+def load_file(path: str | Path, *, known_channels: Iterable[str] | None = None) -> LoadedAgreement:
     """Read and validate one agreement file.
 
     Raises :class:`ValidationFailed` with every error of the file (each ``file:line:col:
     path: message``; ``file`` is ``path`` as given). A file over :data:`MAX_FILE_BYTES` is
-    refused from its size alone.
+    refused from its size alone. The agreement's ``id`` must be the file's name without its
+    suffix (``seeds/kr-jp-gsomia.yaml``: ``kr-jp-gsomia``). With ``known_channels`` (the
+    channel names of the configuration in force), a ``channels`` entry naming any other is an
+    error; None skips that check (library use without a configuration).
     """
     name = str(path)
     try:
@@ -927,7 +1010,12 @@ def load_file(path: str | Path) -> LoadedAgreement:
     if len(data) > MAX_FILE_BYTES:
         size = Path(path).stat().st_size
         raise _too_large(size, name, "file")
-    return _loaded(data, name, name)
+    expect = _Expect(Path(path).stem, _channel_set(known_channels))
+    return _loaded(data, name, name, expect=expect)
+
+
+def _channel_set(known_channels: Iterable[str] | None) -> frozenset[str] | None:
+    return None if known_channels is None else frozenset(known_channels)
 
 
 def _expand(paths: Iterable[str | Path]) -> Iterator[Path | ConfigError]:
@@ -949,8 +1037,11 @@ def _expand(paths: Iterable[str | Path]) -> Iterator[Path | ConfigError]:
             yield ConfigError("no such file or folder", str(given))
 
 
-def load_paths(paths: Iterable[str | Path]) -> list[LoadedAgreement]:
-    """Load files and folders (``*.yaml`` and ``*.yml`` found recursively, in sorted order).
+def load_paths(
+    paths: Iterable[str | Path], *, known_channels: Iterable[str] | None = None
+) -> list[LoadedAgreement]:
+    """Load files and folders (``*.yaml`` and ``*.yml`` found recursively, in sorted order),
+    each as :func:`load_file` does (``known_channels`` as there).
 
     All or nothing: the errors of every file, plus one error per agreement id that appears in
     more than one file (naming both files), are raised together in one
@@ -961,6 +1052,7 @@ def load_paths(paths: Iterable[str | Path]) -> list[LoadedAgreement]:
     loaded: list[LoadedAgreement] = []
     seen_files: set[Path] = set()
     first_file: dict[str, LoadedAgreement] = {}
+    channels = _channel_set(known_channels)
     for item in _expand(paths):
         if isinstance(item, ConfigError):
             errors.append(item)
@@ -970,7 +1062,7 @@ def load_paths(paths: Iterable[str | Path]) -> list[LoadedAgreement]:
             continue
         seen_files.add(resolved)
         try:
-            result = load_file(item)
+            result = load_file(item, known_channels=channels)
         except ValidationFailed as exc:
             errors.extend(exc.errors)
             continue
@@ -1003,17 +1095,23 @@ def _duplicate_id(result: LoadedAgreement, other: LoadedAgreement) -> ConfigErro
 
 
 def load_text(
-    text: str | bytes, *, name: str = "<request>", content_type: str | None = None
+    text: str | bytes,
+    *,
+    name: str = "<request>",
+    content_type: str | None = None,
+    known_channels: Iterable[str] | None = None,
 ) -> LoadedAgreement:
     """Validate an agreement given as text (an API body): YAML, or JSON when ``content_type``
     says so (``application/json``), with syntax errors worded for that format.
 
     Errors have the same ``name:line:col: path: message`` form as files; ``path`` of the
-    result is None.
+    result is None. ``known_channels`` as for :func:`load_file`; there is no file name for
+    the id to match.
     """
     data = text.encode("utf-8") if isinstance(text, str) else text
     json_body = content_type is not None and "json" in content_type.lower()
-    return _loaded(data, None, name, json_body=json_body, noun="document")
+    expect = _Expect(None, _channel_set(known_channels))
+    return _loaded(data, None, name, json_body=json_body, noun="document", expect=expect)
 
 
 def agreement_json_schema() -> dict[str, Any]:

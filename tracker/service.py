@@ -164,7 +164,13 @@ class Service:
         if directory is None:
             return False
         try:
-            report = sync_directory(self.engine, directory, now=now, horizon=self._horizon(now))
+            report = sync_directory(
+                self.engine,
+                directory,
+                now=now,
+                horizon=self._horizon(now),
+                known_channels=self.settings.all_channels(),
+            )
         except ValidationFailed as exc:
             log.error(
                 "agreements.invalid",

@@ -54,6 +54,7 @@ def test_reading_an_agreement_gives_its_document_origin_and_path(
         "note": body["document"]["events"][0]["note"],
         "source": None,
         "until": None,
+        "effective_on": None,
     }
     assert body["updated_at"] == "2026-08-07T00:00:00Z"
 
@@ -228,3 +229,44 @@ def test_explain_refuses_an_as_of_outside_the_supported_years(client: TestClient
     assert response.json() == {
         "detail": ["query.as_of: 9999-12-31 is outside 1900-01-01..2199-12-31"]
     }
+
+
+SUSPENDED_PACT = {
+    "version": 1,
+    "id": "suspended-pact",
+    "title": "Suspended Pact",
+    "parties": ["US", "RU"],
+    "in_force": "2011-02-05",
+    "rules": [{"kind": "fixed_term", "expires": "2030-02-05"}],
+    "events": [{"date": "2023-02-21", "type": "suspended", "party": "RU"}],
+}
+
+
+def test_explain_says_who_suspended_the_agreement_and_since_when(client: TestClient) -> None:
+    assert client.post(BASE, json=SUSPENDED_PACT, headers=AUTH).status_code == 201
+    body = client.get(f"{BASE}/suspended-pact/explain").json()
+    assert body["status"] == (
+        "in force until 2030-02-05 (expires 2030-02-05); suspended by RU since 2023-02-21"
+    )
+    assert [(e["event"], e["finding"]) for e in body["events"]] == [
+        (
+            {"date": "2023-02-21", "type": "suspended", "party": "RU"},
+            "obligations suspended by RU from 2023-02-21; no date moves",
+        )
+    ]
+    before = client.get(f"{BASE}/suspended-pact/explain", params={"as_of": "2023-02-20"}).json()
+    assert before["status"] == "in force until 2030-02-05 (expires 2030-02-05)"
+
+
+def test_an_api_agreement_naming_an_unknown_channel_is_422(client: TestClient) -> None:
+    document = {**SUSPENDED_PACT, "channels": ["log", "nowhere"]}
+    response = client.post(BASE, json=document, headers=AUTH)
+    assert (response.status_code, response.json()) == (
+        422,
+        {
+            "detail": [
+                "<request>:1:245: channels[1]: 'nowhere' is not a channel of the configuration "
+                "in force (defined: log)"
+            ]
+        },
+    )

@@ -189,7 +189,8 @@ def test_50000_unknown_keys_get_the_first_50_errors_and_a_count(client: TestClie
     body = json.dumps(doc, indent=1)
     assert len(body) > 489_000
     allowed = (
-        "version, id, title, parties, signed, in_force, timezone, tags, sources, rules, events, "
+        "version, id, title, parties, signed, in_force, in_force_for, timezone, tags, sources, "
+        "rules, events, "
         "reminders, channels"
     )
     refused(

@@ -152,3 +152,23 @@ def test_a_browser_gets_a_missing_agreement_as_an_html_page(client: TestClient) 
     assert "<p>no agreement &#x27;no-such-thing&#x27;</p>" in response.text
     api = client.get("/api/v1/agreements/no-such-thing", headers={"Accept": "text/html"})
     assert api.json() == {"detail": "no agreement 'no-such-thing'"}
+
+
+def test_the_agreement_page_says_who_suspended_the_agreement_and_since_when(
+    client: TestClient,
+) -> None:
+    document = {
+        "version": 1,
+        "id": "suspended-pact",
+        "title": "Suspended Pact",
+        "parties": ["US", "RU"],
+        "in_force": "2011-02-05",
+        "rules": [{"kind": "fixed_term", "expires": "2030-02-05"}],
+        "events": [{"date": "2023-02-21", "type": "suspended", "party": "RU"}],
+    }
+    assert client.post("/api/v1/agreements", json=document, headers=AUTH).status_code == 201
+    html = client.get("/agreements/suspended-pact").text
+    assert (
+        "<p>Status: <strong>in force until 2030-02-05 (expires 2030-02-05); suspended by RU "
+        "since 2023-02-21</strong>"
+    ) in html

@@ -66,7 +66,7 @@ def pick(rows: Sequence[dict[str, object]], agreement: str) -> list[tuple[object
 
 
 def test_validate_reports_the_number_of_valid_agreements_and_exits_0(run) -> None:  # type: ignore[no-untyped-def]
-    result = run("validate", GOOD, DATA / "duplicate-ids" / "a.yaml")
+    result = run("validate", GOOD, DATA / "duplicate-ids" / "one" / "gsomia-copy.yaml")
     assert (result.returncode, result.stdout, result.stderr) == (0, "2 agreements valid\n", "")
 
 
@@ -361,7 +361,7 @@ def test_validate_refuses_dates_past_9999_that_it_used_to_call_valid(run) -> Non
 
 
 def test_validate_refuses_a_5000_digit_integer_without_a_traceback(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    path = tmp_path / "huge.yaml"
+    path = tmp_path / "bad-huge-integer.yaml"
     path.write_text((DATA / "bad-huge-integer.yaml").read_text().replace(
         "123456789012345678901234567890", "9" * 5000), encoding="utf-8")  # fmt: skip
     result = run("validate", path)
@@ -371,3 +371,28 @@ def test_validate_refuses_a_5000_digit_integer_without_a_traceback(run, tmp_path
         f"{path}:10:19: rules[0].max_renewals: a number with 5,000 digits is too large: "
         "no field takes more than 15 digits\n",
     )
+
+
+def test_validate_checks_channel_names_against_the_configuration_in_force(  # type: ignore[no-untyped-def]
+    run, tmp_path: Path
+) -> None:
+    path = DATA / "bad-unknown-channel.yaml"
+    config = tmp_path / "work" / "tracker.yaml"
+    config.write_text(
+        "channels:\n  desk-email: {type: email, to: [desk@example.org]}\n", encoding="utf-8"
+    )
+    result = run("--config", config, "validate", path)
+    assert (result.returncode, result.stdout, result.stderr) == (
+        1,
+        "",
+        f"{path}:8:24: channels[1]: 'ops-webhok' is not a channel of the configuration in "
+        "force (defined: desk-email, log)\n",
+    )
+    config.write_text(
+        "channels:\n"
+        "  desk-email: {type: email, to: [desk@example.org]}\n"
+        "  ops-webhok: {type: log}\n",
+        encoding="utf-8",
+    )
+    result = run("--config", config, "validate", path)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "1 agreement valid\n", "")

@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 
-from tracker.domain.agreement import AutoRenewal, Recurring
+from tracker.domain.agreement import AutoRenewal, Recurring, Withdrawal
 from tracker.domain.explain import explain_agreement
 from tracker.domain.rules import compute_deadlines
 from tracker.errors import ValidationFailed
@@ -184,18 +184,41 @@ def documents(hostile: bool) -> Any:
         anchors,
         rule("fixed_term", {}, {"notice": durations}),
     )
-    withdrawals = rule(
-        "withdrawal",
-        {"notice": durations},
-        {
-            "effective": mostly(
-                st.sampled_from(
-                    ["same_day", "day_after", "first_of_next_month", "end_of_following_year"]
-                ),
-                st.just("never"),
-            ),
-            "earliest_notice": st.one_of(dates, durations),
-        },
+    month_days = mostly(
+        st.one_of(
+            st.dates(D("2001-01-01"), D("2001-12-31")).map(lambda d: d.strftime("%m-%d")),
+            st.sampled_from(["01-01", "06-30", "12-31", "02-28", "03-01"]),
+        ),
+        st.sampled_from(["02-29", "13-01", "06-31", "6-30", "00-00"]),
+    )
+    conventions = st.sampled_from(
+        ["same_day", "day_after", "first_of_next_month", "end_of_following_year"]
+    )
+    effectives = mostly(st.one_of(conventions, month_days.map("next {}".format)), st.just("never"))
+    counted_from = st.one_of(dates, durations)
+    windows = st.fixed_dictionaries({"first": counted_from, "every": steps, "length": durations})
+    withdrawals = st.one_of(
+        rule(
+            "withdrawal",
+            {"notice": durations},
+            {
+                "effective": effectives,
+                "earliest_notice": counted_from,
+                "not_before": counted_from,
+            },
+        ),
+        # Format 1.1: a notice counted to a day of the year (tax conventions, Whaling).
+        rule(
+            "withdrawal",
+            {"notice_by": month_days, "effective": month_days},
+            {"earliest_notice": counted_from, "not_before": counted_from},
+        ),
+        # Format 1.1: denunciation windows (ILO conventions).
+        rule(
+            "withdrawal",
+            {"notice": durations, "windows": windows},
+            {"effective": effectives, "earliest_notice": counted_from},
+        ),
     )
     recurrings = rule(
         "recurring", {"label": texts, "first": dates, "every": steps}, {"until": dates}
@@ -219,6 +242,10 @@ def documents(hostile: bool) -> Any:
                             "notice_resumed",
                             "notice_withdrawn",
                             "terminated",
+                            "rejoined",
+                            "suspended",
+                            "suspension_lifted",
+                            "ceased",
                         ]
                     ),
                     st.just("notice_sent"),
@@ -228,6 +255,10 @@ def documents(hostile: bool) -> Any:
                 "party": mostly(st.sampled_from(["KR", "JP"]), short_texts),
                 "note": texts,
             },
+        ),
+        st.fixed_dictionaries(
+            {"date": dates, "type": st.just("notice_given"), "effective_on": dates},
+            optional={"party": mostly(st.sampled_from(["KR", "JP"]), short_texts)},
         ),
         st.fixed_dictionaries({"date": dates, "type": st.just("extended"), "until": dates}),
     )
@@ -265,6 +296,9 @@ def documents(hostile: bool) -> Any:
             "events": st.lists(events, max_size=8),
             "reminders": st.lists(durations, max_size=22 if hostile else 20),
             "channels": st.lists(mostly(st.just("log"), short_texts), max_size=11),
+            "in_force_for": st.dictionaries(
+                mostly(st.sampled_from(["KR", "JP", "US", "EU"]), short_texts), dates, max_size=3
+            ),
         },
     )
 
@@ -304,12 +338,18 @@ def texts_of_documents(draw: st.DrawFn) -> tuple[str, str | None]:
 
 
 def open_ended_step_days(agreement: Any) -> float:
-    """The shortest step of a renewal or recurring series (how many dates a window holds)."""
-    found = [
-        r.step.approx_days() if isinstance(r, AutoRenewal) else r.every.approx_days()
-        for r in agreement.rules
-        if isinstance(r, AutoRenewal | Recurring)
-    ]
+    """The shortest step of a renewal, recurring, window or yearly notice series (how many
+    dates a window holds)."""
+    found = []
+    for r in agreement.rules:
+        if isinstance(r, AutoRenewal):
+            found.append(r.step.approx_days())
+        elif isinstance(r, Recurring):
+            found.append(r.every.approx_days())
+        elif isinstance(r, Withdrawal) and r.windows is not None:
+            found.append(r.windows.every.approx_days())
+        elif isinstance(r, Withdrawal) and r.notice_by is not None:
+            found.append(365.0)
     return min(found, default=float("inf"))
 
 
@@ -343,7 +383,7 @@ def test_every_document_is_refused_with_a_line_or_computes_and_stores(
 ) -> None:
     text, content_type = case
     try:
-        loaded = load_text(text, name=NAME, content_type=content_type)
+        loaded = load_text(text, name=NAME, content_type=content_type, known_channels=["log"])
     except ValidationFailed as exc:
         event("refused")
         assert exc.errors

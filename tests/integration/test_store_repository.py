@@ -88,8 +88,8 @@ def reminder_statuses(engine: Engine, agreement_id: str) -> dict[str, str]:
 
 
 def test_import_adds_agreements_and_mirrors_their_events(engine: Engine, tmp_path: Path) -> None:
-    write(tmp_path, "a.yaml", agreement_yaml("kr-jp-gsomia", events=GSOMIA_EVENTS))
-    write(tmp_path, "b.yaml", agreement_yaml("other", tags="trade, japan"))
+    write(tmp_path, "kr-jp-gsomia.yaml", agreement_yaml("kr-jp-gsomia", events=GSOMIA_EVENTS))
+    write(tmp_path, "other.yaml", agreement_yaml("other", tags="trade, japan"))
 
     report = import_agreements(engine, load_paths([tmp_path]), origin="import", now=NOW)
 
@@ -109,7 +109,7 @@ def test_import_adds_agreements_and_mirrors_their_events(engine: Engine, tmp_pat
         ",trade,japan,",
         NOW,
     )
-    assert row.path == str(tmp_path / "b.yaml")
+    assert row.path == str(tmp_path / "other.yaml")
 
 
 def test_reimporting_the_same_files_changes_nothing(engine: Engine, tmp_path: Path) -> None:

@@ -23,11 +23,14 @@ DATA = Path(__file__).resolve().parent.parent / "data"
 GSOMIA = DATA / "good" / "kr-jp-gsomia.yaml"
 RULE_KINDS = "auto_renewal, fixed_term, withdrawal, recurring, milestone, survival"
 AGREEMENT_KEYS = (
-    "version, id, title, parties, signed, in_force, timezone, tags, sources, rules, events, "
-    "reminders, channels"
+    "version, id, title, parties, signed, in_force, in_force_for, timezone, tags, sources, "
+    "rules, events, reminders, channels"
 )
 
 RANGE = "the tracker computes dates from 0001-01-01 to 9999-12-31 only"
+
+#: The channels of the configuration the bad files are checked against.
+KNOWN_CHANNELS = frozenset({"log", "desk-email"})
 
 # One row per bad file: (file, the exact message after "file:").
 BAD_FILES = [
@@ -43,12 +46,14 @@ BAD_FILES = [
     (
         "bad-effective.yaml",
         "9:5: rules[0].effective: 'first_of_month' is not a known effective convention "
-        "(expected one of: same_day, day_after, first_of_next_month, end_of_following_year)",
+        "(expected one of: same_day, day_after, first_of_next_month, end_of_following_year, "
+        "MM-DD, next MM-DD)",
     ),
     (
         "bad-event-type.yaml",
         "10:24: events[0].type: 'notice_sent' is not a known event type (expected one of: "
-        "notice_given, notice_suspended, notice_resumed, notice_withdrawn, extended, terminated)",
+        "notice_given, notice_suspended, notice_resumed, notice_withdrawn, extended, terminated, "
+        "rejoined, suspended, suspension_lifted, ceased)",
     ),
     (
         "bad-version.yaml",
@@ -188,12 +193,65 @@ BAD_FILES = [
         "9:5: rules[0].earliest_notice: in force 9990-01-01 + 20 years falls after 9999-12-31: "
         f"{RANGE}",
     ),
+    (
+        "bad-id-not-file-name.yaml",
+        "2:1: id: 'kr-jp-gsomia' differs from the file's name 'bad-id-not-file-name': the id "
+        "must be the file's name (rename the file to 'kr-jp-gsomia.yaml', or write id: "
+        "bad-id-not-file-name)",
+    ),
+    (
+        "bad-event-before-in-force.yaml",
+        "10:6: events[0].date: 2016-11-03 is before in_force 2016-11-04: nothing can happen "
+        "under an agreement before it exists",
+    ),
+    (
+        "bad-event-before-signed.yaml",
+        "10:5: events[0].date: 2010-04-07 is before signed 2010-04-08: nothing can happen "
+        "under an agreement before it exists",
+    ),
+    (
+        "bad-signed-after-in-force.yaml",
+        "5:1: signed: 2011-02-06 is after in_force 2011-02-05: an agreement is signed before "
+        "or when it enters into force",
+    ),
+    (
+        "bad-unknown-channel.yaml",
+        "8:24: channels[1]: 'ops-webhok' is not a channel of the configuration in force "
+        f"(defined: {', '.join(sorted(KNOWN_CHANNELS))})",
+    ),
+    (
+        "bad-notice-by-leap-day.yaml",
+        "8:5: rules[0].notice_by: '02-29' is not allowed: a yearly day must exist every year "
+        "(write '02-28' or '03-01')",
+    ),
+    (
+        "bad-notice-by-after-year-9999.yaml",
+        "11:6: events[0].date: withdrawal by notice 9999-07-01 under rules[0] (notice_by "
+        f"06-30, effective: 01-01) falls after 9999-12-31: {RANGE}",
+    ),
+    (
+        "bad-windows-after-year-9999.yaml",
+        "9:15: rules[0].windows.first: in force 9850-11-23 + 150 years falls after "
+        f"9999-12-31: {RANGE}",
+    ),
+    (
+        "bad-not-before-after-year-9999.yaml",
+        f"9:5: rules[0].not_before: in force 9964-09-16 + 60 years falls after 9999-12-31: {RANGE}",
+    ),
+    (
+        "bad-in-force-for-not-a-party.yaml",
+        "6:1: in_force_for: 'IQ' is not one of the parties",
+    ),
+    (
+        "bad-ceased-without-party.yaml",
+        "11:5: events[0]: a `ceased` event needs `party` (who it concerns)",
+    ),
 ]
 
 
 def errors_of(path: Path) -> list[str]:
     with pytest.raises(ValidationFailed) as caught:
-        load_file(path)
+        load_file(path, known_channels=KNOWN_CHANNELS)
     return [str(e) for e in caught.value.errors]
 
 
@@ -243,20 +301,22 @@ def test_duplicate_ids_across_files_are_an_error_naming_both_files() -> None:
     with pytest.raises(ValidationFailed) as caught:
         load_paths([folder])
     assert [str(e) for e in caught.value.errors] == [
-        f"{folder / 'b.yaml'}:2:1: id: duplicate agreement id 'gsomia-copy': also the id of "
-        f"{folder / 'a.yaml'}; ids must be unique"
+        f"{folder / 'two' / 'gsomia-copy.yaml'}:2:1: id: duplicate agreement id 'gsomia-copy': "
+        "also the id of "
+        f"{folder / 'one' / 'gsomia-copy.yaml'}; ids must be unique"
     ]
 
 
 def test_load_paths_with_one_bad_file_raises_and_returns_nothing(tmp_path: Path) -> None:
-    (tmp_path / "good.yaml").write_bytes(GSOMIA.read_bytes())
+    (tmp_path / "kr-jp-gsomia.yaml").write_bytes(GSOMIA.read_bytes())
     (tmp_path / "nested").mkdir()
-    (tmp_path / "nested" / "bad.yml").write_bytes((DATA / "bad-duration.yaml").read_bytes())
+    bad = tmp_path / "nested" / "bad-duration.yml"
+    bad.write_bytes((DATA / "bad-duration.yaml").read_bytes())
     result: list[LoadedAgreement] | None = None
     with pytest.raises(ValidationFailed) as caught:
         result = load_paths([tmp_path])
     assert result is None
-    assert [e.file for e in caught.value.errors] == [str(tmp_path / "nested" / "bad.yml")]
+    assert [e.file for e in caught.value.errors] == [str(bad)]
 
 
 def test_load_paths_reads_folders_recursively_in_sorted_order_and_each_file_once(
@@ -590,4 +650,58 @@ def test_empty_parties_tags_and_labels_are_refused() -> None:
         "f.yaml:4:11: parties[0]: must not be empty",
         "f.yaml:6:23: rules[0].label: must not be empty",
         "f.yaml:7:8: tags[0]: must not be empty",
+    ]
+
+
+def test_an_id_that_is_not_the_file_name_is_reported_with_the_files_other_errors(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "renamed.yaml"
+    path.write_bytes((DATA / "bad-duration.yaml").read_bytes())
+    assert errors_of(path) == [
+        f"{path}:2:1: id: 'bad-duration' differs from the file's name 'renamed': the id must be "
+        "the file's name (rename the file to 'bad-duration.yaml', or write id: renamed)",
+        f"{path}:10:5: rules[0].notice: '90 dais' is not a duration (examples: '90 days', 'P3M')",
+    ]
+
+
+def test_channels_are_checked_only_against_the_configuration_the_caller_passes() -> None:
+    path = DATA / "bad-unknown-channel.yaml"
+    assert load_file(path).agreement.channels == ["desk-email", "ops-webhok"]  # library use
+    with pytest.raises(ValidationFailed) as caught:
+        load_paths([path], known_channels=["log", "ops-webhook"])
+    assert [str(e) for e in caught.value.errors] == [
+        f"{path}:8:12: channels[0]: 'desk-email' is not a channel of the configuration in "
+        "force (defined: log, ops-webhook)",
+        f"{path}:8:24: channels[1]: 'ops-webhok' is not a channel of the configuration in "
+        "force (defined: log, ops-webhook)",
+    ]
+
+
+def test_api_bodies_have_no_file_name_to_match_but_their_channels_are_checked() -> None:
+    text = (DATA / "bad-unknown-channel.yaml").read_text(encoding="utf-8")
+    body = text.replace("id: bad-unknown-channel", "id: any-name")
+    assert load_text(body).agreement.id == "any-name"
+    with pytest.raises(ValidationFailed) as caught:
+        load_text(body, name="body", known_channels=KNOWN_CHANNELS)
+    assert [str(e) for e in caught.value.errors] == [
+        "body:8:24: channels[1]: 'ops-webhok' is not a channel of the configuration in force "
+        "(defined: desk-email, log)"
+    ]
+    as_json = json.dumps(
+        {
+            "version": 1,
+            "id": "any-name",
+            "title": "T",
+            "parties": ["KR"],
+            "rules": [{"kind": "fixed_term", "expires": "2030-01-01"}],
+            "channels": ["ops-webhok"],
+        },
+        indent=1,
+    )
+    with pytest.raises(ValidationFailed) as caught:
+        load_text(as_json, name="body", content_type="application/json", known_channels=["log"])
+    assert [str(e) for e in caught.value.errors] == [
+        "body:15:3: channels[0]: 'ops-webhok' is not a channel of the configuration in force "
+        "(defined: log)"
     ]

@@ -239,3 +239,78 @@ def test_the_schema_url_pattern_accepts_exactly_what_the_model_accepts(url: str)
     url = url.strip()
     accepted = _accepted(lambda: Source.model_validate({"cite": "c", "url": url}))
     assert accepted == (re.search(URL_PATTERN.replace("$", "\\Z"), url) is not None), url
+
+
+_month_day_texts = st.one_of(
+    st.builds("{:02d}-{:02d}".format, st.integers(0, 13), st.integers(0, 32)),
+    st.builds("next {:02d}-{:02d}".format, st.integers(0, 13), st.integers(0, 32)),
+    st.sampled_from(["6-30", "06/30", "next  01-01", "same_day", "never", "0630"]),
+)
+
+
+@given(_month_day_texts)
+def test_the_schema_effective_and_notice_by_patterns_accept_exactly_what_the_model_accepts(
+    text: str,
+) -> None:
+    def rule(**fields: str) -> dict[str, Any]:
+        return {"kind": "withdrawal", "notice": "6 months", **fields}
+
+    def accepted(fields: dict[str, Any]) -> bool:
+        return _accepted(lambda: Agreement.model_validate(_document(rules=[fields])))
+
+    schema = agreement_json_schema()["$defs"]["Withdrawal"]["properties"]
+    effective_schema = schema["effective"]
+    by_pattern = schema["notice_by"]["anyOf"][0]["pattern"]
+    # As effective (with a notice period, 'next MM-DD' and the conventions are valid):
+    in_schema = (
+        text in effective_schema["anyOf"][0]["enum"]
+        or re.search(effective_schema["anyOf"][1]["pattern"].replace("$", "\\Z"), text) is not None
+    )
+    model = accepted(rule(effective=text)) or accepted(
+        {"kind": "withdrawal", "notice_by": "06-30", "effective": text}
+    )
+    assert model == in_schema, text
+    # As notice_by:
+    as_notice_by = accepted({"kind": "withdrawal", "notice_by": text, "effective": "01-01"})
+    assert as_notice_by == (re.search(by_pattern.replace("$", "\\Z"), text) is not None), text
+
+
+def test_a_seed_using_every_format_1_1_key_passes_the_published_schema() -> None:
+    document = {
+        "version": 1,
+        "id": "x",
+        "title": "T",
+        "parties": ["CA", "US", "IQ"],
+        "in_force": "1964-09-16",
+        "in_force_for": {"IQ": "2021-12-30"},
+        "rules": [
+            {"kind": "withdrawal", "notice_by": "06-30", "effective": "01-01"},
+            {"kind": "withdrawal", "notice": "6 months", "effective": "next 01-01"},
+            {
+                "kind": "withdrawal",
+                "notice": "1 year",
+                "windows": {"first": "10 years", "every": "10 years", "length": "1 year"},
+                "earliest_notice": "3 years",
+                "not_before": "60 years",
+            },
+        ],
+        "events": [
+            {
+                "date": "2014-09-16",
+                "type": "notice_given",
+                "party": "CA",
+                "effective_on": "2025-01-01",
+            },
+            {"date": "2023-02-21", "type": "suspended", "party": "US"},
+            {"date": "2023-03-21", "type": "suspension_lifted"},
+            {"date": "2022-03-16", "type": "ceased", "party": "IQ"},
+            {"date": "2024-01-01", "type": "rejoined", "party": "IQ"},
+        ],
+    }
+    Agreement.model_validate(document)
+    assert _messages(_validator().iter_errors(document)) == []
+    broken = {
+        **document,
+        "rules": [{"kind": "withdrawal", "notice_by": "02-29", "effective": "01-01"}],
+    }
+    assert any("'02-29' does not match" in m for m in _messages(_validator().iter_errors(broken)))

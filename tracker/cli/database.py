@@ -65,7 +65,7 @@ def import_command(
 
     try:
         # Validated before the database is opened: a bad batch touches nothing at all.
-        loaded = load_paths(paths)
+        loaded = load_paths(paths, known_channels=frozenset(STATE.settings().all_channels()))
     except ValidationFailed as exc:
         raise print_file_errors(exc) from None
     with open_database() as context:

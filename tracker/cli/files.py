@@ -87,6 +87,11 @@ def today() -> date:
     return settings.today(datetime.now(UTC))
 
 
+def known_channels() -> frozenset[str]:
+    """The channel names of the configuration in force: an agreement may name only these."""
+    return frozenset(STATE.settings().all_channels())
+
+
 def print_file_errors(exc: ValidationFailed) -> typer.Exit:
     """Every error on stderr, one per line; the exit to raise (code 1)."""
     for error in exc.errors:
@@ -107,7 +112,8 @@ def read_agreements(paths: Sequence[Path] | None) -> Readable:
     where a stored agreement that no longer validates is reported, not fatal."""
     if paths:
         try:
-            return Readable([loaded.agreement for loaded in load_paths(paths)])
+            found = load_paths(paths, known_channels=known_channels())
+            return Readable([loaded.agreement for loaded in found])
         except ValidationFailed as exc:
             raise print_file_errors(exc) from None
     return _database_agreements()
@@ -164,7 +170,7 @@ def validate(
 ) -> None:
     """Check agreement files: exit 0 when all are valid, 1 with every error on stderr."""
     try:
-        loaded = load_paths(paths)
+        loaded = load_paths(paths, known_channels=known_channels())
     except ValidationFailed as exc:
         raise print_file_errors(exc) from None
     if not loaded:

@@ -22,6 +22,7 @@ folder sync) and every database:
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -32,6 +33,8 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PlainSerializer,
+    PlainValidator,
     StringConstraints,
     WithJsonSchema,
     field_validator,
@@ -47,6 +50,12 @@ from tracker.domain.durations import (
     last_index_within,
     shift,
     shift_within,
+)
+from tracker.domain.monthday import (
+    MONTH_DAY_PATTERN,
+    MonthDay,
+    MonthDayField,
+    parse_month_day,
 )
 
 ID_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?$"
@@ -315,27 +324,139 @@ class Effective(StrEnum):
     END_OF_FOLLOWING_YEAR = "end_of_following_year"  # 31 Dec of year(N) + 1 (UNESCO)
 
 
+@dataclass(frozen=True, slots=True)
+class YearlyEffective:
+    """``effective: MM-DD`` (with ``notice_by``: the first such day strictly after the
+    ``notice_by`` day the notice counts toward) or ``effective: next MM-DD`` (the first such day
+    strictly after notice + period: "1 January next following the expiry of six months")."""
+
+    day: MonthDay
+    next: bool
+
+    def __str__(self) -> str:
+        return f"next {self.day}" if self.next else str(self.day)
+
+    @property
+    def value(self) -> str:
+        """The convention as written, as :class:`Effective` members give it."""
+        return str(self)
+
+
+_YEARLY_EFFECTIVE = re.compile(r"(next )?(\d{2}-\d{2})")
+_EFFECTIVE_EXPECTED = ", ".join([*(e.value for e in Effective), "MM-DD", "next MM-DD"])
+
+
+def _validate_effective(value: Any) -> Effective | YearlyEffective:
+    if isinstance(value, Effective | YearlyEffective):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return Effective(text)
+        except ValueError:
+            pass
+        yearly = _YEARLY_EFFECTIVE.fullmatch(text)
+        if yearly is not None:
+            try:
+                day = parse_month_day(yearly.group(2))
+            except ValueError as exc:
+                raise PydanticCustomError("month_day", "{message}", {"message": str(exc)}) from None
+            return YearlyEffective(day, yearly.group(1) is not None)
+    raise PydanticCustomError(
+        "effective",
+        "{value} is not a known effective convention (expected one of: {expected})",
+        {"value": repr(value), "expected": _EFFECTIVE_EXPECTED},
+    )
+
+
+EffectiveField = Annotated[
+    Effective | YearlyEffective,
+    PlainValidator(_validate_effective),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "enum": [e.value for e in Effective]},
+                {"type": "string", "pattern": f"^(?:next )?{MONTH_DAY_PATTERN}$"},
+            ],
+            "description": (
+                "same_day, day_after, first_of_next_month, end_of_following_year; MM-DD "
+                "(with notice_by); or 'next MM-DD' (the first such day after notice + period)."
+            ),
+            "default": Effective.SAME_DAY.value,
+        }
+    ),
+]
+
+
+class Windows(StrictModel):
+    """Denunciation windows: window k opens on ``first + k × every`` (from the anchor, never
+    chained) and its last day is that date + ``length`` − 1 day."""
+
+    first: IsoDate | DurationField = Field(
+        description="The first window opens on this date, or this long after `in_force`."
+    )
+    every: DurationField
+    length: DurationField
+
+    @model_validator(mode="after")
+    def _check_lengths(self) -> Windows:
+        if self.every.months == 0 and self.every.days == 0:
+            raise ValueError("windows.every must be longer than 0 days")
+        if self.length.months == 0 and self.length.days == 0:
+            raise ValueError("windows.length must be longer than 0 days")
+        if self.length.approx_days() > self.every.approx_days():
+            raise ValueError("windows.length must not be longer than windows.every")
+        return self
+
+
 class Withdrawal(_RuleBase):
     """A party may withdraw by notice; it takes effect by the ``effective`` convention."""
 
     kind: Literal["withdrawal"]
     notice: DurationField | None = None
-    effective: Effective = Effective.SAME_DAY
+    effective: EffectiveField = Effective.SAME_DAY
+    notice_by: MonthDayField | None = Field(
+        default=None,
+        description="Notice counts toward the first such day (MM-DD) on or after it is given.",
+    )
+    windows: Windows | None = None
     earliest_notice: IsoDate | DurationField | None = Field(
         default=None, description="A date, or a duration after `in_force`."
+    )
+    not_before: IsoDate | DurationField | None = Field(
+        default=None,
+        description="The withdrawal never takes effect earlier: a date, or a duration after "
+        "`in_force`.",
     )
 
     @model_validator(mode="after")
     def _check_notice(self) -> Withdrawal:
-        if self.notice is None and self.effective != Effective.END_OF_FOLLOWING_YEAR:
-            raise ValueError("notice is required unless effective is end_of_following_year")
+        problem = _withdrawal_shape_problem(self)
+        if problem:
+            raise ValueError(problem)
         return self
 
+    def counts_toward(self, given: date) -> date:
+        """With ``notice_by``: the first ``notice_by`` day on or after ``given`` (``given``
+        itself when it is that day). Raises OverflowError past 9999-12-31."""
+        assert self.notice_by is not None
+        return self.notice_by.on_or_after(given)
+
     def takes_effect(self, given: date) -> tuple[date, date]:
-        """(notice date + period, the day the withdrawal takes effect) for a notice given (or
-        resumed) on ``given``. Validation makes sure both exist for every notice recorded."""
-        base = shift(given, self.notice) if self.notice is not None else given
+        """(the date the effect is counted from, the day the withdrawal takes effect) for a
+        notice given (or resumed) on ``given``, by the rule's own terms (``not_before`` and an
+        event's ``effective_on`` are applied by the engine). The first is notice + period, or
+        with ``notice_by`` the ``notice_by`` day the notice counts toward. Validation makes
+        sure both exist for every notice recorded."""
         effective = self.effective
+        if isinstance(effective, YearlyEffective):
+            if self.notice_by is not None:
+                counted = self.counts_toward(given)
+                return counted, effective.day.after(counted)
+            base = shift(given, self.notice) if self.notice is not None else given
+            return base, effective.day.after(base)
+        base = shift(given, self.notice) if self.notice is not None else given
         if effective == Effective.SAME_DAY:
             return base, base
         if effective == Effective.DAY_AFTER:
@@ -345,6 +466,39 @@ class Withdrawal(_RuleBase):
                 return base, date(base.year + 1, 1, 1)
             return base, date(base.year, base.month + 1, 1)
         return base, date(base.year + 1, 12, 31)
+
+    def not_before_date(self, in_force: date | None) -> date | None:
+        """``not_before`` as a date (a duration counts from ``in_force``); None without one."""
+        if self.not_before is None or isinstance(self.not_before, date):
+            return self.not_before
+        if in_force is None:
+            return None  # the agreement's validator requires in_force
+        return shift(in_force, self.not_before)
+
+
+def _withdrawal_shape_problem(rule: Withdrawal) -> str:
+    """What is inconsistent about the fields of ``rule``; "" when nothing."""
+    effective = rule.effective
+    if rule.notice_by is not None:
+        if rule.windows is not None:
+            return "give notice_by or windows, not both"
+        if rule.notice is not None:
+            return "with notice_by, omit notice: a notice counts toward the next notice_by day"
+        if not isinstance(effective, YearlyEffective) or effective.next:
+            return "with notice_by, effective must be a day of the year (MM-DD, e.g. '01-01')"
+        return ""
+    if isinstance(effective, YearlyEffective):
+        if not effective.next:
+            return (
+                f"effective: {effective} needs notice_by (or write 'next {effective}' with a "
+                "notice period)"
+            )
+        if rule.notice is None:
+            return f"effective: {effective} needs a notice period (notice)"
+        return ""
+    if rule.notice is None and effective != Effective.END_OF_FOLLOWING_YEAR:
+        return "notice is required unless effective is end_of_following_year or notice_by is given"
+    return ""
 
 
 class Recurring(_RuleBase):
@@ -401,10 +555,19 @@ class EventType(StrEnum):
     NOTICE_WITHDRAWN = "notice_withdrawn"
     EXTENDED = "extended"
     TERMINATED = "terminated"
+    REJOINED = "rejoined"
+    SUSPENDED = "suspended"
+    SUSPENSION_LIFTED = "suspension_lifted"
+    CEASED = "ceased"
+
+
+#: Event types that name the party they concern, always.
+_NEEDS_PARTY = (EventType.REJOINED, EventType.CEASED)
 
 
 class Event(StrictModel):
-    """Something that happened: a notice, its suspension or retraction, an extension, an end."""
+    """Something that happened: a notice, its suspension or retraction, an extension, an end,
+    a re-joining, a suspension of obligations, a party ceasing to be one."""
 
     date: IsoDate
     type: EventType
@@ -412,6 +575,10 @@ class Event(StrictModel):
     note: Note | None = None
     source: int | str | None = None
     until: IsoDate | None = Field(default=None, description="New expiry, for `extended`.")
+    effective_on: IsoDate | None = Field(
+        default=None,
+        description="A later date the notice names for its effect, for `notice_given`.",
+    )
 
     @model_validator(mode="after")
     def _check_until(self) -> Event:
@@ -419,6 +586,10 @@ class Event(StrictModel):
             raise ValueError("an `extended` event needs `until` (the new expiry date)")
         if self.type != EventType.EXTENDED and self.until is not None:
             raise ValueError("`until` belongs only to `extended` events")
+        if self.effective_on is not None and self.type != EventType.NOTICE_GIVEN:
+            raise ValueError("`effective_on` belongs only to `notice_given` events")
+        if self.type in _NEEDS_PARTY and self.party is None:
+            raise ValueError(f"a `{self.type.value}` event needs `party` (who it concerns)")
         return self
 
 
@@ -431,6 +602,11 @@ class Agreement(StrictModel):
     parties: list[Party] = Field(min_length=1, max_length=MAX_PARTIES)
     signed: IsoDate | None = None
     in_force: IsoDate | None = None
+    in_force_for: dict[Party, IsoDate] | None = Field(
+        default=None,
+        max_length=MAX_PARTIES,
+        description="Entry into force for particular parties, e.g. {CA: 1996-03-20}.",
+    )
     timezone: TimeZoneName | None = Field(default=None, description="IANA zone, e.g. Asia/Seoul.")
     tags: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS)
     sources: list[Source] = Field(default_factory=list, max_length=MAX_SOURCES)
@@ -476,13 +652,11 @@ class Agreement(StrictModel):
 
         for i, rule in enumerate(self.rules):
             check(rule.source, f"rules[{i}]")
-            needs_in_force = (isinstance(rule, Milestone) and rule.after is not None) or (
-                isinstance(rule, Withdrawal) and isinstance(rule.earliest_notice, Duration)
-            )
-            if needs_in_force and self.in_force is None:
+            if _needs_in_force(rule) and self.in_force is None:
                 problems.append(f"rules[{i}]: a duration after entry into force needs `in_force`")
         for i, event in enumerate(self.events):
             check(event.source, f"events[{i}]")
+        problems.extend(_order_problems(self))
         if not problems:  # the date checks rely on the references being sound
             problems.extend(_date_problems(self))
         if problems:
@@ -496,6 +670,49 @@ class Agreement(StrictModel):
         if isinstance(ref, int):
             return self.sources[ref].cite if 0 <= ref < len(self.sources) else None
         return ref
+
+
+def _needs_in_force(rule: Rule) -> bool:
+    """Whether ``rule`` counts a duration from ``in_force``."""
+    if isinstance(rule, Milestone):
+        return rule.after is not None
+    if not isinstance(rule, Withdrawal):
+        return False
+    counted = [rule.earliest_notice, rule.not_before]
+    if rule.windows is not None:
+        counted.append(rule.windows.first)
+    return any(isinstance(value, Duration) for value in counted)
+
+
+def _order_problems(agreement: Agreement) -> list[str]:
+    """Dates out of order: ``signed`` after ``in_force``, an event before the agreement
+    existed (before ``in_force``, or before ``signed`` without it), a party's own entry into
+    force before the agreement's or for someone who is not a party."""
+    problems: list[str] = []
+    signed, in_force = agreement.signed, agreement.in_force
+    if signed is not None and in_force is not None and signed > in_force:
+        problems.append(
+            f"signed: {signed} is after in_force {in_force}: an agreement is signed before or "
+            "when it enters into force"
+        )
+    start, name = (in_force, "in_force") if in_force is not None else (signed, "signed")
+    if start is not None:
+        for i, event in enumerate(agreement.events):
+            if event.date < start:
+                problems.append(
+                    f"events[{i}].date: {event.date} is before {name} {start}: nothing can "
+                    "happen under an agreement before it exists"
+                )
+    parties = set(agreement.parties)
+    for party, day in (agreement.in_force_for or {}).items():
+        if party not in parties:
+            problems.append(f"in_force_for: {party!r} is not one of the parties")
+        elif in_force is not None and day < in_force:
+            problems.append(
+                f"in_force_for: {party} {day} is before in_force {in_force}: a party's own "
+                "entry into force is on or after the agreement's"
+            )
+    return problems
 
 
 def is_valid_id(value: str) -> bool:
@@ -548,9 +765,9 @@ def _date_problems(agreement: Agreement) -> list[str]:
         elif isinstance(rule, Withdrawal):
             _withdrawal_problems(agreement, rule, where, notices, refused_notices, problems, ends)
     ends.extend(
-        (event.date, "the termination")
+        (event.date, "the termination" if event.type == EventType.TERMINATED else "ceased")
         for event in agreement.events
-        if event.type == EventType.TERMINATED
+        if event.type in (EventType.TERMINATED, EventType.CEASED)
     )
     for i, rule in enumerate(agreement.rules):
         if isinstance(rule, Survival):
@@ -639,18 +856,17 @@ def _withdrawal_problems(
 ) -> None:
     """in_force + earliest_notice, and the effect of every recorded notice (each notice
     refused once, under the first rule it overflows). Adds the withdrawal dates as ends."""
-    if isinstance(rule.earliest_notice, Duration):
-        assert agreement.in_force is not None  # checked with the references
-        if shift_within(agreement.in_force, rule.earliest_notice) is None:
-            arithmetic = f"in force {agreement.in_force} + {rule.earliest_notice}"
-            problems.append(f"{where}.earliest_notice: {_after_last_day(arithmetic)}")
+    problems.extend(_counted_from_in_force_problems(agreement, rule, where))
     for j, given in notices:
         try:
             _, day = rule.takes_effect(given)
         except (OverflowError, ValueError):
             if j not in refused_notices:
                 refused_notices.add(j)
-                period = rule.notice or "no notice period"
+                if rule.notice_by is not None:
+                    period = f"notice_by {rule.notice_by}"
+                else:
+                    period = str(rule.notice or "no notice period")
                 arithmetic = (
                     f"withdrawal by notice {given} under {where} ({period}, "
                     f"effective: {rule.effective.value})"
@@ -658,6 +874,45 @@ def _withdrawal_problems(
                 problems.append(f"events[{j}].date: {_after_last_day(arithmetic)}")
             continue
         ends.append((day, "the withdrawal effective"))
+
+
+def _counted_from_in_force_problems(
+    agreement: Agreement, rule: Withdrawal, where: str
+) -> list[str]:
+    """Durations of ``rule`` counted from ``in_force`` (and from each party's own entry into
+    force and each re-joining, for ``earliest_notice``) that leave the calendar, and the end
+    of the first denunciation window."""
+    problems: list[str] = []
+    in_force = agreement.in_force
+    starts: list[tuple[str, date]] = []
+    if in_force is not None:
+        starts.append(("in force", in_force))
+    starts.extend((f"in force for {p}", d) for p, d in (agreement.in_force_for or {}).items())
+    starts.extend(
+        (f"rejoined by {e.party}", e.date) for e in agreement.events if e.type == EventType.REJOINED
+    )
+    if isinstance(rule.earliest_notice, Duration):
+        for name, start in starts:
+            if shift_within(start, rule.earliest_notice) is None:
+                arithmetic = f"{name} {start} + {rule.earliest_notice}"
+                problems.append(f"{where}.earliest_notice: {_after_last_day(arithmetic)}")
+                break
+    not_before = rule.not_before
+    if isinstance(not_before, Duration) and in_force and shift_within(in_force, not_before) is None:
+        arithmetic = f"in force {in_force} + {not_before}"
+        problems.append(f"{where}.not_before: {_after_last_day(arithmetic)}")
+    windows = rule.windows
+    if windows is not None:
+        first: date | None = windows.first if isinstance(windows.first, date) else None
+        if isinstance(windows.first, Duration) and in_force is not None:
+            first = shift_within(in_force, windows.first)
+            if first is None:
+                arithmetic = f"in force {in_force} + {windows.first}"
+                problems.append(f"{where}.windows.first: {_after_last_day(arithmetic)}")
+        if first is not None and shift_within(first, windows.length) is None:
+            arithmetic = f"the first window {first} + {windows.length}"
+            problems.append(f"{where}.windows.length: {_after_last_day(arithmetic)}")
+    return problems
 
 
 def _survival_problems(rule: Survival, where: str, ends: list[tuple[date, str]]) -> list[str]:

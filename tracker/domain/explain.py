@@ -18,6 +18,7 @@ from tracker.domain.agreement import (
     FixedTerm,
     Rule,
     Withdrawal,
+    YearlyEffective,
 )
 from tracker.domain.deadline import Deadline
 from tracker.domain.durations import LAST_DAY, Duration, shift_within
@@ -132,14 +133,45 @@ def _describe_fixed_term(rule: FixedTerm) -> str:
 
 
 def _describe_withdrawal(rule: Withdrawal) -> str:
-    notice = str(rule.notice) if rule.notice is not None else "no period"
-    after = f" plus {rule.notice}" if rule.notice is not None else ""
-    effect = _EFFECTIVE_TEXT[rule.effective].format(notice=notice, after=after)
-    text = f"A party may withdraw by written notice; withdrawal {effect}"
+    effective = rule.effective
+    if isinstance(effective, YearlyEffective):
+        if rule.notice_by is not None:
+            effect = (
+                f"a notice counts toward the next {rule.notice_by.words()} (on or after the day "
+                f"it is given) and the withdrawal takes effect on the {effective.day.words()} "
+                "after that"
+            )
+        else:
+            effect = (
+                f"withdrawal takes effect on the first {effective.day.words()} after "
+                f"{rule.notice} from the notice"
+            )
+    else:
+        notice = str(rule.notice) if rule.notice is not None else "no period"
+        after = f" plus {rule.notice}" if rule.notice is not None else ""
+        effect = "withdrawal " + _EFFECTIVE_TEXT[effective].format(notice=notice, after=after)
+    text = f"A party may withdraw by written notice; {effect}"
     if isinstance(rule.earliest_notice, date):
         text += f"; notice may be given from {rule.earliest_notice.isoformat()}"
     elif rule.earliest_notice is not None:
-        text += f"; notice may be given from {rule.earliest_notice} after entry into force"
+        text += (
+            f"; notice may be given from {rule.earliest_notice} after entry into force (for "
+            "the party)"
+        )
+    windows = rule.windows
+    if windows is not None:
+        first = (
+            windows.first.isoformat()
+            if isinstance(windows.first, date)
+            else f"{windows.first} after entry into force"
+        )
+        text += (
+            f"; only within windows of {windows.length} opening every {windows.every} from {first}"
+        )
+    if isinstance(rule.not_before, date):
+        text += f"; never before {rule.not_before.isoformat()}"
+    elif rule.not_before is not None:
+        text += f"; never before {rule.not_before} after entry into force"
     return text + "."
 
 
@@ -191,9 +223,8 @@ def explain_agreement(agreement: Agreement, *, as_of: date, end: date | None = N
         status = f"ended on {result.end.isoformat()} ({result.end_reason})"
     else:
         status = f"in force until {result.end.isoformat()} ({result.end_reason})"
-    left = sorted((day, party) for party, day in result.withdrawn.items() if day <= as_of and party)
-    if left:
-        status += "; withdrawn: " + ", ".join(f"{p} ({d.isoformat()})" for d, p in left)
+    for note in result.status_notes(as_of):
+        status += f"; {note}"
     return Explanation(
         agreement=agreement,
         as_of=as_of,

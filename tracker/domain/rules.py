@@ -28,6 +28,28 @@ years clamp to the month's last day and every series is computed from its anchor
     31 December of the year after N (after N + notice when a notice period is also given).
     Multilateral: the others stay bound. When fewer than two parties would remain (a bilateral
     agreement, or all but one party withdrew) the agreement ends on that withdrawal date.
+
+    Format 1.1 (each date computed from its anchor, never from the previous one):
+
+    * ``notice_by: MM-DD`` with ``effective: MM-DD``: a notice on N counts toward d, the first
+      ``notice_by`` day on or after N (N itself when it is one), and takes effect on the first
+      ``effective`` day strictly after d. Neither day is ever 29 February (refused), so no
+      clamping happens: 28 February and 1 March exist every year. A ``notice_deadline`` on
+      every ``notice_by`` day from the first on or after ``earliest_notice`` (else
+      ``in_force``), labelled with the day it secures; the agreement's end cuts the series.
+    * ``effective: next MM-DD`` with ``notice``: the first MM-DD strictly after N + notice
+      (2023-08-31 + 6 months = 2024-02-29, next 01-01 = 2025-01-01).
+    * ``windows: {first, every, length}``: window k opens on O_k = O_0 + k × every (O_0 =
+      ``first``, or ``in_force`` + ``first``) and its last day is O_k + length − 1 day
+      (2024-01-31 + 1, 2 months = 02-29, 03-31). Each yields ``notice_window_opens`` and
+      ``notice_deadline``. A notice outside every window has no effect; the finding names the
+      next opening.
+    * ``not_before`` (a date, or ``in_force`` + duration) and an event's ``effective_on``:
+      the effect is the latest of the rule's date, ``not_before`` and ``effective_on``; an
+      earlier ``effective_on`` is overruled (the finding says so).
+    * ``earliest_notice`` as a duration counts from the party's ``in_force_for`` date when it
+      has one (a row per such party, and one without a party for the others), and again from
+      each ``rejoined`` date that follows the party's leaving (a row for that party).
 ``recurring``
     ``first + k × every`` for k ≥ 0 up to ``until`` (inclusive), none after the agreement ended.
 ``milestone``
@@ -69,6 +91,18 @@ Events (only those dated on or before ``as_of`` count):
     renewals already used still count against ``max_renewals``.
 ``terminated`` on T
     ``termination`` on T; nothing after T except ``survival_ends`` (T + period).
+``rejoined`` by P on R
+    Takes effect when P had left (a withdrawal took effect, or it ceased) on or before R and
+    not rejoined since: P is bound again from R (it counts among the parties for the
+    "fewer than two remain" rule again). Otherwise no effect.
+``suspended`` / ``suspension_lifted`` (P optional)
+    No date moves; the suspensions still in place as of ``as_of`` go into
+    :attr:`Evaluation.suspended` for the status line ("suspended by RU since 2023-02-21").
+    A lifting without a party lifts every suspension in place.
+``ceased`` by P on C
+    ``membership_ended`` for P on C; it counts as P's end for survival periods and, when fewer
+    than two parties remain, ends the agreement with a ``termination`` on C. A notice of P
+    pending on C lapses; a notice by P after C has no effect until P rejoins.
 
 The calendar ends on 9999-12-31 (Python's last date). Validation refuses every agreement whose
 fixed dates would leave 0001-01-01..9999-12-31 (:mod:`tracker.domain.agreement`); what is
@@ -93,7 +127,9 @@ from tracker.domain.agreement import (
     Milestone,
     Recurring,
     Survival,
+    Windows,
     Withdrawal,
+    YearlyEffective,
 )
 from tracker.domain.deadline import Deadline, DeadlineKind, Outcome
 from tracker.domain.durations import Duration, first_index_at_or_after
@@ -148,6 +184,35 @@ class Evaluation:
     end: date | None = None
     end_reason: str = ""
     withdrawn: dict[str, date] = field(default_factory=dict)
+    #: Every day a party left: (date, party, "withdrawal" or "ceased"), in date order.
+    exits: list[tuple[date, str | None, str]] = field(default_factory=list)
+    #: Every re-joining that took effect: (date, party), in date order.
+    rejoins: list[tuple[date, str]] = field(default_factory=list)
+    #: Suspensions of obligations still in place as of ``as_of``: party ("" for the whole
+    #: agreement) -> since.
+    suspended: dict[str, date] = field(default_factory=dict)
+
+    def status_notes(self, as_of: date) -> list[str]:
+        """What the status line adds to "in force": suspensions in place and the parties that
+        left and have not rejoined, as of ``as_of`` ("suspended by RU since 2023-02-21",
+        "withdrawn: US (2020-11-04)", "ceased: RU (2022-03-16)")."""
+        notes = [
+            f"suspended{_who(party or None)} since {since.isoformat()}"
+            for party, since in sorted(self.suspended.items(), key=lambda item: item[1])
+        ]
+        gone: dict[str, tuple[date, str]] = {}
+        for day, party, how in self.exits:
+            if party and day <= as_of:
+                gone[party] = (day, how)
+        for day, party in self.rejoins:
+            left = gone.get(party)
+            if left is not None and left[0] < day <= as_of:
+                del gone[party]
+        for how, noun in (("withdrawal", "withdrawn"), ("ceased", "ceased")):
+            named = sorted((d, p) for p, (d, h) in gone.items() if h == how)
+            if named:
+                notes.append(f"{noun}: " + ", ".join(f"{p} ({d.isoformat()})" for d, p in named))
+        return notes
 
 
 def _lead_days(duration: Duration | None) -> int:
@@ -404,8 +469,15 @@ _RECURRING = DeadlineKind.RECURRING
 _MILESTONE = DeadlineKind.MILESTONE
 _RENEWS = Outcome.RENEWS
 _ENDS = Outcome.ENDS
+_MEMBERSHIP_ENDED = DeadlineKind.MEMBERSHIP_ENDED
 _EXTENDED = EventType.EXTENDED
 _TERMINATED = EventType.TERMINATED
+_MEMBERSHIP_EVENTS = (
+    EventType.REJOINED,
+    EventType.SUSPENDED,
+    EventType.SUSPENSION_LIFTED,
+    EventType.CEASED,
+)
 
 
 class _Context:
@@ -421,17 +493,21 @@ class _Context:
         "agreement",
         "agreement_id",
         "as_of_ord",
+        "ceased",
         "counted",
         "countries",
         "deadlines",
         "ends",
         "episodes",
+        "exits",
         "findings",
         "has_withdrawal",
         "hi",
         "lo",
+        "rejoin_events",
+        "rejoins",
+        "suspended",
         "title",
-        "withdrawals",
         "withdrawn",
     )
 
@@ -457,9 +533,17 @@ class _Context:
         #: Candidate ends of the whole agreement: (date, reason, reason_takes_the_date); the
         #: date is formatted into the reason only for the end that wins.
         self.ends: list[tuple[date, str, bool]] = []
-        #: Earliest effective withdrawal per party ("" for a notice without a party).
+        #: Latest effective withdrawal per party ("" for a notice without a party).
         self.withdrawn: dict[str, date] = {}
-        self.withdrawals: list[tuple[date, str | None]] = []
+        #: Every day a party left: (date, party, "withdrawal" or "ceased").
+        self.exits: list[tuple[date, str | None, str]] = []
+        #: Days a party's membership ended without notice (``ceased``), per party.
+        self.ceased: dict[str, list[date]] = {}
+        #: The counted ``rejoined`` events, and (after the rules) those that took effect.
+        self.rejoin_events: list[tuple[int, Event]] = []
+        self.rejoins: list[tuple[date, str]] = []
+        #: Suspensions of obligations in place: party ("" for all) -> since.
+        self.suspended: dict[str, date] = {}
         # Only matters when there are notices to read (see the module docstring).
         self.has_withdrawal = bool(self.episodes) and Withdrawal in [
             type(r) for r in agreement.rules
@@ -507,25 +591,6 @@ class _Context:
 
     def event_cite(self, index: int, fallback: str | None) -> str | None:
         return self.cite(self.agreement.events[index].source) or fallback
-
-
-def _withdrawal_date(rule: Withdrawal, given: date) -> tuple[date, str]:
-    """When a notice given on ``given`` takes effect, and the arithmetic as a phrase."""
-    notice = rule.notice
-    base, day = rule.takes_effect(given)  # within the calendar: validation checked it
-    plus = f" + {notice}" if notice is not None else ""
-    eff = rule.effective
-    if eff == "same_day":
-        return day, f"{plus} = {day.isoformat()}"
-    if eff == "day_after":
-        return day, f"{plus}, effective the day after = {day.isoformat()}"
-    if eff == "first_of_next_month":
-        return day, (
-            f"{plus} = {base.isoformat()}, effective the first day of the next month"
-            f" = {day.isoformat()}"
-        )
-    where = f" = {base.isoformat()}" if notice is not None else ""
-    return day, f"{plus}{where}, effective 31 December of the following year = {day.isoformat()}"
 
 
 def _terminated_events(ctx: _Context) -> None:
@@ -589,35 +654,415 @@ def _fixed_term(ctx: _Context, rule: FixedTerm, r_index: int) -> None:
     ctx.ends.append((expiry, "expires", True))
 
 
+def _withdrawal_date(rule: Withdrawal, given: date) -> tuple[date, str]:
+    """When a notice given on ``given`` takes effect by the rule's own terms, and the
+    arithmetic as a phrase (``not_before`` and ``effective_on`` come on top)."""
+    notice = rule.notice
+    base, day = rule.takes_effect(given)  # within the calendar: validation checked it
+    plus = f" + {notice}" if notice is not None else ""
+    eff = rule.effective
+    if isinstance(eff, YearlyEffective):
+        if rule.notice_by is not None:
+            return day, (
+                f" counts toward {base.isoformat()}; effect on the next {eff.day.words()}"
+                f" = {day.isoformat()}"
+            )
+        return day, (
+            f"{plus} = {base.isoformat()}; effect on the next {eff.day.words()} = {day.isoformat()}"
+        )
+    if eff == "same_day":
+        return day, f"{plus} = {day.isoformat()}"
+    if eff == "day_after":
+        return day, f"{plus}, effective the day after = {day.isoformat()}"
+    if eff == "first_of_next_month":
+        return day, (
+            f"{plus} = {base.isoformat()}, effective the first day of the next month"
+            f" = {day.isoformat()}"
+        )
+    where = f" = {base.isoformat()}" if notice is not None else ""
+    return day, f"{plus}{where}, effective 31 December of the following year = {day.isoformat()}"
+
+
+def _membership_events(ctx: _Context) -> None:
+    """Read ``suspended``, ``suspension_lifted``, ``ceased`` and collect ``rejoined`` (judged
+    after the rules, which decide when a party left)."""
+    for i, ev in ctx.counted:
+        kind = ev.type
+        if kind not in _MEMBERSHIP_EVENTS:
+            continue
+        if kind == "ceased":
+            _ceased(ctx, i, ev)
+        elif kind == "rejoined":
+            ctx.rejoin_events.append((i, ev))
+        elif kind == "suspended":
+            ctx.findings[i] = _suspend_obligations(ctx, ev)
+        else:
+            ctx.findings[i] = _lift_suspension(ctx, ev)
+
+
+def _suspend_obligations(ctx: _Context, ev: Event) -> str:
+    key = ev.party or ""
+    since = ctx.suspended.get(key)
+    if since is not None:
+        return f"already suspended{_who(ev.party)} since {since.isoformat()}; no change"
+    ctx.suspended[key] = ev.date
+    return f"obligations suspended{_who(ev.party)} from {ev.date.isoformat()}; no date moves"
+
+
+def _lift_suspension(ctx: _Context, ev: Event) -> str:
+    """Without a party, every suspension in place is lifted."""
+    keys = [ev.party] if ev.party else list(ctx.suspended)
+    lifted = [(key, ctx.suspended.pop(key)) for key in keys if key in ctx.suspended]
+    if not lifted:
+        return f"no suspension{_who(ev.party)} in place to lift; no effect"
+    return "; ".join(
+        f"suspension{_who(key or None)} since {since.isoformat()} lifted on {ev.date.isoformat()}"
+        for key, since in lifted
+    )
+
+
+def _ceased(ctx: _Context, i: int, ev: Event) -> None:
+    party = ev.party
+    assert party is not None  # the event's validator requires it
+    iso = ev.date.isoformat()
+    ctx.ceased.setdefault(party, []).append(ev.date)
+    ctx.exits.append((ev.date, party, "ceased"))
+    ctx.findings[i] = f"membership of {party} ended on {iso} (without notice)"
+    ctx.add(
+        _MEMBERSHIP_ENDED,
+        ev.date,
+        f"{party} ceased to be a party on {iso}",
+        None,
+        None,
+        ctx.cite(ev.source),
+        party,
+        (ev.note,) if ev.note else (),
+    )
+
+
+def _rejoins(ctx: _Context) -> None:
+    """Judge each ``rejoined`` event: it takes effect when the party had left (a withdrawal
+    took effect, or its membership ended) on or before that day and had not rejoined since."""
+    for i, ev in ctx.rejoin_events:
+        party = ev.party
+        assert party is not None  # the event's validator requires it
+        left = _left_before(ctx, party, ev.date, strictly=True)
+        if left is None:
+            ctx.findings[i] = (
+                f"{party} had not left the agreement by {ev.date.isoformat()}; no effect"
+            )
+            continue
+        ctx.rejoins.append((ev.date, party))
+        ctx.findings[i] = (
+            f"{party} is bound again from {ev.date.isoformat()} (it had left on {left.isoformat()})"
+        )
+
+
+def _left_before(ctx: _Context, party: str, on: date, *, strictly: bool = False) -> date | None:
+    """The latest day ``party`` left on or before ``on`` (a withdrawal took effect, or its
+    membership ended) without a ``rejoined`` event since (on or before ``on``; before it
+    when ``strictly``); None when it was a party on ``on``."""
+    left = max((d for d, p, _ in ctx.exits if p == party and d <= on), default=None)
+    if left is None:
+        return None
+    for _, ev in ctx.rejoin_events:
+        if ev.party == party and left < ev.date and (ev.date < on if strictly else ev.date <= on):
+            return None
+    return left
+
+
+def _member_since(ctx: _Context, party: str | None, on: date) -> tuple[date, str] | None:
+    """Where the membership of ``party`` current on ``on`` starts, for counting
+    ``earliest_notice``: its latest re-joining on or before ``on`` that came after it left,
+    else its own entry into force (``in_force_for``), else the agreement's; with a phrase."""
+    if party is not None:
+        rejoined = [
+            ev.date
+            for _, ev in ctx.rejoin_events
+            if ev.party == party
+            and ev.date <= on
+            and _left_before(ctx, party, ev.date, strictly=True)
+        ]
+        if rejoined:
+            return rejoined[-1], f"rejoined by {party}"
+        own = (ctx.agreement.in_force_for or {}).get(party)
+        if own is not None:
+            return own, f"in force for {party}"
+    in_force = ctx.agreement.in_force
+    return (in_force, "in force") if in_force is not None else None
+
+
 def _withdrawal(ctx: _Context, rule: Withdrawal, r_index: int) -> None:
     source = ctx.cite(rule.source)
     earliest = _earliest_notice(ctx, rule, r_index, source)
+    not_before = rule.not_before_date(ctx.agreement.in_force)
+    if rule.notice_by is not None:
+        _notice_by_deadlines(ctx, rule, r_index, source, earliest, not_before)
+    windows = _WindowSeries(rule.windows, ctx.agreement.in_force) if rule.windows else None
+    if windows is not None:
+        _window_deadlines(ctx, rule, windows, r_index, source)
     pending: dict[str | None, tuple[date, date]] = {}  # party -> (notice, effective date)
     for ep in ctx.episodes:
-        _withdrawal_notice(ctx, rule, r_index, source, ep, earliest, pending)
+        _withdrawal_notice(ctx, rule, r_index, source, ep, pending, windows, not_before)
+    if ctx.rejoin_events and isinstance(rule.earliest_notice, Duration):
+        _rejoined_earliest_notice(ctx, rule, rule.earliest_notice, r_index, source)
+
+
+def _rejoined_earliest_notice(
+    ctx: _Context, rule: Withdrawal, earliest: Duration, r_index: int, source: str | None
+) -> None:
+    """An ``earliest_notice`` row for each re-joining that took effect, counted from it (once
+    the withdrawals it follows are known)."""
+    for _, ev in ctx.rejoin_events:
+        party = ev.party
+        if party is None or _left_before(ctx, party, ev.date, strictly=True) is None:
+            continue
+        day = _shift(ev.date, earliest)
+        if ctx.lo <= day <= ctx.hi:
+            text = f"rejoined by {party} {ev.date.isoformat()} + {earliest} = {day.isoformat()}"
+            ctx.add(_EARLIEST, day, text, r_index, rule.label, source, party)
 
 
 def _earliest_notice(
     ctx: _Context, rule: Withdrawal, r_index: int, source: str | None
 ) -> date | None:
     """The first day notice may be given (a date, or ``in_force`` + duration), added as an
-    ``earliest_notice`` deadline; None when the rule sets none."""
-    if isinstance(rule.earliest_notice, date):
-        earliest = rule.earliest_notice
+    ``earliest_notice`` deadline; None when the rule sets none. A duration also counts from
+    each party's own entry into force (one row with that party; the row without a party is
+    for all the others) and from each re-joining (a row for that party)."""
+    earliest = rule.earliest_notice
+    if isinstance(earliest, date):
         if ctx.lo <= earliest <= ctx.hi:
             text = f"notice possible from {earliest.isoformat()}"
             ctx.add(_EARLIEST, earliest, text, r_index, rule.label, source)
         return earliest
-    if rule.earliest_notice is None:
+    if earliest is None:
         return None
-    in_force = ctx.agreement.in_force
+    agreement = ctx.agreement
+    in_force = agreement.in_force
     if in_force is None:  # the model validator requires it
         raise RuleError("earliest_notice as a duration needs in_force")
-    earliest = _shift(in_force, rule.earliest_notice)
-    if ctx.lo <= earliest <= ctx.hi:
-        text = f"in force {in_force.isoformat()} + {rule.earliest_notice} = {earliest.isoformat()}"
-        ctx.add(_EARLIEST, earliest, text, r_index, rule.label, source)
-    return earliest
+    own = agreement.in_force_for or {}
+    starts: list[tuple[date, str, str | None]] = [
+        (day, f"in force for {party}", party) for party, day in own.items()
+    ]
+    if len(own) < len(agreement.parties):
+        starts.append((in_force, "in force", None))
+    for start, name, party in starts:
+        day = _shift(start, earliest)
+        if ctx.lo <= day <= ctx.hi:
+            text = f"{name} {start.isoformat()} + {earliest} = {day.isoformat()}"
+            ctx.add(_EARLIEST, day, text, r_index, rule.label, source, party)
+    return _shift(in_force, earliest)
+
+
+def _earliest_for(ctx: _Context, rule: Withdrawal, party: str | None, on: date) -> date | None:
+    """The earliest notice day that applies to a notice by ``party`` on ``on``."""
+    earliest = rule.earliest_notice
+    if earliest is None or isinstance(earliest, date):
+        return earliest
+    since = _member_since(ctx, party, on)
+    return None if since is None else _shift(since[0], earliest)
+
+
+def _notice_by_deadlines(
+    ctx: _Context,
+    rule: Withdrawal,
+    r_index: int,
+    source: str | None,
+    earliest: date | None,
+    not_before: date | None,
+) -> None:
+    """A ``notice_deadline`` on every ``notice_by`` day from the first on or after
+    ``earliest`` (else ``in_force``), each labelled with the day a notice by then takes
+    effect; the end of the agreement cuts the series (in :func:`_evaluate`)."""
+    notice_by, effective = rule.notice_by, rule.effective
+    assert notice_by is not None and isinstance(effective, YearlyEffective)  # model validator
+    start = earliest or ctx.agreement.in_force
+    year = max(ctx.lo.year, start.year if start is not None else ctx.lo.year)
+    while year <= ctx.hi.year:
+        day = notice_by.in_year(year)
+        year += 1
+        if not ctx.lo <= day <= ctx.hi or (start is not None and day < start):
+            continue
+        try:
+            effect = effective.day.after(day)
+        except OverflowError:  # the effect would fall after 9999-12-31
+            return
+        text = (
+            f"notice_by {notice_by}: notice on or before {day.isoformat()} takes effect on the "
+            f"next {effective.day.words()} = {effect.isoformat()}"
+        )
+        if not_before is not None and not_before > effect:
+            effect = not_before
+            text += f", not before {not_before.isoformat()}"
+        label = f"{rule.label or 'notice'} for effect on {effect.isoformat()}"
+        ctx.add(_NOTICE_DEADLINE, day, text, r_index, label, source)
+
+
+class _WindowSeries:
+    """Denunciation windows: window k opens on O_k = O_0 + k × every (from the anchor, never
+    chained) and its last day is O_k + length − 1 day."""
+
+    __slots__ = ("every", "first", "length", "origin")
+
+    def __init__(self, windows: Windows, in_force: date | None) -> None:
+        self.every, self.length = windows.every, windows.length
+        if isinstance(windows.first, date):
+            self.first, self.origin = windows.first, ""
+        else:
+            assert in_force is not None  # the agreement's validator requires it
+            self.first = _shift(in_force, windows.first)
+            self.origin = f"in force {in_force.isoformat()} + {windows.first} = "
+
+    def opens(self, k: int) -> date:
+        return _shift(self.first, self.every, k)
+
+    def closes(self, opens: date) -> date:
+        return _shift(opens, self.length) - timedelta(days=1)
+
+    def index_at_or_after(self, day: date) -> int:
+        """The first window opening on or after ``day`` (may lie past 9999-12-31)."""
+        return first_index_at_or_after(self.first, self.every, day)
+
+    def containing(self, day: date) -> tuple[int, date, date] | None:
+        """The window (k, opens, last day) that ``day`` falls in; None outside every window.
+        A window whose end lies past 9999-12-31 runs to the end of the calendar."""
+        k = self.index_at_or_after(day)
+        try:
+            exact = self.opens(k) == day
+        except _PAST_END:  # no window opens on or after day within the calendar
+            exact = False
+        if not exact:
+            if k == 0:
+                return None
+            k -= 1
+        opens = self.opens(k)  # on or before day: within the calendar
+        try:
+            closes = self.closes(opens)
+        except _PAST_END:
+            closes = date.max
+        return (k, opens, closes) if day <= closes else None
+
+    def explain_opens(self, k: int, opens: date) -> str:
+        if k == 0:
+            return f"{self.origin or 'first window opens '}{opens.isoformat()}"
+        return f"first window {self.first.isoformat()} + {k} × {self.every} = {opens.isoformat()}"
+
+
+def _window_deadlines(
+    ctx: _Context, rule: Withdrawal, windows: _WindowSeries, r_index: int, source: str | None
+) -> None:
+    """``notice_window_opens`` and ``notice_deadline`` (the last day) of every window that
+    touches [lo, hi]."""
+    k = max(windows.index_at_or_after(ctx.lo) - 1, 0)
+    while True:
+        try:
+            opens = windows.opens(k)
+            closes = windows.closes(opens)
+        except _PAST_END:  # the series stops at the end of the calendar
+            return
+        if opens > ctx.hi:
+            return
+        if ctx.lo <= opens <= ctx.hi:
+            text = windows.explain_opens(k, opens)
+            ctx.add(_WINDOW_OPENS, opens, text, r_index, rule.label, source)
+        if ctx.lo <= closes <= ctx.hi:
+            text = f"window {opens.isoformat()} + {windows.length} − 1 day = {closes.isoformat()}"
+            ctx.add(_NOTICE_DEADLINE, closes, text, r_index, rule.label, source)
+        k += 1
+
+
+def _outside_windows(windows: _WindowSeries, ep: _Episode) -> str:
+    """The finding for a notice outside every denunciation window: when the next opens."""
+    given = f"notice {ep.since.isoformat()}{_who(ep.party)}"
+    k = windows.index_at_or_after(ep.since)
+    try:
+        following = f"the next window opens on {windows.opens(k).isoformat()}"
+    except _PAST_END:
+        following = "no later window opens by 9999-12-31"
+    return f"outside every denunciation window: {given} ({following}); no effect"
+
+
+def _not_a_party(ctx: _Context, ep: _Episode) -> str:
+    """Why a notice by a party whose membership ended (``ceased``) has no effect; "" when
+    the party was still (or again) a party."""
+    if ep.party is None or ep.party not in ctx.ceased:
+        return ""
+    ended = [d for d in ctx.ceased[ep.party] if d <= ep.since]
+    if not ended or _left_before(ctx, ep.party, ep.since) is None:
+        return ""
+    return f"{ep.party} was no longer a party (membership ended {ended[-1].isoformat()}); no effect"
+
+
+def _lapsed(ctx: _Context, ep: _Episode, day: date) -> str:
+    """The finding for a notice whose party ceased to be one before it took effect; ""
+    otherwise."""
+    if ep.party is None:
+        return ""
+    for ended in ctx.ceased.get(ep.party, ()):
+        if ep.since <= ended < day:
+            return (
+                f"lapsed: {ep.party} ceased to be a party on {ended.isoformat()} before its "
+                f"withdrawal took effect ({day.isoformat()}); no effect"
+            )
+    return ""
+
+
+def _precluded(
+    ctx: _Context,
+    rule: Withdrawal,
+    ep: _Episode,
+    pending: dict[str | None, tuple[date, date]],
+    windows: _WindowSeries | None,
+) -> str:
+    """Why a notice episode has no effect before its date is even computed: redundant, by a
+    party no longer one, premature, or outside every window; "" when none of these."""
+    before = pending.get(ep.party)
+    if before is not None and ep.since < before[1]:
+        return (
+            f"redundant: {ep.party or 'a party'} already gave notice on "
+            f"{before[0].isoformat()}, effective {before[1].isoformat()}; ignored"
+        )
+    gone = _not_a_party(ctx, ep)
+    if gone:
+        return gone
+    earliest = _earliest_for(ctx, rule, ep.party, ep.since)
+    if earliest is not None and ep.since < earliest:
+        return (
+            f"premature: notice {ep.since.isoformat()}{_who(ep.party)} came before "
+            f"the earliest notice date {earliest.isoformat()}; no effect"
+        )
+    if windows is not None and windows.containing(ep.since) is None:
+        return _outside_windows(windows, ep)
+    return ""
+
+
+def _effect_of(
+    ctx: _Context, rule: Withdrawal, ep: _Episode, not_before: date | None
+) -> tuple[date, str, str]:
+    """(the day a notice episode takes effect, its arithmetic as a phrase, a note for the
+    event's finding): the rule's date, moved later by ``not_before`` and by the
+    ``effective_on`` the notice names; an earlier ``effective_on`` is overruled."""
+    day, arithmetic = _withdrawal_date(rule, ep.since)
+    if not_before is not None and not_before > day:
+        arithmetic += f"; not before {not_before.isoformat()} = {not_before.isoformat()}"
+        day = not_before
+    named = ctx.agreement.events[ep.index].effective_on
+    note = ""
+    if named is not None:
+        if named > day:
+            arithmetic += f"; the notice names {named.isoformat()} = {named.isoformat()}"
+            day = named
+            note = f"; the later date the notice names ({named.isoformat()}) applies"
+        elif named < day:
+            note = (
+                f"; the date the notice names ({named.isoformat()}) is earlier than the "
+                f"rule allows ({day.isoformat()}) and is overruled"
+            )
+        else:
+            note = f"; as the notice names ({named.isoformat()})"
+    return day, arithmetic, note
 
 
 def _withdrawal_notice(
@@ -626,32 +1071,28 @@ def _withdrawal_notice(
     r_index: int,
     source: str | None,
     ep: _Episode,
-    earliest: date | None,
     pending: dict[str | None, tuple[date, date]],
+    windows: _WindowSeries | None,
+    not_before: date | None,
 ) -> None:
     """What one notice episode does under ``rule``: a finding, and the withdrawal it brings
-    about (recorded in ``pending`` and on ``ctx``) unless it is redundant, premature or was
-    stopped before it took effect."""
+    about (recorded in ``pending`` and on ``ctx``) unless it is redundant, premature, outside
+    every window, by a party that is none, lapsed, or was stopped before it took effect."""
     findings = ctx.findings
-    before = pending.get(ep.party)
-    if before is not None and ep.since < before[1]:
-        findings[ep.resumed_by if ep.resumed_by is not None else ep.index] = (
-            f"redundant: {ep.party or 'a party'} already gave notice on "
-            f"{before[0].isoformat()}, effective {before[1].isoformat()}; ignored"
-        )
+    precluded = _precluded(ctx, rule, ep, pending, windows)
+    if precluded:
+        findings[ep.resumed_by if ep.resumed_by is not None else ep.index] = precluded
         return
-    if earliest is not None and ep.since < earliest:
-        findings[ep.index] = (
-            f"premature: notice {ep.since.isoformat()}{_who(ep.party)} came before "
-            f"the earliest notice date {earliest.isoformat()}; no effect"
-        )
-        return
-    day, arithmetic = _withdrawal_date(rule, ep.since)
+    day, arithmetic, note = _effect_of(ctx, rule, ep, not_before)
     if ep.stop is not None and ep.stop <= day:
         findings[ep.index] = (
             f"withdrawal{_who(ep.party)} would take effect {day.isoformat()}; "
             f"{ep.stop_kind} on {ep.stop.isoformat()} before it took effect"
         )
+        return
+    lapsed = _lapsed(ctx, ep, day)
+    if lapsed:
+        findings[ep.index] = lapsed
         return
     if ep.stop_index is not None:
         findings[ep.stop_index] = (
@@ -662,7 +1103,7 @@ def _withdrawal_notice(
     # Agreement: US 2019 and 2025). The latest withdrawal is the one that stands.
     ctx.withdrawn[ep.party or ""] = day
     findings[ep.resumed_by if ep.resumed_by is not None else ep.index] = (
-        f"withdrawal{_who(ep.party)} effective {day.isoformat()}"
+        f"withdrawal{_who(ep.party)} effective {day.isoformat()}{note}"
     )
     what = "notice resumed" if ep.resumed_by is not None else "notice given"
     ctx.add(
@@ -674,7 +1115,7 @@ def _withdrawal_notice(
         ctx.event_cite(ep.index, source),
         ep.party,
     )
-    ctx.withdrawals.append((day, ep.party))
+    ctx.exits.append((day, ep.party, "withdrawal"))
 
 
 def _milestone(ctx: _Context, rule: Milestone, r_index: int) -> None:
@@ -745,7 +1186,7 @@ def _survival(
 ) -> None:
     source = ctx.cite(rule.source)
     out = ctx
-    if end_day is not None and not end_reason.startswith("withdrawal"):
+    if end_day is not None and not end_reason.startswith(("withdrawal", "membership")):
         try:
             day = _shift(end_day, rule.period)
         except _PAST_END:  # an end late in 9999 that only a renewal series could reach
@@ -759,19 +1200,24 @@ def _survival(
                 rule.label,
                 source,
             )
-    for party_key, left in ctx.withdrawn.items():
+    # Each time a party left (a withdrawal took effect, or its membership ended), its
+    # obligations survive from that day: Energy Charter Treaty Art. 47(3).
+    for left, party, how in ctx.exits:
         if end_day is not None and left > end_day:
             continue
-        party = party_key or None
         try:
             day = _shift(left, rule.period)
         except _PAST_END:  # validation refuses these; never raise for a reader all the same
             continue
+        what = (
+            f"membership of {party} ended"
+            if how == "ceased"
+            else f"withdrawal{_who(party)} effective"
+        )
         out.add(
             _SURVIVAL,
             day,
-            f"withdrawal{_who(party)} effective {left.isoformat()} + {rule.period}"
-            f" = {day.isoformat()}",
+            f"{what} {left.isoformat()} + {rule.period} = {day.isoformat()}",
             r_index,
             rule.label,
             source,
@@ -1038,11 +1484,15 @@ def _evaluate(agreement: Agreement, as_of: date, start: date, end: date) -> Eval
     ctx = _Context(agreement, as_of, start, end, counted)
     if counted:
         _terminated_events(ctx)
+        _membership_events(ctx)
     later = _rules_up_to_the_end(ctx)
+    if ctx.rejoin_events:
+        _rejoins(ctx)
     end_day, end_reason = _agreement_end(ctx)
     if end_day is not None:
         # Nothing after the end except survival_ends (added below).
         ctx.deadlines = [d for d in ctx.deadlines if d.date <= end_day]
+        _no_renewal_at_the_end(ctx.deadlines, end_day)
     for r_index, rule in later:
         match rule.kind:
             case "recurring":
@@ -1051,7 +1501,24 @@ def _evaluate(agreement: Agreement, as_of: date, start: date, end: date) -> Eval
                 _survival(ctx, rule, r_index, end_day, end_reason)
             case _:
                 assert_never(rule.kind)
-    return Evaluation(ctx.deadlines, ctx.findings, end_day, end_reason, ctx.withdrawn)
+    return Evaluation(
+        ctx.deadlines,
+        ctx.findings,
+        end_day,
+        end_reason,
+        ctx.withdrawn,
+        sorted(ctx.exits, key=_first),
+        ctx.rejoins,
+        ctx.suspended,
+    )
+
+
+def _no_renewal_at_the_end(deadlines: list[Deadline], end_day: date) -> None:
+    """An expiry on the day the agreement ends for another reason (a withdrawal taking effect,
+    a party ceasing, a termination) does not renew it: its outcome is ``ends``."""
+    for d in deadlines:
+        if d.date == end_day and d.outcome is _RENEWS:
+            d.outcome = _ENDS
 
 
 def _rules_up_to_the_end(ctx: _Context) -> list[tuple[int, Recurring | Survival]]:
@@ -1077,20 +1544,51 @@ def _rules_up_to_the_end(ctx: _Context) -> list[tuple[int, Recurring | Survival]
 
 def _agreement_end(ctx: _Context) -> tuple[date | None, str]:
     """The day the agreement ends (the earliest candidate) and why; (None, "") while it runs
-    on. A withdrawal ends it when fewer than two parties would remain bound."""
+    on. A withdrawal or a ``ceased`` ends it when fewer than two parties would remain bound
+    (a re-joining party counts as bound again from its ``rejoined`` date)."""
     ends = ctx.ends
-    if ctx.withdrawals:
-        need = max(1, len(ctx.agreement.parties) - 1)
-        gone: set[str | None] = set()
-        for day, party in sorted(ctx.withdrawals, key=_first):
-            gone.add(party)
-            if len(gone) >= need:
-                ends.append((day, f"withdrawal{_who(party)} effective", True))
-                break
+    if ctx.exits:
+        _membership_end(ctx)
     if not ends:
         return None, ""
     end_day, reason, dated = min(ends, key=_first)
     return end_day, f"{reason} {end_day.isoformat()}" if dated else reason
+
+
+def _membership_end(ctx: _Context) -> None:
+    """Add the end that the parties leaving bring about, if they do; a ``ceased`` that ends
+    the agreement also yields a ``termination`` on that day."""
+    need = max(1, len(ctx.agreement.parties) - 1)
+    timeline: list[tuple[date, int, str | None, str]] = [
+        (day, 0, party, how) for day, party, how in ctx.exits
+    ]
+    timeline.extend((day, 1, party, "") for day, party in ctx.rejoins)
+    timeline.sort(key=_timeline_key)
+    gone: set[str | None] = set()
+    for day, order, party, how in timeline:
+        if order:
+            gone.discard(party)
+            continue
+        gone.add(party)
+        if len(gone) < need:
+            continue
+        if how == "ceased":
+            ctx.ends.append((day, f"membership of {party} ended on", True))
+            ctx.add(
+                _TERMINATION,
+                day,
+                f"membership of {party} ended on {day.isoformat()}; fewer than two parties remain",
+                None,
+                None,
+                None,
+            )
+        else:
+            ctx.ends.append((day, f"withdrawal{_who(party)} effective", True))
+        return
+
+
+def _timeline_key(row: tuple[date, int, str | None, str]) -> tuple[date, int]:
+    return row[0], row[1]
 
 
 def _event_date(pair: tuple[int, Event]) -> date:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -52,16 +53,23 @@ class SyncReport:
 
 
 def sync_directory(
-    engine: Engine, directory: Path, *, now: datetime, horizon: Horizon | None = None
+    engine: Engine,
+    directory: Path,
+    *,
+    now: datetime,
+    horizon: Horizon | None = None,
+    known_channels: Iterable[str] | None = None,
 ) -> SyncReport:
     """Make the origin-``file`` agreements match ``directory``, in one transaction, with the
     deadlines of changed agreements materialised over ``horizon`` in it.
 
     Raises ValidationFailed (from the loader, or naming each file whose deadlines cannot be
     computed) and changes nothing when any file fails: a half-edited folder never
-    half-applies.
+    half-applies. ``known_channels``: the channel names of the configuration in force (an
+    agreement naming another is invalid); None skips that check.
     """
-    loaded = load_paths([directory])  # validates everything before touching the database
+    # Validates everything before touching the database.
+    loaded = load_paths([directory], known_channels=known_channels)
     report = SyncReport()
     written: list[LoadedAgreement] = []
     with session_scope(engine) as session:

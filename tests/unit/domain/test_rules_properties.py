@@ -26,7 +26,7 @@ def make(
     rules: list[dict[str, Any]],
     events: list[dict[str, Any]] | None = None,
     parties: list[str] | None = None,
-    in_force: str | None = "1990-01-31",
+    in_force: str | None = "1950-01-01",
 ) -> Agreement:
     return Agreement.model_validate(
         {
@@ -39,6 +39,43 @@ def make(
             "events": events or [],
         }
     )
+
+
+month_days = st.dates(min_value=date(2001, 1, 1), max_value=date(2001, 12, 31)).map(
+    lambda d: d.strftime("%m-%d")  # 2001 is a common year: never 02-29
+)
+
+
+@st.composite
+def withdrawals(draw: st.DrawFn) -> dict[str, Any]:
+    """A withdrawal rule in any of its forms, format 1.1 included."""
+    form = draw(st.sampled_from(["convention", "notice_by", "next", "windows"]))
+    rule: dict[str, Any] = {"kind": "withdrawal"}
+    if form == "convention":
+        rule["notice"] = draw(short_notice)
+        rule["effective"] = draw(
+            st.sampled_from(
+                ["same_day", "day_after", "first_of_next_month", "end_of_following_year"]
+            )
+        )
+    elif form == "notice_by":
+        rule["notice_by"] = draw(month_days)
+        rule["effective"] = draw(month_days)
+    elif form == "next":
+        rule["notice"] = draw(short_notice)
+        rule["effective"] = "next " + draw(month_days)
+    else:
+        rule["notice"] = draw(short_notice)
+        rule["windows"] = {
+            "first": draw(st.one_of(days.map(date.isoformat), year_or_months)),
+            "every": draw(st.sampled_from(["5 years", "10 years", "1 year"])),
+            "length": draw(st.sampled_from(["1 year", "6 months", "30 days"])),
+        }
+    if draw(st.booleans()):
+        rule["earliest_notice"] = draw(st.one_of(days.map(date.isoformat), year_or_months))
+    if draw(st.booleans()):
+        rule["not_before"] = draw(st.one_of(days.map(date.isoformat), year_or_months))
+    return rule
 
 
 @st.composite
@@ -61,16 +98,7 @@ def rules(draw: st.DrawFn) -> dict[str, Any]:
     if kind == "fixed_term":
         return {"kind": kind, "expires": draw(days).isoformat(), "notice": draw(short_notice)}
     if kind == "withdrawal":
-        return {
-            "kind": kind,
-            "notice": draw(short_notice),
-            "effective": draw(
-                st.sampled_from(
-                    ["same_day", "day_after", "first_of_next_month", "end_of_following_year"]
-                )
-            ),
-            "earliest_notice": draw(days).isoformat(),
-        }
+        return draw(withdrawals())
     if kind == "recurring":
         return {
             "kind": kind,
@@ -97,14 +125,22 @@ def events(draw: st.DrawFn) -> list[dict[str, Any]]:
                     "notice_withdrawn",
                     "extended",
                     "terminated",
+                    "rejoined",
+                    "suspended",
+                    "suspension_lifted",
+                    "ceased",
                 ]
             )
         )
         event: dict[str, Any] = {"date": draw(days).isoformat(), "type": kind}
-        if kind.startswith("notice"):
+        # Suspensions of obligations may concern the whole agreement (no party).
+        needs_party = kind.startswith("notice") or kind in ("rejoined", "ceased")
+        if needs_party or (kind.startswith("suspen") and draw(st.booleans())):
             event["party"] = draw(st.sampled_from(["KR", "JP"]))
         if kind == "extended":
             event["until"] = draw(days).isoformat()
+        if kind == "notice_given" and draw(st.booleans()):
+            event["effective_on"] = draw(days).isoformat()
         out.append(event)
     return out
 
@@ -265,3 +301,99 @@ def test_findings_are_only_about_counted_events(
     agreement = make(rule_list, event_list)
     result = evaluate(agreement, as_of=as_of, start=as_of, end=as_of + timedelta(days=400))
     assert set(result.findings) <= {i for i, e in enumerate(agreement.events) if e.date <= as_of}
+
+
+def _effect(rule: dict[str, Any], given: date, **event: Any) -> tuple[date, str]:
+    """The withdrawal_effective date (and explanation) of one notice under ``rule``."""
+    agreement = make(
+        [rule],
+        [{"date": given.isoformat(), "type": "notice_given", "party": "KR", **event}],
+        parties=["KR", "JP", "CN"],
+    )
+    result = evaluate(agreement, as_of=date(2070, 1, 1), start=given, end=date(2080, 1, 1))
+    (found,) = [d for d in result.deadlines if d.kind is DeadlineKind.WITHDRAWAL_EFFECTIVE]
+    return found.date, found.explanation
+
+
+@settings(max_examples=200, deadline=None)
+@given(notice_by=month_days, effective=month_days, given=days)
+def test_a_notice_by_effect_is_after_the_notice_and_within_a_year_and_a_day_of_its_day(
+    notice_by: str, effective: str, given: date
+) -> None:
+    rule = {"kind": "withdrawal", "notice_by": notice_by, "effective": effective}
+    effect, text = _effect(rule, given)
+    counted = date.fromisoformat(text.split("counts toward ")[1][:10])
+    assert counted.strftime("%m-%d") == notice_by
+    assert given <= counted < given + timedelta(days=366)  # the first such day on or after
+    assert counted < effect <= counted + timedelta(days=366)  # a year and a day at most
+    assert effect.strftime("%m-%d") == effective
+    # The day before the notice_by day still counts toward it; the day after does not.
+    if counted > date(1950, 1, 1) and counted < date(2060, 1, 1):
+        late, _ = _effect(rule, counted + timedelta(days=1))
+        on_time, _ = _effect(rule, counted)
+        assert on_time == effect and late > effect
+
+
+@settings(max_examples=150, deadline=None)
+@given(day=month_days, notice=short_notice, given=days)
+def test_next_month_day_is_the_first_strictly_after_notice_plus_period(
+    day: str, notice: str, given: date
+) -> None:
+    rule = {"kind": "withdrawal", "notice": notice, "effective": f"next {day}"}
+    effect, _ = _effect(rule, given)
+    base = shift(given, make([rule]).rules[0].notice)  # type: ignore[union-attr, arg-type]
+    assert base < effect <= base + timedelta(days=366)
+    assert effect.strftime("%m-%d") == day
+    assert not any(
+        (base + timedelta(days=n)).strftime("%m-%d") == day for n in range(1, (effect - base).days)
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(notice=short_notice, given=days, named=days, not_before=st.one_of(st.none(), days))
+def test_the_effect_is_the_latest_of_the_rule_not_before_and_effective_on(
+    notice: str, given: date, named: date, not_before: date | None
+) -> None:
+    rule: dict[str, Any] = {"kind": "withdrawal", "notice": notice}
+    plain, _ = _effect(rule, given)
+    if not_before is not None:
+        rule["not_before"] = not_before.isoformat()
+    effect, _ = _effect(rule, given, effective_on=named.isoformat())
+    assert effect == max(plain, named, not_before or plain)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    first=days,
+    every=st.sampled_from(["1 month", "3 months", "1 year", "10 years", "45 days"]),
+    length=st.sampled_from(["1 day", "10 days", "1 month"]),
+    start=days,
+    span=st.integers(0, 4000),
+)
+def test_windows_are_anchored_on_the_first_and_each_closes_length_minus_a_day_later(
+    first: date, every: str, length: str, start: date, span: int
+) -> None:
+    rule = {
+        "kind": "withdrawal",
+        "notice": "1 year",
+        "windows": {"first": first.isoformat(), "every": every, "length": length},
+    }
+    agreement = make([rule])
+    windows = agreement.rules[0].windows  # type: ignore[union-attr]
+    assert windows is not None
+    end = start + timedelta(days=span)
+    found = compute_deadlines(agreement, as_of=start, start=start, end=end)
+    expected = set()
+    k = 0
+    while True:  # every window from the anchor, the slow way
+        opens = shift(first, windows.every, times=k)
+        closes = shift(opens, windows.length) - timedelta(days=1)
+        if opens > end:
+            break
+        expected |= {
+            (DeadlineKind.NOTICE_WINDOW_OPENS, opens),
+            (DeadlineKind.NOTICE_DEADLINE, closes),
+        }
+        k += 1
+    expected = {(kind, day) for kind, day in expected if start <= day <= end}
+    assert {(d.kind, d.date) for d in found} == expected

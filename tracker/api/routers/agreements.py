@@ -78,7 +78,9 @@ def _media_type(request: Request) -> str:
 def _load(request: Request, body: bytes) -> Any:
     from tracker.loader import load_text
 
-    return load_text(body, name=BODY_NAME, content_type=_media_type(request))
+    # Channel names are checked against the configuration the service runs with.
+    known = deps.get_settings(request).all_channels()
+    return load_text(body, name=BODY_NAME, content_type=_media_type(request), known_channels=known)
 
 
 @router.get("", response_model=AgreementList, dependencies=[Depends(require_read)])
