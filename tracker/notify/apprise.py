@@ -60,6 +60,18 @@ def _url_secrets(url: str) -> list[str]:
     return [piece for piece in pieces if len(piece) >= 3]
 
 
+def _origin(url: str) -> str:
+    """``scheme://host[:port]`` of an Apprise URL: the part that is safe to show. The rest
+    (user, password, path, query) is where services keep their tokens."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or "?"
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return f"{url.split('://', 1)[0]}://?"
+    return f"{parts.scheme}://{host}{port}"
+
+
 def with_timeouts(url: str, timeout_s: float) -> str:
     """``url`` with Apprise's connect and read timeouts (``cto``, ``rto``) set to
     ``timeout_s`` where the URL does not set them itself."""
@@ -113,7 +125,7 @@ class AppriseNotifier:
                 "services for its form)",
                 path=f"channels.{name}.url",
             )
-        self._where = self.redactor(str(self._apprise[0].url(privacy=True)))  # type: ignore[no-untyped-call]
+        self._where = _origin(str(self._apprise[0].url(privacy=True)))  # type: ignore[no-untyped-call]
         self._logger = logging.getLogger("apprise")
 
     @classmethod
@@ -129,20 +141,21 @@ class AppriseNotifier:
     def _notify(self, title: str, body: str) -> Delivery:
         import apprise
 
-        with _NOTIFY_LOCK, apprise.LogCapture(level=logging.INFO) as captured:  # type: ignore[no-untyped-call]
+        capture = apprise.LogCapture(level=logging.WARNING, fmt="%(message)s")  # type: ignore[no-untyped-call]
+        with _NOTIFY_LOCK, capture as captured:
             try:
                 result: Any = self._apprise.notify(body=body, title=title)
             except Exception as exc:  # a bug or an unexpected library error: worth a retry
                 raise DeliveryError(
-                    self.redactor(f"apprise {self.name!r} ({self._where}): {exc!r}")
+                    f"apprise {self.name!r} ({self._where}): {self.redactor(repr(exc))}"
                 ) from exc
             text = captured.getvalue()
         if not result:
             said = " ".join(text.split())[-LOG_QUOTE_CHARS:] or "no detail"
             raise DeliveryError(
-                self.redactor(f"apprise {self.name!r} ({self._where}): notify failed: {said}")
+                f"apprise {self.name!r} ({self._where}): notify failed: {self.redactor(said)}"
             )
-        return Delivery(detail=self.redactor(f"delivered via {self._where}"))
+        return Delivery(detail=f"delivered via {self._where}")
 
     async def aclose(self) -> None:
         """Nothing to release: Apprise opens a connection per notification."""
