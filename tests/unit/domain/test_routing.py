@@ -147,12 +147,14 @@ def test_schedules_parse(text: str, expected: Schedule) -> None:
     [
         (
             "MONDAY 08:00",
-            "'MONDAY 08:00': 'MONDAY' is not a weekday (expected 'daily HH:MM' or a weekday and a time such as 'MON 08:00')",
+            "'MONDAY 08:00': 'MONDAY' is not a weekday "
+            "(expected 'daily HH:MM' or a weekday and a time such as 'MON 08:00')",
         ),
         ("daily 24:00", "'daily 24:00': 24:00 is not a time of day"),
         (
             "08:00",
-            "'08:00' is not a schedule (expected 'daily HH:MM' or a weekday and a time such as 'MON 08:00')",
+            "'08:00' is not a schedule "
+            "(expected 'daily HH:MM' or a weekday and a time such as 'MON 08:00')",
         ),
     ],
 )
