@@ -271,3 +271,38 @@ def test_without_an_ack_secret_reminders_carry_no_link(
     (request,) = receiver.requests
     assert (request.path, request.json()["data"]["ack_url"]) == ("/desk", None)
     assert date.fromisoformat(request.json()["data"]["deadline"]["date"]) == DEADLINE
+
+
+def test_a_deadline_acknowledged_over_the_api_gets_nothing_on_a_newly_routed_channel(
+    db_url: str, engine: Engine, receiver: Receiver
+) -> None:
+    # Only one reminder per channel, already sent when the deadline is acknowledged: no row
+    # changes, and only the recorded acknowledgement can tell the planner.
+    only = {"reminders": ["30 days"], "escalations": []}
+    add_agreement(engine, pact("pact-a", tags="security"), now=NOW)
+    first = Service(settings_for(db_url, receiver.base_url, **only), engine=engine)
+    first.replan(now=NOW)
+    assert first.tick(now=NOW).sent == 2
+    sent = next(r for r in outbox.list_reminders(engine) if r.status == "sent")
+    assert sent.id is not None
+    changed = outbox.acknowledge(
+        engine, sent.id, by="desk@example.org", now=NOW + timedelta(hours=1)
+    )
+    assert changed == []
+
+    moved = settings_for(
+        db_url,
+        receiver.base_url,
+        routes=[{"match": {"tags": ["security"]}, "channels": ["legal"]}],
+        **only,
+    )
+    second = Service(moved, engine=engine)
+    second.replan(now=NOW + timedelta(hours=2))
+    assert second.tick(now=WEEK_BEFORE).claimed == 0
+    assert receiver.count == 2
+    legal = {
+        (r.offset, r.purpose): (r.status, r.reason)
+        for r in outbox.list_reminders(engine)
+        if r.channel == "legal"
+    }
+    assert legal == {("30 days", "reminder"): ("acknowledged", "acknowledged")}
