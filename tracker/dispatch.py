@@ -51,7 +51,7 @@ import traceback
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from functools import partial
 from typing import Any, TypeVar
@@ -59,6 +59,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 
+from tracker.domain.ack import link as ack_link
 from tracker.domain.deadline import Deadline
 from tracker.domain.reminder import ReminderStatus
 from tracker.errors import DatabaseUnavailable, DeliveryError
@@ -168,9 +169,13 @@ def build_notification(
     now: datetime,
     default_zone: ZoneInfo,
     attempt: int | None = None,
+    links: AckLinks | None = None,
 ) -> Notification:
     """The payload of one attempt: the planned deadline with ``days_left`` counted from the
-    day of sending in the agreement's zone."""
+    day of sending in the agreement's zone, and its acknowledgement link (``links``). A
+    digest carries its list (each entry with its link) instead of one deadline."""
+    if claimed.purpose == outbox.DIGEST:
+        return _digest_notification(claimed, now=now, attempt=attempt, links=links)
     deadline = Deadline.from_dict(claimed.deadline)
     zone = (agreement.zone if agreement else None) or default_zone
     send_day = now.astimezone(zone).date()
@@ -189,6 +194,60 @@ def build_notification(
             "sources": agreement.sources if agreement else [],
         },
         attempt=attempt if attempt is not None else claimed.attempts + 1,
+        purpose=claimed.purpose,
+        ack_url=links.url(deadline.key) if links is not None else None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class AckLinks:
+    """Builds the one-click acknowledgement links of deadlines (``public_url`` and the
+    ``ack_secret`` that signs them)."""
+
+    public_url: str
+    secret: str
+
+    def url(self, key: tuple[str, str, date, str]) -> str:
+        return ack_link(self.public_url, key, secret=self.secret)
+
+    @classmethod
+    def of(cls, settings: Settings) -> AckLinks | None:
+        if settings.ack_secret is None:
+            return None
+        return cls(settings.public_url, settings.ack_secret.get_secret_value())
+
+
+def _digest_notification(
+    claimed: outbox.ClaimedReminder,
+    *,
+    now: datetime,
+    attempt: int | None,
+    links: AckLinks | None,
+) -> Notification:
+    digest = dict(claimed.deadline)
+    entries = []
+    for entry in digest.get("deadlines") or []:
+        entry = dict(entry)
+        key = (
+            entry["agreement"],
+            entry["kind"],
+            date.fromisoformat(entry["date"]),
+            entry.get("party") or "",
+        )
+        entry["ack_url"] = links.url(key) if links is not None else None
+        entries.append(entry)
+    digest["deadlines"] = entries
+    return Notification(
+        reminder_id=claimed.id,
+        message_id=claimed.webhook_id,
+        channel=claimed.channel,
+        offset=claimed.offset,
+        due_at=claimed.due_at,
+        deadline={},
+        agreement={"id": None, "title": None, "sources": []},
+        attempt=attempt if attempt is not None else claimed.attempts + 1,
+        purpose=claimed.purpose,
+        digest=digest,
     )
 
 
@@ -393,6 +452,7 @@ class _Tick:
         self.stop = stop
         self.lease = timedelta(seconds=settings.lease.total_seconds())
         self.zone = ZoneInfo(settings.timezone)
+        self.links = AckLinks.of(settings)
         self.disabled: dict[str, str] = {}
         self.agreements: dict[str, _AgreementInfo] = {}
         self.report = TickReport()
@@ -483,6 +543,7 @@ class _Tick:
                 now=now,
                 default_zone=self.zone,
                 attempt=started.attempt,
+                links=self.links,
             )
             delivery = await notifier.send(notification, now=now)
         except DeliveryError as exc:

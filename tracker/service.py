@@ -254,6 +254,7 @@ class Service:
                 self.settings.reminder_policy(),
                 now=now,
                 failed=frozenset(failed),
+                acknowledged=outbox.acknowledged_deadlines(self.engine, since=since),
             )
             inserted = outbox.insert_planned(self.engine, plan.new, now=now)
             changed = outbox.apply_changes(self.engine, plan.changes, now=now)
@@ -325,6 +326,7 @@ class Service:
         clock = _utc_now if now is None else None
         now = now or _utc_now()
         with self._tick_lock:
+            self.plan_digests(now=now)
             report = tick(
                 self.engine,
                 None,
@@ -348,6 +350,19 @@ class Service:
                 ),
             )
         return report
+
+    def plan_digests(self, *, now: datetime) -> list[str]:
+        """Put the digests due today in the outbox (once per digest and day, whichever
+        replica comes first); a failure is logged and never stops the tick."""
+        if not self.settings.digests:
+            return []
+        from tracker.digests import plan_digests
+
+        try:
+            return plan_digests(self.engine, self.settings, now=now)
+        except Exception:
+            log.exception("digest.plan_failed")
+            return []
 
     def acknowledge(self, reminder_id: int, *, by: str, now: datetime | None = None) -> list[int]:
         return outbox.acknowledge(self.engine, reminder_id, by=by, now=now or datetime.now(UTC))

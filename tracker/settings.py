@@ -34,6 +34,7 @@ from pydantic import (
 
 from tracker.domain.durations import ConfigDurationField, Duration, DurationField, parse_duration
 from tracker.domain.planner import ReminderPolicy
+from tracker.domain.routing import DigestSpec, Escalation, Match, Route, parse_schedule
 from tracker.errors import ConfigError, ValidationFailed
 
 DEFAULT_CONFIG_PATH = Path("config/tracker.yaml")
@@ -41,6 +42,10 @@ ENV_PREFIX = "TRACKER_"
 
 #: The levels ``log_level`` accepts (any case), quietest last.
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+#: The shortest ``ack_secret`` accepted (an HMAC key guessable by brute force is no key).
+ACK_SECRET_MIN_CHARS = 16
+_DIGEST_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:-|:\?)([^}]*))?\}")
 
@@ -103,7 +108,98 @@ class LogChannel(_Strict):
     type: Literal["log"]
 
 
-ChannelConfig = Annotated[WebhookChannel | EmailChannel | LogChannel, Field(discriminator="type")]
+class AppriseChannel(_Strict):
+    """Delivery through Apprise (optional extra ``treaty-tracker[apprise]``): Slack, Teams,
+    Mattermost, Matrix, ntfy, Gotify, Telegram, Discord... The URL carries the service's
+    tokens: it is a secret, redacted from every error and log line."""
+
+    type: Literal["apprise"]
+    url: SecretStr = Field(description="An Apprise URL, e.g. 'ntfy://host/topic'.")
+    timeout_seconds: float = Field(default=15.0, gt=0, le=300)
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: SecretStr) -> SecretStr:
+        text = value.get_secret_value().strip()
+        if "://" not in text:
+            raise ValueError("an Apprise URL looks like 'SCHEMA://...' (e.g. 'ntfy://host/topic')")
+        return value
+
+
+ChannelConfig = Annotated[
+    WebhookChannel | EmailChannel | LogChannel | AppriseChannel, Field(discriminator="type")
+]
+
+
+def _known_kinds(value: list[str]) -> list[str]:
+    from tracker.domain.deadline import DeadlineKind
+
+    known = {k.value for k in DeadlineKind}
+    bad = [k for k in value if k not in known]
+    if bad:
+        raise ValueError(f"unknown deadline kind(s) {bad}; known: {sorted(known)}")
+    return value
+
+
+class MatchConfig(_Strict):
+    """What a route, an escalation or a digest selects: within a key any value matches,
+    across keys all must; a key left out selects everything."""
+
+    tags: list[str] = Field(default_factory=list)
+    kinds: list[str] = Field(default_factory=list)
+    parties: list[str] = Field(default_factory=list)
+    agreements: list[str] = Field(default_factory=list)
+
+    _check_kinds = field_validator("kinds")(_known_kinds)
+
+    def to_match(self) -> Match:
+        return Match(
+            tags=frozenset(self.tags),
+            kinds=frozenset(self.kinds),
+            parties=frozenset(self.parties),
+            agreements=frozenset(self.agreements),
+        )
+
+
+class RouteConfig(_Strict):
+    """One entry of ``routes`` (tried in order; the first match decides unless ``continue``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    match: MatchConfig = Field(default_factory=MatchConfig)
+    channels: list[str] = Field(min_length=1)
+    continue_: bool = Field(default=False, alias="continue")
+
+
+class EscalationConfig(_Strict):
+    """One entry of ``escalations``: ``act_by`` deadlines still unacknowledged ``when_left``
+    before the day remind ``channels`` too."""
+
+    kinds: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    when_left: DurationField
+    channels: list[str] = Field(min_length=1)
+
+    _check_kinds = field_validator("kinds")(_known_kinds)
+
+
+class DigestConfig(_Strict):
+    """One entry of ``digests``: on ``schedule`` (``"MON 08:00"``, ``"daily 08:00"``, in the
+    configured zone), one message on ``channel`` listing matching deadlines in ``within``."""
+
+    channel: str
+    schedule: str
+    within: DurationField
+    tags: list[str] = Field(default_factory=list)
+    kinds: list[str] = Field(default_factory=list)
+
+    _check_kinds = field_validator("kinds")(_known_kinds)
+
+    @field_validator("schedule")
+    @classmethod
+    def _check_schedule(cls, value: str) -> str:
+        parse_schedule(value)
+        return value
 
 
 class SmtpSettings(_Strict):
@@ -137,7 +233,7 @@ def minimum_lease_s(channels: Mapping[str, Any], smtp: SmtpSettings) -> tuple[fl
     timeouts = [
         (config.timeout_seconds, f"channels.{name}.timeout_seconds")
         for name, config in channels.items()
-        if isinstance(config, WebhookChannel)
+        if isinstance(config, WebhookChannel | AppriseChannel)
     ]
     if any(isinstance(config, EmailChannel) for config in channels.values()):
         timeouts.append((smtp.timeout_seconds, "smtp.timeout_seconds"))
@@ -181,6 +277,42 @@ class Settings(_Strict):
     #: ``keyvalue``: ``time level=... logger=... event key=value``; ``json``: one JSON object
     #: per line with the event's fields as keys (for a log pipeline).
     log_format: Literal["keyvalue", "json"] = "keyvalue"
+    #: Base of the links in reminders (acknowledgement pages).
+    public_url: str = "http://127.0.0.1:8000"
+    #: Signs acknowledgement links; without it reminders carry no link and ``/ack`` answers 404.
+    #: Every replica needs the same value.
+    ack_secret: SecretStr | None = None
+    routes: list[RouteConfig] = Field(default_factory=list)
+    digests: dict[str, DigestConfig] = Field(default_factory=dict)
+    escalations: list[EscalationConfig] = Field(default_factory=list)
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str) -> str:
+        try:
+            parts = urlsplit(value.strip())
+        except ValueError:
+            parts = None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(
+                f"{value!r} is not an http(s) URL (e.g. 'https://tracker.example.org')"
+            )
+        return value.strip().rstrip("/")
+
+    @field_validator("ack_secret")
+    @classmethod
+    def _check_ack_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < ACK_SECRET_MIN_CHARS:
+            raise ValueError(f"an ack_secret needs at least {ACK_SECRET_MIN_CHARS} characters")
+        return value
+
+    @field_validator("digests")
+    @classmethod
+    def _check_digest_names(cls, value: dict[str, DigestConfig]) -> dict[str, DigestConfig]:
+        bad = [name for name in value if not _DIGEST_NAME.fullmatch(name)]
+        if bad:
+            raise ValueError(f"digest names {bad} must be lowercase letters, digits and '-'")
+        return value
 
     @field_validator("log_level")
     @classmethod
@@ -221,14 +353,7 @@ class Settings(_Strict):
     @field_validator("reminder_kinds")
     @classmethod
     def _check_kinds(cls, value: Any) -> Any:
-        from tracker.domain.deadline import DeadlineKind
-
-        if isinstance(value, list):
-            known = {k.value for k in DeadlineKind}
-            bad = [k for k in value if k not in known]
-            if bad:
-                raise ValueError(f"unknown deadline kind(s) {bad}; known: {sorted(known)}")
-        return value
+        return _known_kinds(value) if isinstance(value, list) else value
 
     def today(self, now: datetime) -> date:
         """The day ``now`` falls on in the configured zone: the default ``as_of`` everywhere
@@ -249,7 +374,31 @@ class Settings(_Strict):
             send_time=self.send_time,
             zone=ZoneInfo(self.timezone),
             horizon=self.planning_horizon,
+            routes=tuple(
+                Route(r.match.to_match(), tuple(r.channels), r.continue_) for r in self.routes
+            ),
+            escalations=tuple(
+                Escalation(
+                    Match(tags=frozenset(e.tags), kinds=frozenset(e.kinds)),
+                    e.when_left,
+                    tuple(e.channels),
+                )
+                for e in self.escalations
+            ),
         )
+
+    def digest_specs(self) -> list[DigestSpec]:
+        """The configured digests, as the digest job reads them."""
+        return [
+            DigestSpec(
+                name,
+                d.channel,
+                parse_schedule(d.schedule),
+                d.within,
+                Match(tags=frozenset(d.tags), kinds=frozenset(d.kinds)),
+            )
+            for name, d in sorted(self.digests.items())
+        ]
 
 
 def substitute_env(text: str, env: Mapping[str, str], *, file: str) -> str:
@@ -434,15 +583,26 @@ def _plain_message(err: Any) -> str:
     return msg.removeprefix("Value error, ")
 
 
+def _named_channels(settings: Settings) -> list[tuple[str, str]]:
+    """(setting path, channel name) of every channel the configuration refers to by name."""
+    named = [("default_channels", name) for name in settings.default_channels]
+    for index, entry in enumerate(settings.routes):
+        named += [(f"routes[{index}].channels", name) for name in entry.channels]
+    for index, escalation in enumerate(settings.escalations):
+        named += [(f"escalations[{index}].channels", name) for name in escalation.channels]
+    named += [(f"digests.{key}.channel", d.channel) for key, d in settings.digests.items()]
+    return named
+
+
 def _check_channel_names(settings: Settings, file: str) -> None:
     known = settings.all_channels()
     problems = [
         ConfigError(
             f"channel {name!r} is not configured (known: {sorted(known)})",
             file=file,
-            path="default_channels",
+            path=path,
         )
-        for name in settings.default_channels
+        for path, name in _named_channels(settings)
         if name not in known
     ]
     needs_smtp = any(c.type == "email" for c in settings.channels.values())

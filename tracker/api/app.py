@@ -38,7 +38,16 @@ from tracker.api.deps import ServiceLike
 from tracker.api.errors import BodyTooLarge, error_response, install_error_handlers
 from tracker.api.memo import Memo
 from tracker.api.metrics import install_metrics
-from tracker.api.routers import agreements, calendar, deadlines, docs, health, pages, reminders
+from tracker.api.routers import (
+    ack,
+    agreements,
+    calendar,
+    deadlines,
+    docs,
+    health,
+    pages,
+    reminders,
+)
 from tracker.app.context import Context
 from tracker.settings import Settings
 
@@ -233,6 +242,7 @@ def create_app(settings: Settings, *, service: ServiceLike | None = None) -> Fas
     app.include_router(calendar.router)
     install_metrics(app)
     app.include_router(pages.router)
+    app.include_router(ack.router)
     app.include_router(docs.router)
     app.mount(docs.DOCS_ASSETS, StaticFiles(directory=DOCS_ASSETS_DIR), name="docs-assets")
     app.mount(docs.STATIC, StaticFiles(directory=STATIC_DIR), name="static")

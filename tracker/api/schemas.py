@@ -141,6 +141,11 @@ class ReminderOut(_Out):
     party: str | None
     offset: str
     channel: str
+    purpose: str = Field(
+        default="reminder",
+        description="'reminder', 'escalation' (offset is its when_left) or 'digest' "
+        "(agreement is the digest's name, deadline_date its day).",
+    )
     due_at: datetime
     status: str
     reason: str | None

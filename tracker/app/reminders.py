@@ -27,6 +27,7 @@ class Reminder:
     party: str
     offset: str
     channel: str
+    purpose: str
     webhook_id: str
     due_at: datetime | None
     status: str

@@ -46,6 +46,7 @@ SIMULATE_HEADERS = [
     "PARTY",
     "OFFSET",
     "CHANNEL",
+    "ROUTED BY",
 ]
 
 
@@ -121,6 +122,7 @@ def log_json(log: ReminderLog) -> list[dict[str, Any]]:
             "party": r.party or None,
             "offset": r.offset,
             "channel": r.channel,
+            "purpose": r.purpose,
             "channel_disabled": log.disabled.get(r.channel),
             "webhook_id": r.webhook_id,
             "due_at": _iso(r.due_at),
@@ -227,6 +229,8 @@ def simulated_json(s: Simulated) -> dict[str, Any]:
         "party": s.key.party or None,
         "offset": s.key.offset,
         "channel": s.key.channel,
+        "purpose": s.key.purpose,
+        "routed_by": s.via,
         "days_left": (s.key.deadline_date - s.day).days,
         "webhook_id": s.key.webhook_id(),
     }
@@ -240,8 +244,9 @@ def simulated_row(s: Simulated) -> list[str]:
         s.key.deadline_kind,
         s.key.deadline_date.isoformat(),
         s.key.party,
-        s.key.offset,
+        s.key.offset if s.key.purpose == "reminder" else f"{s.key.offset} ({s.key.purpose})",
         s.key.channel,
+        s.via,
     ]
 
 

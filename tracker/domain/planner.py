@@ -9,10 +9,16 @@ The store applies it; the log and ``tracker reminders`` show the reasons.
 
 Rules (SPEC 5 and 6):
 
-* A reminder is (agreement, deadline kind, deadline date, party, offset, channel). For every
-  deadline up to ``now + planning_horizon`` there is one per offset (the agreement's
-  ``reminders`` or the configured ones) per channel (the agreement's ``channels`` or the
-  configured ``default_channels``), for the deadline kinds ``reminder_kinds`` allows.
+* A reminder is (agreement, deadline kind, deadline date, party, offset, channel, purpose).
+  For every deadline up to ``now + planning_horizon`` there is one per offset (the
+  agreement's ``reminders`` or the configured ones) per channel (the agreement's
+  ``channels``, else the channels the configured ``routes`` choose, else
+  ``default_channels``: :func:`tracker.domain.routing.route`), for the deadline kinds
+  ``reminder_kinds`` allows. ``act_by`` deadlines also get one escalation (purpose
+  ``escalation``, offset ``when_left``) per channel of each matching ``escalations`` entry.
+* Changing routes re-plans: stored reminders of a channel no longer routed are cancelled
+  (reason ``not_routed``), the newly routed channels get new rows, and a key already stored
+  is never inserted again, so nothing is sent twice.
 * It is due at ``send_time`` local time in the agreement's zone (else the configured
   ``timezone``) on ``deadline date − offset``, stored as aware UTC. Across a DST change the
   wall-clock time is kept (09:00 stays 09:00 local, so the UTC instant moves by an hour). A
@@ -28,7 +34,8 @@ Rules (SPEC 5 and 6):
 * A stored reminder whose deadline no longer follows from the agreement (a timely notice ended
   the renewals, an event or rule was edited, the agreement was removed) becomes ``cancelled``.
   Agreements whose deadlines could not be computed this time are left alone.
-* A deadline that someone acknowledged gets no new reminders either.
+* A deadline that someone acknowledged (``acknowledged``, or a stored row with that status)
+  gets no new reminders or escalations either: new rows are stored as ``acknowledged``.
 """
 
 from __future__ import annotations
@@ -47,6 +54,7 @@ from tracker.domain.agreement import Agreement
 from tracker.domain.deadline import Deadline
 from tracker.domain.durations import Duration, shift, shift_within
 from tracker.domain.reminder import FINAL_STATUSES, ReminderStatus
+from tracker.domain.routing import Escalation, Purpose, Route, escalations_for, route
 
 #: Length of the random-looking part of a webhook id ("msg_" + this many base32 characters;
 #: 26 characters carry 130 bits, as many as the ids in the Standard Webhooks examples).
@@ -71,6 +79,8 @@ class ReminderPolicy:
     send_time: time
     zone: ZoneInfo
     horizon: Duration
+    routes: tuple[Route, ...] = ()
+    escalations: tuple[Escalation, ...] = ()
 
     def kind_allowed(self, kind: str) -> bool:
         return self.kinds is None or kind in self.kinds
@@ -92,11 +102,13 @@ class PlanReason(StrEnum):
     DEADLINE_GONE = "deadline_gone"  # the deadline no longer follows from the agreement
     AGREEMENT_GONE = "agreement_gone"  # the agreement was removed
     ACKNOWLEDGED = "acknowledged"  # someone acknowledged the deadline
+    NOT_ROUTED = "not_routed"  # the deadline stays, but no longer wants this offset or channel
 
 
 @dataclass(frozen=True, slots=True, order=True)
 class ReminderKey:
-    """The unique key of a reminder, as stored (party ``""`` when none)."""
+    """The unique key of a reminder, as stored (party ``""`` when none). ``purpose`` is
+    ``reminder`` or ``escalation`` (an escalation's ``offset`` is its ``when_left``)."""
 
     agreement: str
     deadline_kind: str
@@ -104,6 +116,7 @@ class ReminderKey:
     party: str
     offset: str  # canonical duration text, e.g. "30 days"
     channel: str
+    purpose: str = Purpose.REMINDER.value
 
     @property
     def deadline_key(self) -> tuple[str, str, date, str]:
@@ -111,17 +124,20 @@ class ReminderKey:
 
     def webhook_id(self) -> str:
         """``msg_`` + 26 base32 characters of SHA-256 of the key: the same id on every retry,
-        restart and replica, so receivers can use it as their idempotency key."""
-        text = "|".join(
-            (
-                self.agreement,
-                self.deadline_kind,
-                self.deadline_date.isoformat(),
-                self.party,
-                self.offset,
-                self.channel,
-            )
-        )
+        restart and replica, so receivers can use it as their idempotency key. (The purpose
+        joins the hashed text only when it is not ``reminder``, so ids of reminders planned
+        before escalations existed stay what they were.)"""
+        parts = [
+            self.agreement,
+            self.deadline_kind,
+            self.deadline_date.isoformat(),
+            self.party,
+            self.offset,
+            self.channel,
+        ]
+        if self.purpose != Purpose.REMINDER.value:
+            parts.append(self.purpose)
+        text = "|".join(parts)
         digest = hashlib.sha256(text.encode("utf-8")).digest()
         return "msg_" + base64.b32encode(digest).decode("ascii").lower()[:WEBHOOK_ID_CHARS]
 
@@ -199,34 +215,38 @@ def local_today(now: datetime, zone: ZoneInfo) -> date:
 
 def reminders_for(
     deadline: Deadline, agreement: Agreement | None, policy: ReminderPolicy
-) -> list[tuple[ReminderKey, datetime]]:
-    """Every (key, due instant) a deadline yields, before any decision about the past."""
+) -> list[tuple[ReminderKey, datetime, str]]:
+    """Every (key, due instant, why this channel) a deadline yields, before any decision
+    about the past: its reminders on the routed channels, then its escalations."""
     if not policy.kind_allowed(deadline.kind.value):
         return []
     offsets: Sequence[Duration] = (
         agreement.reminders if agreement and agreement.reminders is not None else policy.offsets
     )
-    channels: Sequence[str] = (
-        agreement.channels if agreement and agreement.channels else policy.channels
-    )
+    routed = route(deadline, agreement, policy.routes, policy.channels)
     zone = policy.zone_of(agreement)
     out = []
     # Equal offsets written differently ("1 week", "7 days") are one reminder.
-    for offset in dict.fromkeys(offsets):
+    wanted = [(offset, r, Purpose.REMINDER) for offset in dict.fromkeys(offsets) for r in routed]
+    wanted += [
+        (when_left, r, Purpose.ESCALATION)
+        for when_left, r in escalations_for(deadline, agreement, policy.escalations)
+    ]
+    for offset, routed_to, purpose in wanted:
         day = shift_within(deadline.date, offset, times=-1)
         due = _due_within(day, policy.send_time, zone) if day is not None else None
         if due is None:
             continue  # before year 1 or after 9999: no such moment, so no such reminder
-        for channel in dict.fromkeys(channels):
-            key = ReminderKey(
-                deadline.agreement,
-                deadline.kind.value,
-                deadline.date,
-                deadline.party or "",
-                offset.canonical(),
-                channel,
-            )
-            out.append((key, due))
+        key = ReminderKey(
+            deadline.agreement,
+            deadline.kind.value,
+            deadline.date,
+            deadline.party or "",
+            offset.canonical(),
+            routed_to.channel,
+            purpose.value,
+        )
+        out.append((key, due, routed_to.via))
     return out
 
 
@@ -242,6 +262,7 @@ def plan_reminders(
     *,
     now: datetime,
     failed: frozenset[str] = frozenset(),
+    acknowledged: Iterable[tuple[str, str, date, str]] = (),
 ) -> Plan:
     """Reconcile the reminders that follow from ``deadlines`` with the ``stored`` ones.
 
@@ -250,20 +271,21 @@ def plan_reminders(
     (deadlines further ahead are ignored here; stored reminders of earlier deadlines are
     skipped when their time has passed, cancelled otherwise). ``failed``
     names agreements whose deadlines could not be computed: their stored reminders are kept
-    as they are. Returns a :class:`Plan`; applying it twice changes nothing the second time.
+    as they are. ``acknowledged`` names deadlines (agreement, kind, date, party) someone
+    acknowledged. Returns a :class:`Plan`; applying it twice changes nothing the second time.
     """
     if now.tzinfo is None:
         raise ValueError("now must be an aware datetime")
     horizon_end = shift(local_today(now, ZoneInfo("UTC")) + timedelta(days=1), policy.horizon)
     by_key: dict[ReminderKey, StoredReminder] = {}
-    acknowledged: set[_DeadlineKey] = set()
+    done: set[_DeadlineKey] = set(acknowledged)
     for row in stored:
         by_key[row.key] = row
         if row.status == ReminderStatus.ACKNOWLEDGED:
-            acknowledged.add(row.key.deadline_key)
+            done.add(row.key.deadline_key)
     wanted, problems = _wanted(deadlines, agreements, policy, horizon_end)
     missed = _decide_missed(wanted, by_key, agreements, policy, now=now)
-    new, changes, unchanged = _reconcile_wanted(wanted, by_key, acknowledged, missed)
+    new, changes, unchanged = _reconcile_wanted(wanted, by_key, done, missed)
     orphan_changes, orphans_unchanged = _reconcile_orphans(
         by_key, wanted, agreements, policy, now=now, failed=failed, horizon_end=horizon_end
     )
@@ -289,7 +311,7 @@ def _wanted(
         if deadline.date > horizon_end:
             continue
         agreement = agreements.get(deadline.agreement)
-        for key, due in reminders_for(deadline, agreement, policy):
+        for key, due, _via in reminders_for(deadline, agreement, policy):
             if key.channel not in policy.known_channels:
                 problems.append(
                     f"agreement {key.agreement}: channel {key.channel!r} is not configured"
@@ -318,14 +340,17 @@ def _decide_missed(
 ) -> _Missed:
     """The missed rule: it looks at every reminder of a (deadline, channel), stored or new,
     whose time has passed and that was never attempted; the latest one may go out."""
-    groups: dict[tuple[_DeadlineKey, str], list[tuple[datetime, ReminderKey]]] = defaultdict(list)
+    # Escalations are grouped apart: a missed reminder never stands in for an escalation.
+    groups: dict[tuple[_DeadlineKey, str, str], list[tuple[datetime, ReminderKey]]] = defaultdict(
+        list
+    )
     for key, (due, _deadline) in wanted.items():
         seen = by_key.get(key)
         never_tried = seen is None or seen.status == ReminderStatus.PENDING
         if due <= now and never_tried:
-            groups[(key.deadline_key, key.channel)].append((due, key))
+            groups[(key.deadline_key, key.channel, key.purpose)].append((due, key))
     missed = _Missed()
-    for (deadline_key, _channel), items in groups.items():
+    for (deadline_key, _channel, _purpose), items in groups.items():
         items.sort()
         today = local_today(now, policy.zone_of(agreements.get(deadline_key[0])))
         if deadline_key[2] < today:
@@ -416,6 +441,7 @@ def _reconcile_orphans(
     (those of agreements that failed this time, or planned under a longer horizon)."""
     changes: list[Change] = []
     unchanged = 0
+    still = {key.deadline_key for key in wanted}
     for key, row in by_key.items():
         if key in wanted or row.status in FINAL_STATUSES or key.agreement in failed:
             continue
@@ -434,7 +460,7 @@ def _reconcile_orphans(
             # to forget a reminder.
             unchanged += 1
         else:
-            changes.append(_vanished(row, agreements, policy, now=now))
+            changes.append(_vanished(row, agreements, policy, now=now, still=still))
     return changes, unchanged
 
 
@@ -444,11 +470,13 @@ def _vanished(
     policy: ReminderPolicy,
     *,
     now: datetime,
+    still: set[_DeadlineKey],
 ) -> Change:
     """A stored reminder that no longer follows from its agreement.
 
-    Its deadline either no longer exists (cancelled), or still exists but no longer wants this
-    offset, channel or kind (cancelled too: configuration changed what is wanted).
+    Its deadline either no longer exists (cancelled), or still exists (it is in ``still``)
+    but no longer wants this offset, channel or kind (cancelled too, reason ``not_routed``:
+    the configuration or the agreement changed what is wanted).
     """
     key = row.key
     today = local_today(now, policy.zone_of(agreements.get(key.agreement)))
@@ -459,6 +487,15 @@ def _vanished(
             ReminderStatus.SKIPPED,
             PlanReason.DEADLINE_PASSED,
             f"deadline {key.deadline_date} passed before it was sent",
+        )
+    if key.deadline_key in still:
+        return Change(
+            row.id,
+            key,
+            ReminderStatus.CANCELLED,
+            PlanReason.NOT_ROUTED,
+            f"the {key.offset} {key.purpose} of {key.deadline_kind} on {key.deadline_date} "
+            f"no longer goes to {key.channel}",
         )
     return Change(
         row.id,
@@ -477,6 +514,7 @@ class Simulated:
     key: ReminderKey
     due_at: datetime
     deadline: Deadline
+    via: str = "default_channels"  # which setting chose the channel (see routing.Routed)
 
 
 def simulate(
@@ -508,11 +546,11 @@ def simulate(
                 failed[agreement.id] = f"{type(exc).__name__}: {exc}"
                 break
             for deadline in deadlines:
-                for key, due in reminders_for(deadline, agreement, policy):
+                for key, due, via in reminders_for(deadline, agreement, policy):
                     if key in seen or key.channel not in policy.known_channels:
                         continue
                     if due.astimezone(zone).date() == day:
                         seen.add(key)
-                        out.append(Simulated(day, key, due, deadline))
+                        out.append(Simulated(day, key, due, deadline, via))
     out.sort(key=lambda s: (s.due_at, s.key))
     return out, failed

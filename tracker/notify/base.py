@@ -31,6 +31,10 @@ class Notification:
     ``message_id`` is the reminder's stable id (the Standard Webhooks ``webhook-id`` and the
     email ``Message-ID`` local part); it is the same on every retry. ``deadline`` is the
     deadline object of SPEC 2.4; ``agreement`` has at least ``id``, ``title`` and ``sources``.
+    ``purpose`` is ``reminder``, ``escalation`` or ``digest``; a digest carries its list in
+    ``digest`` (see :mod:`tracker.digests`) and an empty ``deadline``. ``ack_url`` is the
+    one-click acknowledgement link of the deadline (None for digests, or when no
+    ``ack_secret`` is configured).
     """
 
     reminder_id: int
@@ -42,6 +46,9 @@ class Notification:
     agreement: dict[str, Any]
     attempt: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
+    purpose: str = "reminder"
+    ack_url: str | None = None
+    digest: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -129,8 +129,10 @@ def email_subject(notification: Notification) -> str:
     title = str(
         notification.agreement.get("title") or deadline.get("title") or deadline["agreement"]
     )
+    # An escalation says so first: it goes to people who were not asked before.
+    prefix = "Escalation: " if notification.purpose == "escalation" else ""
     return header_text(
-        f"{deadline_name(deadline)} {humanise_days(days_left(notification))}: "
+        f"{prefix}{deadline_name(deadline)} {humanise_days(days_left(notification))}: "
         f"{short_title(title)} ({deadline['date']})"
     )
 
@@ -195,6 +197,7 @@ def template_context(notification: Notification) -> dict[str, Any]:
         "offset": notification.offset,
         "reminder": _reminder_phrase(notification.offset),
         "message_id": notification.message_id,
+        "ack_url": notification.ack_url,
     }
 
 
@@ -202,6 +205,10 @@ def build_email(
     notification: Notification, *, sender: str, to: Sequence[str], cc: Sequence[str] = ()
 ) -> EmailMessage:
     """The complete message for one reminder; deterministic for the same notification."""
+    if notification.digest is not None:
+        from tracker.digests import build_digest_email
+
+        return build_digest_email(notification, sender=sender, to=to, cc=cc)
     context = template_context(notification)
     env = _templates()
     message = EmailMessage()

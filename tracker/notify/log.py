@@ -36,6 +36,23 @@ class LogNotifier:
         return cls(name, config_as(config, LogChannel, name=name))
 
     async def send(self, notification: Notification, *, now: datetime) -> Delivery:
+        if notification.digest is not None:
+            from tracker.digests import digest_text
+
+            title, body = digest_text(notification)
+            self._log.info(
+                "%s\n%s",
+                title,
+                body,
+                extra=fields(
+                    reminder_id=notification.reminder_id,
+                    message_id=notification.message_id,
+                    channel=self.name,
+                    digest=notification.digest.get("name"),
+                    entries=len(notification.digest.get("deadlines") or []),
+                ),
+            )
+            return Delivery(detail="logged")
         deadline = notification.deadline
         agreement = notification.agreement.get("id") or deadline.get("agreement")
         days = days_left(notification)

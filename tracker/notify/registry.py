@@ -11,6 +11,7 @@ import httpx
 
 from tracker.errors import DeliveryError
 from tracker.logs import fields
+from tracker.notify.apprise import AppriseNotifier
 from tracker.notify.base import Delivery, Notification, Notifier, Sender
 from tracker.notify.email import EmailNotifier
 from tracker.notify.log import LogNotifier
@@ -24,6 +25,7 @@ NOTIFIERS: dict[str, type[Notifier]] = {
     "webhook": WebhookNotifier,
     "email": EmailNotifier,
     "log": LogNotifier,
+    "apprise": AppriseNotifier,
 }
 
 

@@ -36,6 +36,8 @@ from tracker.settings import (
 )
 
 WEBHOOK_EVENT_TYPE = "deadline.reminder"
+#: The event type of an escalation (same body as a reminder's).
+ESCALATION_EVENT_TYPE = "deadline.escalation"
 PAYLOAD_VERSION = "1"
 #: How much of a response body is read at most, and how much of it an error message quotes.
 MAX_RESPONSE_BYTES = 4096
@@ -60,10 +62,17 @@ def _iso_utc(moment: datetime) -> str:
 
 
 def webhook_payload(notification: Notification) -> dict[str, Any]:
-    """The JSON document of one reminder (see :func:`webhook_body`)."""
+    """The JSON document of one reminder or escalation (see :func:`webhook_body`); a
+    digest's is :func:`tracker.digests.digest_payload`. ``data.ack_url`` is the deadline's
+    one-click acknowledgement link (null when none is configured)."""
+    if notification.digest is not None:
+        from tracker.digests import digest_payload
+
+        return digest_payload(notification)
     agreement = notification.agreement
+    escalation = notification.purpose == "escalation"
     return {
-        "type": WEBHOOK_EVENT_TYPE,
+        "type": ESCALATION_EVENT_TYPE if escalation else WEBHOOK_EVENT_TYPE,
         "version": PAYLOAD_VERSION,
         # When the reminder was due, not when this attempt happens: retries carry equal bodies.
         "timestamp": _iso_utc(notification.due_at),
@@ -80,6 +89,7 @@ def webhook_payload(notification: Notification) -> dict[str, Any]:
                 "title": agreement.get("title", notification.deadline.get("title")),
                 "sources": list(agreement.get("sources") or []),
             },
+            "ack_url": notification.ack_url,
         },
     }
 

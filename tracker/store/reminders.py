@@ -33,17 +33,25 @@ from tracker.domain.planner import Change, PlannedReminder, ReminderKey, StoredR
 from tracker.domain.reminder import FINAL_STATUSES, ReminderStatus
 from tracker.errors import NotFoundError
 from tracker.store.engine import connect, outages_translated
-from tracker.store.tables import ChannelStateRow, DeliveryAttemptRow, ReminderRow
+from tracker.store.tables import (
+    AcknowledgementRow,
+    ChannelStateRow,
+    DeliveryAttemptRow,
+    ReminderRow,
+)
 
 R = ReminderRow.__table__  # type: ignore[attr-defined]
 A = DeliveryAttemptRow.__table__  # type: ignore[attr-defined]
 C = ChannelStateRow.__table__  # type: ignore[attr-defined]
+K = AcknowledgementRow.__table__  # type: ignore[attr-defined]
 
 #: Rows per INSERT statement when planning (keeps statements well under parameter limits).
 INSERT_CHUNK_ROWS = 500
 REASON_MAX_CHARS = 200
 
 UNSENT = (ReminderStatus.PENDING, ReminderStatus.RETRYING, ReminderStatus.SENDING)
+#: ``reminders.purpose`` of a digest row (the digest job's, never the planner's).
+DIGEST = "digest"
 
 
 @contextmanager
@@ -79,9 +87,10 @@ def stored_for_planning(engine: Engine, *, since: date | None = None) -> list[St
         R.c.party,
         R.c.offset,
         R.c.channel,
+        R.c.purpose,
         R.c.status,
         R.c.due_at,
-    )
+    ).where(R.c.purpose != DIGEST)  # digests are the digest job's, not the planner's
     if since is not None:
         final = [status.value for status in FINAL_STATUSES]
         query = query.where(or_(R.c.deadline_date >= since, R.c.status.not_in(final)))
@@ -96,6 +105,7 @@ def stored_for_planning(engine: Engine, *, since: date | None = None) -> list[St
                     row.party,
                     row.offset,
                     row.channel,
+                    row.purpose,
                 ),
                 status=ReminderStatus(row.status),
                 due_at=row.due_at,
@@ -130,6 +140,7 @@ def insert_planned(engine: Engine, planned: Sequence[PlannedReminder], *, now: d
                     "party": p.key.party,
                     "offset": p.key.offset,
                     "channel": p.key.channel,
+                    "purpose": p.key.purpose,
                     "webhook_id": p.webhook_id,
                     "due_at": p.due_at,
                     "status": p.status.value,
@@ -198,7 +209,9 @@ class ClaimedReminder:
     webhook_id: str
     due_at: datetime
     attempts: int  # attempts recorded before this one
-    deadline: dict[str, Any]
+    deadline: dict[str, Any]  # a digest's list, for a digest
+    purpose: str = "reminder"
+    deadline_date: date | None = None
 
 
 def _claimable(now: datetime) -> Any:
@@ -241,6 +254,8 @@ def claim_due(
                 R.c.due_at,
                 R.c.attempts,
                 R.c.deadline_json,
+                R.c.purpose,
+                R.c.deadline_date,
             )
         )
         rows = connection.execute(statement).all()
@@ -254,6 +269,8 @@ def claim_due(
             due_at=r.due_at,
             attempts=r.attempts,
             deadline=json.loads(r.deadline_json),
+            purpose=r.purpose,
+            deadline_date=r.deadline_date,
         )
         for r in rows
     ]
@@ -668,41 +685,219 @@ def count_by_status(engine: Engine) -> dict[str, int]:
 
 
 def acknowledge(engine: Engine, reminder_id: int, *, by: str, now: datetime) -> list[int]:
-    """Acknowledge the deadline of ``reminder_id``: every unsent reminder of that deadline
-    (any offset, any channel) becomes ``acknowledged``. Returns the ids changed (possibly
-    none, when everything was sent already). Raises NotFoundError for an unknown id."""
+    """Acknowledge the deadline of ``reminder_id``: it is recorded in ``acknowledgements``
+    (the first acknowledgement is kept) and every unsent reminder and escalation of that
+    deadline (any offset, any channel) becomes ``acknowledged``. Returns the ids changed
+    (possibly none, when everything was sent already). Raises NotFoundError for an unknown
+    id; a digest is not a deadline and cannot be acknowledged (NotFoundError too)."""
     with write_transaction(engine) as connection:
         row = connection.execute(
             select(R.c.agreement_id, R.c.deadline_kind, R.c.deadline_date, R.c.party).where(
-                R.c.id == reminder_id
+                R.c.id == reminder_id, R.c.purpose != DIGEST
             )
         ).first()
         if row is None:
             raise NotFoundError(f"reminder {reminder_id} does not exist")
-        same_deadline = and_(
-            R.c.agreement_id == row.agreement_id,
-            R.c.deadline_kind == row.deadline_kind,
-            R.c.deadline_date == row.deadline_date,
-            R.c.party == row.party,
+        key = (row.agreement_id, row.deadline_kind, row.deadline_date, row.party)
+        record = _record_acknowledgement(connection, key, by=by, via="api", now=now)
+        return _acknowledge_rows(connection, key, record, now=now)
+
+
+@dataclass(frozen=True, slots=True)
+class Acknowledgement:
+    """Who acknowledged a deadline and when (the first acknowledgement), and how."""
+
+    deadline_key: tuple[str, str, date, str]
+    acknowledged_at: datetime
+    acknowledged_by: str
+    via: str
+
+
+def _same_deadline(key: tuple[str, str, date, str]) -> Any:
+    agreement, kind, day, party = key
+    return and_(
+        R.c.agreement_id == agreement,
+        R.c.deadline_kind == kind,
+        R.c.deadline_date == day,
+        R.c.party == party,
+        R.c.purpose != DIGEST,
+    )
+
+
+def _ack_condition(key: tuple[str, str, date, str]) -> Any:
+    agreement, kind, day, party = key
+    return and_(
+        K.c.agreement_id == agreement,
+        K.c.deadline_kind == kind,
+        K.c.deadline_date == day,
+        K.c.party == party,
+    )
+
+
+def _record_acknowledgement(
+    connection: Connection,
+    key: tuple[str, str, date, str],
+    *,
+    by: str,
+    via: str,
+    now: datetime,
+) -> Acknowledgement:
+    """Insert the acknowledgement unless the deadline has one; the one that counts."""
+    agreement, kind, day, party = key
+    values = {
+        "agreement_id": agreement,
+        "deadline_kind": kind,
+        "deadline_date": day,
+        "party": party,
+        "acknowledged_at": now,
+        "acknowledged_by": by[:200],
+        "via": via,
+    }
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        statement: Any = postgresql.insert(K).on_conflict_do_nothing(
+            constraint="uq_acknowledgement"
         )
-        ids = [
-            r.id
-            for r in connection.execute(
-                select(R.c.id).where(same_deadline, R.c.status.in_([s.value for s in UNSENT]))
+    elif dialect == "sqlite":
+        statement = sqlite.insert(K).on_conflict_do_nothing()
+    else:
+        statement = insert(K)
+    connection.execute(statement.values(**values))
+    found = connection.execute(
+        select(K.c.acknowledged_at, K.c.acknowledged_by, K.c.via).where(_ack_condition(key))
+    ).one()
+    return Acknowledgement(key, found.acknowledged_at, found.acknowledged_by, found.via)
+
+
+def _acknowledge_rows(
+    connection: Connection,
+    key: tuple[str, str, date, str],
+    record: Acknowledgement,
+    *,
+    now: datetime,
+) -> list[int]:
+    unsent = [s.value for s in UNSENT]
+    ids = [
+        r.id
+        for r in connection.execute(
+            select(R.c.id).where(_same_deadline(key), R.c.status.in_(unsent))
+        )
+    ]
+    if ids:
+        connection.execute(
+            update(R)
+            .where(R.c.id.in_(ids), R.c.status.in_(unsent))
+            .values(
+                status=ReminderStatus.ACKNOWLEDGED.value,
+                acknowledged_at=record.acknowledged_at,
+                acknowledged_by=record.acknowledged_by,
+                reason="acknowledged",
+                claimed_by=None,
+                lease_until=None,
+                updated_at=now,
             )
-        ]
-        if ids:
-            connection.execute(
-                update(R)
-                .where(R.c.id.in_(ids), R.c.status.in_([s.value for s in UNSENT]))
-                .values(
-                    status=ReminderStatus.ACKNOWLEDGED.value,
-                    acknowledged_at=now,
-                    acknowledged_by=by[:200],
-                    reason="acknowledged",
-                    claimed_by=None,
-                    lease_until=None,
-                    updated_at=now,
-                )
+        )
+    return ids
+
+
+def acknowledge_deadline(
+    engine: Engine,
+    key: tuple[str, str, date, str],
+    *,
+    by: str,
+    via: str,
+    now: datetime,
+) -> tuple[Acknowledgement, list[int]]:
+    """Acknowledge the deadline ``key`` (agreement, kind, date, party), idempotently: the
+    first acknowledgement is recorded and kept, and every unsent reminder and escalation of
+    the deadline becomes ``acknowledged``. Returns the acknowledgement that counts and the
+    ids of the reminders changed now."""
+    with write_transaction(engine) as connection:
+        record = _record_acknowledgement(connection, key, by=by, via=via, now=now)
+        return record, _acknowledge_rows(connection, key, record, now=now)
+
+
+def get_acknowledgement(engine: Engine, key: tuple[str, str, date, str]) -> Acknowledgement | None:
+    with connect(engine) as connection:
+        found = connection.execute(
+            select(K.c.acknowledged_at, K.c.acknowledged_by, K.c.via).where(_ack_condition(key))
+        ).first()
+    if found is None:
+        return None
+    return Acknowledgement(key, found.acknowledged_at, found.acknowledged_by, found.via)
+
+
+def acknowledged_deadlines(
+    engine: Engine, *, since: date | None = None
+) -> set[tuple[str, str, date, str]]:
+    """Keys of the deadlines someone acknowledged (from ``since`` on, when given)."""
+    query = select(K.c.agreement_id, K.c.deadline_kind, K.c.deadline_date, K.c.party)
+    if since is not None:
+        query = query.where(K.c.deadline_date >= since)
+    with connect(engine) as connection:
+        return {
+            (r.agreement_id, r.deadline_kind, r.deadline_date, r.party)
+            for r in connection.execute(query)
+        }
+
+
+# --- digests --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DigestRow:
+    """One digest occurrence to put in the outbox."""
+
+    name: str
+    day: date
+    channel: str
+    webhook_id: str
+    due_at: datetime
+    payload: dict[str, Any]
+
+
+def digest_exists(engine: Engine, name: str, day: date) -> bool:
+    """Whether the digest ``name`` of ``day`` is in the outbox already (on any channel)."""
+    with connect(engine) as connection:
+        found = connection.execute(
+            select(R.c.id).where(
+                R.c.purpose == DIGEST, R.c.agreement_id == name, R.c.deadline_date == day
             )
-        return ids
+        ).first()
+    return found is not None
+
+
+def insert_digest(engine: Engine, digest: DigestRow, *, now: datetime) -> bool:
+    """Put one digest occurrence in the outbox, due at once; False when it is there already
+    (another replica, or this one before a restart, put it there: the unique key is the
+    digest's name and day)."""
+    values = {
+        "agreement_id": digest.name,
+        "deadline_kind": DIGEST,
+        "deadline_date": digest.day,
+        "party": "",
+        "offset": "",
+        "channel": digest.channel,
+        "purpose": DIGEST,
+        "webhook_id": digest.webhook_id,
+        "due_at": digest.due_at,
+        "status": ReminderStatus.PENDING.value,
+        "reason": "scheduled",
+        "attempts": 0,
+        "next_attempt_at": digest.due_at,
+        "deadline_json": json.dumps(digest.payload, sort_keys=True, ensure_ascii=False),
+        "created_at": now,
+        "updated_at": now,
+    }
+    with write_transaction(engine) as connection:
+        if connection.execute(
+            select(R.c.id).where(
+                R.c.purpose == DIGEST,
+                R.c.agreement_id == digest.name,
+                R.c.deadline_date == digest.day,
+            )
+        ).first():
+            return False
+        statement = _insert_statement(connection.dialect.name)
+        inserted = connection.execute(statement.values(values).returning(R.c.id)).all()
+        return bool(inserted)

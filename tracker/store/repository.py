@@ -286,6 +286,8 @@ def cancel_pending_reminders(
         update(ReminderRow)
         .where(col(ReminderRow.agreement_id).in_(list(agreement_ids)))
         .where(col(ReminderRow.status).in_(CANCELLABLE_STATUSES))
+        # a digest named like the agreement is not the agreement's
+        .where(col(ReminderRow.purpose) != "digest")
         .values(status=ReminderStatus.CANCELLED.value, reason=reason, updated_at=now)
     )
     return int(getattr(result, "rowcount", 0))

@@ -103,7 +103,11 @@ class DeadlineRow(SQLModel, table=True):
 
 
 class ReminderRow(SQLModel, table=True):
-    """The outbox: one row per (agreement, kind, date, party, offset, channel).
+    """The outbox: one row per (agreement, kind, date, party, offset, channel, purpose).
+
+    ``purpose`` is ``reminder``, ``escalation`` (``offset`` is its ``when_left``) or
+    ``digest`` (``agreement_id`` holds the digest's name, ``deadline_date`` its scheduled day,
+    ``deadline_json`` the list it sends).
 
     A dispatcher claims a due row by setting ``status='sending'``, ``claimed_by`` and
     ``lease_until`` in one transaction; a row whose lease expired is claimable again, so a
@@ -120,6 +124,7 @@ class ReminderRow(SQLModel, table=True):
             "party",
             "offset",
             "channel",
+            "purpose",
             name="uq_reminder_key",
         ),
         Index("ix_reminders_claim", "status", "next_attempt_at"),
@@ -132,6 +137,9 @@ class ReminderRow(SQLModel, table=True):
     party: str = Field(default="", max_length=100)
     offset: str = Field(max_length=40)  # canonical duration text, e.g. "30 days"
     channel: str = Field(max_length=100)
+    purpose: str = Field(
+        default="reminder", max_length=20, sa_column_kwargs={"server_default": "reminder"}
+    )
     webhook_id: str = Field(max_length=64, unique=True)
     due_at: datetime | None = utc_column(nullable=False, index=True)
     status: str = Field(default="pending", max_length=20)
@@ -149,6 +157,27 @@ class ReminderRow(SQLModel, table=True):
     deadline_json: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime | None = utc_column(nullable=False)
     updated_at: datetime | None = utc_column(nullable=False)
+
+
+class AcknowledgementRow(SQLModel, table=True):
+    """Who acknowledged a deadline, and when: the first acknowledgement is kept. The planner
+    plans no further reminders or escalations for a deadline listed here."""
+
+    __tablename__ = "acknowledgements"
+    __table_args__ = (
+        UniqueConstraint(
+            "agreement_id", "deadline_kind", "deadline_date", "party", name="uq_acknowledgement"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    agreement_id: str = Field(max_length=100, index=True)
+    deadline_kind: str = Field(max_length=30)
+    deadline_date: date
+    party: str = Field(default="", max_length=100)
+    acknowledged_at: datetime | None = utc_column(nullable=False)
+    acknowledged_by: str = Field(default="", max_length=200)
+    via: str = Field(max_length=20)  # link | api
 
 
 class DeliveryAttemptRow(SQLModel, table=True):

@@ -6,6 +6,7 @@ import pytest
 
 from tests.unit.notify.samples import gsomia_notification
 from tracker.errors import ConfigError, DeliveryError
+from tracker.notify.apprise import AppriseNotifier
 from tracker.notify.email import EmailNotifier
 from tracker.notify.log import LogNotifier
 from tracker.notify.registry import (
@@ -34,7 +35,12 @@ def with_client(build):
 
 
 def test_registry_maps_each_channel_type_to_its_class() -> None:
-    assert {"webhook": WebhookNotifier, "email": EmailNotifier, "log": LogNotifier} == NOTIFIERS
+    assert {
+        "webhook": WebhookNotifier,
+        "email": EmailNotifier,
+        "log": LogNotifier,
+        "apprise": AppriseNotifier,
+    } == NOTIFIERS
 
 
 def test_one_notifier_is_built_per_configured_channel_plus_the_builtin_log() -> None:

@@ -49,6 +49,7 @@ def reminder_of(reminder: Reminder) -> dict[str, Any]:
         "party": reminder.party or None,
         "offset": reminder.offset,
         "channel": reminder.channel,
+        "purpose": reminder.purpose,
         "due_at": reminder.due_at,
         "status": reminder.status,
         "reason": reminder.reason,
