@@ -4,7 +4,7 @@ the figures a metrics scrape reads from the database."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -26,21 +26,24 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Health:
     """Liveness of one process. ``scheduler`` is None where no scheduler runs (an API
-    without a service); the instants are aware UTC datetimes, None before the first run."""
+    without a service); the instants are aware UTC datetimes, None before the first run;
+    ``invalid_files`` are the agreement folder's files that failed validation at the last
+    sync (file -> error lines)."""
 
     database: bool
     scheduler: bool | None = None
     worker: str | None = None
     last_tick_at: datetime | None = None
     last_plan_at: datetime | None = None
+    invalid_files: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def status(self) -> str:
-        """``unavailable`` without a database, ``degraded`` when the scheduler stopped,
-        else ``ok``."""
+        """``unavailable`` without a database; ``degraded`` when the scheduler stopped or a
+        file in the agreements folder is invalid; else ``ok``."""
         if not self.database:
             return "unavailable"
-        return "degraded" if self.scheduler is False else "ok"
+        return "degraded" if self.scheduler is False or self.invalid_files else "ok"
 
 
 def database_reachable(engine: Engine) -> bool:

@@ -45,6 +45,7 @@ from tracker.cli.render import (
 from tracker.domain.agreement import Agreement
 from tracker.domain.deadline import Deadline, DeadlineKind
 from tracker.errors import DatabaseError, ValidationFailed
+from tracker.feed import Alarms
 from tracker.loader import agreement_json_schema, load_paths
 
 EMPTY_DATABASE_HINT = "the database is empty; run `tracker import seeds` or pass --agreements seeds"
@@ -228,7 +229,12 @@ def deadlines(
     found, failed = compute(chosen, window)
     failed.update(unreadable_in_scope(readable, agreement or []))
     warn_failed(failed)
-    print_deadlines([d for d in found if not kinds or d.kind.value in kinds], output)
+    alarms = None
+    if output is OutputFormat.ICS:
+        from tracker.app.calendar import alarms as calendar_alarms
+
+        alarms = calendar_alarms(STATE.settings(), {a.id: a.reminders for a in chosen})
+    print_deadlines([d for d in found if not kinds or d.kind.value in kinds], output, alarms)
     if failed:
         noun = "agreement" if len(failed) == 1 else "agreements"
         raise fail(f"{len(failed)} {noun} could not be computed (see the warnings above)")
@@ -290,14 +296,16 @@ def unreadable_in_scope(readable: Readable, ids: Sequence[str]) -> dict[str, str
     return {i: detail for i, detail in readable.failed.items() if not ids or i in ids}
 
 
-def print_deadlines(found: Sequence[Deadline], output: OutputFormat) -> None:
+def print_deadlines(
+    found: Sequence[Deadline], output: OutputFormat, alarms: Alarms | None = None
+) -> None:
     if output is OutputFormat.JSON:
         typer.echo(deadlines_json(found))
     elif output is OutputFormat.CSV:
         sys.stdout.write(deadlines_csv(found))
     elif output is OutputFormat.ICS:
         sys.stdout.flush()
-        sys.stdout.buffer.write(deadlines_ics(found))
+        sys.stdout.buffer.write(deadlines_ics(found, alarms=alarms))
         sys.stdout.buffer.flush()
     else:
         print_deadlines_table(found, console=make_console())
