@@ -41,7 +41,7 @@ import hashlib
 import json
 import re
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -1025,3 +1025,31 @@ def agreement_json_schema() -> dict[str, Any]:
         **{k: v for k, v in schema.items() if k != "title"},
         "title": "Treaty tracker agreement file (format version 1)",
     }
+
+
+def unknown_channels(loaded: LoadedAgreement, known: Collection[str]) -> list[ConfigError]:
+    """One ``file:line:col: channels[i]: ...`` error per channel the agreement names that is
+    not in ``known`` (the channels the configuration in force defines)."""
+    channels = loaded.agreement.channels or []
+    bad = [(i, name) for i, name in enumerate(channels) if name not in known]
+    if not bad:
+        return []
+    name = loaded.path or "<input>"
+    root = _compose(loaded.text, name)
+    locator = _Locator(root) if root is not None else None
+    errors: list[ConfigError] = []
+    for index, channel in bad:
+        line = column = None
+        if locator is not None:
+            where, _, _ = locator.locate(("channels", index))
+            line, column = where.start_mark.line + 1, where.start_mark.column + 1
+        errors.append(
+            ConfigError(
+                f"channel {channel!r} is not configured (known: {', '.join(sorted(known))})",
+                name,
+                line,
+                column,
+                f"channels[{index}]",
+            )
+        )
+    return errors

@@ -125,6 +125,7 @@ class Service:
     def start(self) -> None:
         from tracker.store.migrate import upgrade
 
+        self.settings.require_channels()  # every channel must be usable before anything runs
         now = datetime.now(UTC)
         upgrade(self.engine)
         directory = self.settings.agreements_dir

@@ -38,7 +38,16 @@ from tracker.api.deps import ServiceLike
 from tracker.api.errors import BodyTooLarge, error_response, install_error_handlers
 from tracker.api.memo import Memo
 from tracker.api.metrics import install_metrics
-from tracker.api.routers import agreements, calendar, deadlines, docs, health, pages, reminders
+from tracker.api.routers import (
+    agreements,
+    calendar,
+    channels,
+    deadlines,
+    docs,
+    health,
+    pages,
+    reminders,
+)
 from tracker.app.context import Context
 from tracker.settings import Settings
 
@@ -225,7 +234,7 @@ def create_app(settings: Settings, *, service: ServiceLike | None = None) -> Fas
     app.state.memo = Memo()
 
     install_error_handlers(app)
-    for module in (agreements, deadlines, reminders):
+    for module in (agreements, deadlines, reminders, channels):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(health.router)
     # The same check under the API prefix; documented once to keep operation ids unique.

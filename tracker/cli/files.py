@@ -46,9 +46,11 @@ from tracker.domain.agreement import Agreement
 from tracker.domain.deadline import Deadline, DeadlineKind
 from tracker.errors import DatabaseError, ValidationFailed
 from tracker.feed import Alarms
-from tracker.loader import agreement_json_schema, load_paths
+from tracker.loader import agreement_json_schema, load_paths, unknown_channels
 
-EMPTY_DATABASE_HINT = "the database is empty; run `tracker import seeds` or pass --agreements seeds"
+EMPTY_DATABASE_HINT = (
+    "the database {database} is empty; run `tracker import seeds` or pass --agreements seeds"
+)
 
 _AgreementsOption = Annotated[
     list[Path] | None,
@@ -117,13 +119,16 @@ def read_agreements(paths: Sequence[Path] | None) -> Readable:
 def _database_agreements() -> Readable:
     # Imported here: the database stack is only needed without --agreements.
     from tracker.app.agreements import stored
+    from tracker.app.status import database_label
 
+    settings = STATE.settings()
+    database = database_label(settings.database_url)
     try:
-        found = stored(STATE.settings())
+        found = stored(settings)
     except DatabaseError as exc:
-        raise fail(f"cannot read the database: {exc.kind}: {exc.message}") from None
+        raise fail(f"cannot read the database {database}: {exc.kind}: {exc.message}") from None
     if found is None:
-        raise fail(EMPTY_DATABASE_HINT)
+        raise fail(EMPTY_DATABASE_HINT.format(database=database))
     return Readable(*found)
 
 
@@ -163,13 +168,20 @@ def validate(
         ),
     ],
 ) -> None:
-    """Check agreement files: exit 0 when all are valid, 1 with every error on stderr."""
+    """Check agreement files: exit 0 when all are valid, 1 with every error on stderr.
+
+    Channel names in the files are checked against the configuration in force (--config).
+    """
     try:
         loaded = load_paths(paths)
     except ValidationFailed as exc:
         raise print_file_errors(exc) from None
     if not loaded:
         raise fail(f"no agreement files (*.yaml, *.yml) in {', '.join(str(p) for p in paths)}")
+    known = STATE.settings().channel_names()
+    errors = [error for item in loaded for error in unknown_channels(item, known)]
+    if errors:
+        raise print_file_errors(ValidationFailed(errors))
     noun = "agreement" if len(loaded) == 1 else "agreements"
     typer.echo(f"{len(loaded)} {noun} valid")
 

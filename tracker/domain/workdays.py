@@ -132,9 +132,7 @@ def note_for_countries(
     return _note(day, countries, action)
 
 
-def weekday_note(
-    day: date, parties: Sequence[str], action: Action = Action.ACT_BY
-) -> str | None:
+def weekday_note(day: date, parties: Sequence[str], action: Action = Action.ACT_BY) -> str | None:
     """A note when ``day`` is not a working day for the parties, else None; what it advises
     follows ``action`` (see the module docstring).
 

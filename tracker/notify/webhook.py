@@ -68,7 +68,8 @@ def webhook_payload(notification: Notification, *, now: datetime) -> dict[str, A
     agreement = notification.agreement
     planned = _iso_utc(notification.due_at)
     return {
-        "type": WEBHOOK_EVENT_TYPE,
+        # A channel test says so (``channel.test``); every reminder is ``deadline.reminder``.
+        "type": str(notification.extra.get("type", WEBHOOK_EVENT_TYPE)),
         "version": PAYLOAD_VERSION,
         "timestamp": _iso_utc(now),
         "data": {

@@ -130,7 +130,9 @@ def sync_directory(
             for agreement_id, row in orphans
             if row.path in invalid_paths or agreement_id in invalid_stems
         )
-        gone = sorted(agreement_id for agreement_id, _ in orphans if agreement_id not in report.kept)
+        gone = sorted(
+            agreement_id for agreement_id, _ in orphans if agreement_id not in report.kept
+        )
         remove_agreements(session, gone, now=now, reason="agreement file removed")
         report.removed.extend(gone)
     if report.changed:

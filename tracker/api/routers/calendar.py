@@ -63,10 +63,10 @@ async def calendar_feed(
 ) -> Response:
     """Deadlines from today to one year ahead (the nearest 5,000), as all-day events with
     stable UIDs; ``act_by`` and ``act_from`` events carry a ``VALARM`` per reminder offset in
-    force, so a subscribed calendar reminds by itself. ``X-Feed-Truncated: true`` says that more matched. Agreements whose
-    deadlines cannot be computed are named in ``X-Agreements-Failed`` (ids, comma-separated)
-    and, with the reason, in the calendar's ``X-TRACKER-ERROR`` properties; the others'
-    deadlines are all there."""
+    force, so a subscribed calendar reminds by itself. ``X-Feed-Truncated: true`` says that
+    more matched. Agreements whose deadlines cannot be computed are named in
+    ``X-Agreements-Failed`` (ids, comma-separated) and, with the reason, in the calendar's
+    ``X-TRACKER-ERROR`` properties; the others' deadlines are all there."""
     window = resolve_window(as_of=deps.today(request), start=None, end=None, within=None)
     filters = (tuple(agreement or ()), tuple(kind or ()), tuple(tag or ()))
     context, memo = deps.get_context(request), deps.get_memo(request)

@@ -108,8 +108,9 @@ class Row:
 
 def urgency(d: Deadline) -> tuple[str, str]:
     """CSS class and the word that says the same thing without colour: "Passed" for a day
-    gone by ("Renewed" for an expiry where it renewed), "Renews" for a renewing expiry, "This week"/"This month" for an ``act_by``
-    date ahead, "Opens" for an ``act_from`` date ahead, else nothing."""
+    gone by ("Renewed" for an expiry where it renewed), "Renews" for a renewing expiry,
+    "This week"/"This month" for an ``act_by`` date ahead, "Opens" for an ``act_from`` date
+    ahead, else nothing."""
     days_left = d.days_left
     if days_left < 0:
         return "passed", "Renewed" if d.outcome is Outcome.RENEWS else "Passed"
