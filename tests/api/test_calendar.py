@@ -132,10 +132,7 @@ path = {tmp_path / "khal.db"}
     )
     assert result.returncode == 0, result.stderr
     lines = [line for line in result.stdout.splitlines() if "GSOMIA" in line]
-    assert lines == [
-        "2026-08-24 annual renewal: Korea–Japan General Security of Military Information "
-        "Agreement (GSOMIA)"
-    ]
+    assert lines == ["2026-08-24 Last day to give notice: GSOMIA (expiry 2026-11-22)"]
 
 
 def test_a_feed_cut_at_its_event_limit_says_so(

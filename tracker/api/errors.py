@@ -131,7 +131,13 @@ def wants_page(request: Request) -> bool:
     )
 
 
-_TITLES = {404: "Not found", 401: "Token needed", 403: "Forbidden", 422: "Bad request"}
+_TITLES = {
+    401: "Token needed",
+    403: "Forbidden",
+    404: "Not found",
+    422: "Bad request",
+    503: "Unavailable",
+}
 
 
 def page_error(exc: TrackerError) -> HTMLResponse:
@@ -149,7 +155,7 @@ def error_page(status: int, detail: Any, headers: dict[str, str] | None = None) 
         f"<title>{status} {title} · Treaty deadlines</title>"
         '<link rel="stylesheet" href="/static/tracker.css"></head><body>'
         '<header><a href="/">Treaty deadlines</a></header><main>'
-        f"<h1>{status} {title}</h1><p>{html.escape(text)}</p>"
+        f"<h1>{status}</h1><p>{html.escape(text)}</p>"
         '<p><a href="/">All deadlines</a></p></main></body></html>'
     )
     return HTMLResponse(body, status_code=status, headers=headers or _headers(status))

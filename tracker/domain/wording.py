@@ -110,7 +110,7 @@ def headline(d: Deadline) -> str:
     if kind is DeadlineKind.EXPIRY:
         return _expiry(d, name)
     if kind in (DeadlineKind.RECURRING, DeadlineKind.MILESTONE):
-        what = d.label or kind.value.replace("_", " ").capitalize()
+        what = " ".join((d.label or kind.value.replace("_", " ")).split())
         who = f" ({d.party})" if d.party else ""
         return f"{what[:1].upper()}{what[1:]}{who}: {name}"
     return _ending(d, name)

@@ -104,6 +104,7 @@ def notification_headline(notification: Notification) -> str:
     deadline = dict(notification.deadline)
     deadline.setdefault("days_left", 0)
     deadline.setdefault("explanation", "")
+    deadline["date"] = str(deadline["date"])  # a hand-built deadline may carry a date
     title = notification.agreement.get("title") or deadline.get("title") or deadline["agreement"]
     deadline["title"] = str(title)
     return headline(Deadline.from_dict(deadline))
