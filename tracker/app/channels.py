@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tracker.errors import ConfigError, DeliveryError, NotFoundError
 from tracker.store import reminders as outbox
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import httpx
 
     from tracker.app.context import Context
+    from tracker.notify.base import Notification
     from tracker.settings import Settings
 
 #: The deadline a test message carries: clearly a test, due on the day it is sent.
@@ -106,7 +107,7 @@ def list_channels(context: Context, *, with_activity: bool = True) -> list[Chann
     return states
 
 
-def test_notification(name: str, *, now: datetime) -> Any:
+def test_notification(name: str, *, now: datetime) -> Notification:
     """The message a channel test sends: a made-up deadline, due today, that says it is a
     test; webhooks get the type ``channel.test``."""
     from tracker.notify.base import Notification
