@@ -133,7 +133,7 @@ async def signed_bodies(
             deadline=p.deadline.to_dict(),
             agreement={"id": p.key.agreement, "title": p.deadline.title, "sources": []},
         )
-        body = webhook_body(notification)
+        body = webhook_body(notification, now=now)
         out.append((body, notifier.request_headers(notification, body, now=now)))
     await client.aclose()
     return out

@@ -92,14 +92,14 @@ def digest_text(notification: Notification) -> tuple[str, str]:
     return digest_title(notification), "\n".join(lines)
 
 
-def digest_payload(notification: Notification) -> dict[str, Any]:
-    """The webhook document of a digest."""
+def digest_payload(notification: Notification, *, now: datetime) -> dict[str, Any]:
+    """The webhook document of a digest; ``timestamp`` is ``now``, the moment it is sent."""
     digest = dict(notification.digest or {})
     entries = digest.pop("deadlines", [])
     return {
         "type": DIGEST_EVENT_TYPE,
         "version": PAYLOAD_VERSION,
-        "timestamp": notification.due_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "timestamp": now.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "data": {"digest": digest, "deadlines": entries, "count": len(entries)},
     }
 
@@ -134,10 +134,16 @@ def _html(notification: Notification) -> str:
 
 
 def build_digest_email(
-    notification: Notification, *, sender: str, to: Sequence[str], cc: Sequence[str] = ()
+    notification: Notification,
+    *,
+    sender: str,
+    to: Sequence[str],
+    cc: Sequence[str] = (),
+    sent_at: datetime | None = None,
 ) -> EmailMessage:
-    """A digest as one message: text, an HTML table, and an .ics of every listed deadline;
-    deterministic for the same notification (retries are byte-identical)."""
+    """A digest as one message: text, an HTML table, and an .ics of every listed deadline,
+    dated ``sent_at`` (the moment of sending; default the digest's scheduled time);
+    deterministic for the same notification and ``sent_at``."""
     from tracker.feed import build_calendar
 
     title, text = digest_text(notification)
@@ -147,7 +153,7 @@ def build_digest_email(
     message["To"] = ", ".join(to)
     if cc:
         message["Cc"] = ", ".join(cc)
-    message["Date"] = format_datetime(notification.due_at.astimezone(UTC))
+    message["Date"] = format_datetime((sent_at or notification.due_at).astimezone(UTC))
     message["Message-ID"] = f"<{notification.message_id}@{MESSAGE_ID_DOMAIN}>"
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(f"{title}\n\n{text}\n", cte="quoted-printable")

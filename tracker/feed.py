@@ -8,12 +8,17 @@ see no change when nothing changed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 
-from icalendar import Calendar, Event, vDuration
+from icalendar import Alarm, Calendar, Event, vDuration
 
 from tracker.domain.deadline import Deadline
+from tracker.domain.wording import headline
+
+#: The alarms of a deadline: each a trigger relative to the event's start (see
+#: :func:`tracker.domain.alarms.alarm_triggers`).
+Alarms = Callable[[Deadline], Sequence[timedelta]]
 
 PRODID = "-//treaty-tracker//deadlines//EN"
 UID_DOMAIN = "treaty-tracker"
@@ -26,14 +31,12 @@ def deadline_uid(agreement: str, kind: str, day: date, party: str | None) -> str
     return f"{agreement}.{kind}.{day.isoformat()}.{party or 'all'}@{UID_DOMAIN}"
 
 
-def _summary(d: Deadline) -> str:
-    what = d.label or d.kind.value.replace("_", " ")
-    party = f" ({d.party})" if d.party else ""
-    return f"{what}{party}: {d.title}"
-
-
-def deadline_event(d: Deadline) -> Event:
-    """One all-day ``VEVENT`` for a deadline, its explanation and source in the description."""
+def deadline_event(d: Deadline, *, alarms: Sequence[timedelta] = ()) -> Event:
+    """One all-day ``VEVENT`` for a deadline: ``SUMMARY`` says what happens or what is due
+    (:func:`tracker.domain.wording.headline`), the description holds the title, explanation,
+    source and weekday note, ``CATEGORIES`` the kind and the action (and an expiry's
+    outcome), ``X-TRACKER-ACTION``/``X-TRACKER-OUTCOME`` the same for scripts; one
+    ``VALARM`` (``ACTION:DISPLAY``) per trigger in ``alarms``."""
     event = Event()
     event.add("uid", deadline_uid(d.agreement, d.kind.value, d.date, d.party))
     # DTSTAMP must be present; deriving it from the date keeps the output reproducible.
@@ -41,15 +44,28 @@ def deadline_event(d: Deadline) -> Event:
     event.add("dtstart", d.date)
     if d.date < date.max:  # without DTEND an all-day event lasts its one day (RFC 5545 3.6.1)
         event.add("dtend", d.date + timedelta(days=1))
-    event.add("summary", _summary(d))
-    lines = [d.explanation]
+    summary = headline(d)
+    event.add("summary", summary)
+    lines = [d.title, d.explanation]
     if d.source:
         lines.append(f"Source: {d.source}")
     if d.weekday_note:
         lines.append(d.weekday_note)
     event.add("description", "\n".join(lines))
-    event.add("categories", [d.kind.value])
+    categories = [d.kind.value, d.action.value]
+    if d.outcome is not None:
+        categories.append(d.outcome.value)
+    event.add("categories", categories)
+    event.add("x-tracker-action", d.action.value)
+    if d.outcome is not None:
+        event.add("x-tracker-outcome", d.outcome.value)
     event.add("transp", "TRANSPARENT")
+    for trigger in alarms:
+        alarm = Alarm()
+        alarm.add("action", "DISPLAY")
+        alarm.add("description", summary)
+        alarm.add("trigger", trigger)
+        event.add_component(alarm)
     return event
 
 
@@ -59,6 +75,7 @@ def build_calendar(
     name: str = "Treaty deadlines",
     method: str | None = None,
     errors: Iterable[tuple[str, str]] = (),
+    alarms: Alarms | None = None,
 ) -> bytes:
     """A ``VCALENDAR`` with one all-day event per deadline, sorted by date then UID.
 
@@ -66,6 +83,7 @@ def build_calendar(
     ``errors`` are (agreement id, why) of agreements whose deadlines are missing: each
     becomes an ``X-TRACKER-ERROR`` property of the calendar (an RFC 5545 x-prop, which
     calendar clients ignore and a person or script reading the feed can find).
+    ``alarms`` gives each deadline's ``VALARM`` triggers (none without it).
     """
     cal = Calendar()
     cal.add("prodid", PRODID)
@@ -78,7 +96,7 @@ def build_calendar(
     cal.add("x-published-ttl", vDuration(REFRESH_INTERVAL))
     for agreement, detail in errors:
         cal.add("x-tracker-error", f"{agreement}: {detail}")
-    events = [deadline_event(d) for d in deadlines]
+    events = [deadline_event(d, alarms=alarms(d) if alarms else ()) for d in deadlines]
     events.sort(key=lambda e: (e.decoded("dtstart"), str(e["uid"])))
     for event in events:
         cal.add_component(event)

@@ -4,8 +4,10 @@
 tests drive directly, passing ``now``). It is the entry point that reads the clock; everything
 it calls takes ``now``.
 
-Start order: migrations, agreements folder sync (a folder with an invalid file is reported
-loudly and the database keeps its previous agreements; the service still starts), deadline
+Start order: migrations, agreements folder sync (the valid files are synced; an invalid file
+is reported in the log, ``/healthz`` ("degraded", with the file and its errors), the
+``tracker_agreement_files_invalid`` metric and a banner on the web page, and its agreement
+keeps its last good version; the service still starts), deadline
 materialisation, planning (this is where reminders missed while the service was down are
 decided: the latest one per deadline and channel goes out, older ones are skipped), then the
 scheduler. Stop: the scheduler stops and waits for a tick in progress, and any row this
@@ -114,12 +116,16 @@ class Service:
         self.last_tick: TickReport | None = None
         self._seen_version: tuple[Any, ...] | None = None
         self._materialized_day: date | None = None
+        #: Files of the agreements folder that failed validation at the last sync, with
+        #: their error lines (file -> lines); empty when all are valid.
+        self.invalid_files: dict[str, list[str]] = {}
 
     # --- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
         from tracker.store.migrate import upgrade
 
+        self.settings.require_channels()  # every channel must be usable before anything runs
         now = datetime.now(UTC)
         upgrade(self.engine)
         directory = self.settings.agreements_dir
@@ -169,9 +175,10 @@ class Service:
                 directory,
                 now=now,
                 horizon=self._horizon(now),
-                known_channels=self.settings.all_channels(),
+                known_channels=self.settings.channel_names(),
             )
         except ValidationFailed as exc:
+            self.invalid_files = {str(directory): [str(e) for e in exc.errors]}
             log.error(
                 "agreements.invalid",
                 extra=fields(
@@ -187,6 +194,18 @@ class Service:
                 "agreements.sync_failed", extra=fields(directory=str(directory), error=str(exc))
             )
             return False
+        self.invalid_files = report.invalid_files
+        for file, lines in self.invalid_files.items():
+            log.error(
+                "agreements.invalid_file",
+                extra=fields(
+                    directory=str(directory),
+                    file=file,
+                    errors=len(lines),
+                    detail="\n".join(lines),
+                    action="synced the valid files; kept this file's agreement as it was",
+                ),
+            )
         return bool(report.changed)
 
     def _watch_job(self) -> None:
@@ -379,4 +398,5 @@ class Service:
             worker=self.worker,
             last_tick_at=self.last_tick_at,
             last_plan_at=self.last_plan_at,
+            invalid_files=dict(self.invalid_files),
         )

@@ -3,6 +3,10 @@
 Precedence, highest first: ``TRACKER_<KEY>``, ``TRACKER_<KEY>_FILE`` (the file's content, for
 secrets), the YAML file, the embedded defaults. ``${VAR}`` in the file is replaced from the
 environment (``${VAR:-default}`` gives a default; ``${VAR:?message}`` makes it required).
+A variable missing inside one channel's entry (``channels.NAME``, e.g. its webhook secret)
+makes only that channel unusable: the other commands work, the channel's name stays known,
+and whatever needs the channel (``tracker serve``, ``tracker test-channel NAME``) refuses with
+the error (:meth:`Settings.require_channels`, :meth:`Settings.channel`).
 Structured keys (``channels``, ``smtp``, ``retry``, ``reminders``...) are given in the
 environment as JSON or YAML, e.g. ``TRACKER_REMINDERS='[30 days, 1 day]'``.
 
@@ -26,6 +30,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     SecretStr,
     ValidationError,
     ValidationInfo,
@@ -314,6 +319,10 @@ class Settings(_Strict):
             raise ValueError(f"digest names {bad} must be lowercase letters, digits and '-'")
         return value
 
+    #: Channels whose entry refers to an environment variable that is not set: name ->
+    #: (type, the error). Set by :func:`get_settings`; never a configuration key.
+    _unresolved: dict[str, tuple[str, ConfigError]] = PrivateAttr(default_factory=dict)
+
     @field_validator("log_level")
     @classmethod
     def _check_log_level(cls, value: str) -> str:
@@ -361,15 +370,49 @@ class Settings(_Strict):
         return now.astimezone(ZoneInfo(self.timezone)).date()
 
     def all_channels(self) -> dict[str, ChannelConfig]:
-        """Configured channels plus the built-in ``log`` channel."""
+        """Configured channels plus the built-in ``log`` channel (those that can be built;
+        see :meth:`unresolved_channels`)."""
         return {"log": LogChannel(type="log"), **self.channels}
+
+    def channel_names(self) -> list[str]:
+        """Every channel name the configuration defines, usable or not, sorted."""
+        return sorted({*self.all_channels(), *self._unresolved})
+
+    def unresolved_channels(self) -> dict[str, tuple[str, ConfigError]]:
+        """Channels that cannot be used because a ``${VAR}`` in their entry is not set:
+        name -> (type, the error)."""
+        return dict(self._unresolved)
+
+    def with_unresolved(self, unresolved: dict[str, tuple[str, ConfigError]]) -> Settings:
+        """These settings, remembering ``unresolved`` channels (see :func:`get_settings`)."""
+        self._unresolved = dict(unresolved)
+        return self
+
+    def channel(self, name: str) -> ChannelConfig:
+        """The configuration of channel ``name``; ConfigError when it is not defined, or
+        names an environment variable that is not set."""
+        found = self.all_channels().get(name)
+        if found is not None:
+            return found
+        if name in self._unresolved:
+            raise self._unresolved[name][1]
+        raise ConfigError(
+            f"channel {name!r} is not configured (known: {', '.join(self.channel_names())})",
+            path="channels",
+        )
+
+    def require_channels(self) -> None:
+        """ValidationFailed naming every channel that cannot be used (a running service
+        needs them all)."""
+        if self._unresolved:
+            raise ValidationFailed([error for _, error in self._unresolved.values()])
 
     def reminder_policy(self) -> ReminderPolicy:
         """What the reminder planner reads, as the value it takes (it never sees settings)."""
         return ReminderPolicy(
             offsets=tuple(self.reminders),
             channels=tuple(self.default_channels),
-            known_channels=frozenset(self.all_channels()),
+            known_channels=frozenset(self.channel_names()),
             kinds=None if self.reminder_kinds == "all" else frozenset(self.reminder_kinds),
             send_time=self.send_time,
             zone=ZoneInfo(self.timezone),
@@ -474,8 +517,9 @@ def get_settings(
     explicit = config_path or env.get("TRACKER_CONFIG")
     path = Path(explicit) if explicit else DEFAULT_CONFIG_PATH
     data: dict[str, Any] = {}
+    unresolved: dict[str, tuple[str, ConfigError]] = {}
     if path.exists():
-        data.update(_read_config_file(path, env))
+        data.update(_read_config_file(path, env, unresolved=unresolved))
     elif explicit:
         raise ValidationFailed([ConfigError("configuration file not found", file=str(path))])
     try:
@@ -483,13 +527,23 @@ def get_settings(
     except ConfigError as exc:
         raise ValidationFailed([exc]) from None
     data.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    settings = _validated(data, file=str(path))
+    if "channels" in data and isinstance(data["channels"], dict):
+        # A TRACKER_CHANNELS given in the environment replaces the file's channels.
+        unresolved = {k: v for k, v in unresolved.items() if k not in data["channels"]}
+    settings = _validated(data, file=str(path)).with_unresolved(unresolved)
     _check_channel_names(settings, str(path))
     return settings
 
 
-def _read_config_file(path: Path, env: Mapping[str, str]) -> dict[str, Any]:
-    """The file's keys, with ``${VAR}`` replaced from ``env``; an empty file has none."""
+def _read_config_file(
+    path: Path,
+    env: Mapping[str, str],
+    *,
+    unresolved: dict[str, tuple[str, ConfigError]] | None = None,
+) -> dict[str, Any]:
+    """The file's keys, with ``${VAR}`` replaced from ``env``; an empty file has none. A
+    channel whose entry names a variable that is not set is left out and recorded in
+    ``unresolved`` (name -> (type, error)) instead of failing the whole file."""
     file = str(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -499,7 +553,10 @@ def _read_config_file(path: Path, env: Mapping[str, str]) -> dict[str, Any]:
         duplicates = duplicate_keys(text, file=file)
         if duplicates:
             raise ValidationFailed(duplicates)
-        loaded = _substitute_tree(yaml.safe_load(text), env, file=file)
+        raw = yaml.safe_load(text)
+        if unresolved is not None and isinstance(raw, dict):
+            raw = _defer_channels(raw, env, file=file, unresolved=unresolved)
+        loaded = _substitute_tree(raw, env, file=file)
     except ConfigError as exc:
         raise ValidationFailed([exc]) from None
     except yaml.YAMLError as exc:
@@ -509,6 +566,33 @@ def _read_config_file(path: Path, env: Mapping[str, str]) -> dict[str, Any]:
     if not isinstance(loaded, dict):
         raise ValidationFailed([ConfigError("expected a mapping of keys", file=file)])
     return loaded
+
+
+def _defer_channels(
+    raw: dict[str, Any],
+    env: Mapping[str, str],
+    *,
+    file: str,
+    unresolved: dict[str, tuple[str, ConfigError]],
+) -> dict[str, Any]:
+    """``raw`` with each channel's variables substituted on its own; a channel whose
+    variables are not all set is moved out into ``unresolved``."""
+    channels = raw.get("channels")
+    if not isinstance(channels, dict):
+        return raw
+    kept: dict[str, Any] = {}
+    for name, entry in channels.items():
+        try:
+            kept[name] = _substitute_tree(entry, env, file=file)
+        except ConfigError as exc:
+            kind = entry.get("type") if isinstance(entry, dict) else None
+            error = ConfigError(
+                f"channel {name!r} cannot be used: {exc.message}",
+                file=file,
+                path=f"channels.{name}",
+            )
+            unresolved[str(name)] = (str(kind or "unknown"), error)
+    return {**raw, "channels": kept}
 
 
 def _yaml_error(exc: yaml.YAMLError, file: str) -> ConfigError:
@@ -595,10 +679,10 @@ def _named_channels(settings: Settings) -> list[tuple[str, str]]:
 
 
 def _check_channel_names(settings: Settings, file: str) -> None:
-    known = settings.all_channels()
+    known = settings.channel_names()
     problems = [
         ConfigError(
-            f"channel {name!r} is not configured (known: {sorted(known)})",
+            f"channel {name!r} is not configured (known: {known})",
             file=file,
             path=path,
         )

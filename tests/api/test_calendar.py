@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import icalendar
@@ -132,10 +132,7 @@ path = {tmp_path / "khal.db"}
     )
     assert result.returncode == 0, result.stderr
     lines = [line for line in result.stdout.splitlines() if "GSOMIA" in line]
-    assert lines == [
-        "2026-08-24 annual renewal: Korea–Japan General Security of Military Information "
-        "Agreement (GSOMIA)"
-    ]
+    assert lines == ["2026-08-24 Last day to give notice: GSOMIA (expiry 2026-11-22)"]
 
 
 def test_a_feed_cut_at_its_event_limit_says_so(
@@ -148,3 +145,57 @@ def test_a_feed_cut_at_its_event_limit_says_so(
     assert [
         str(e["uid"]) for e in icalendar.Calendar.from_ical(response.content).walk("VEVENT")
     ] == [GSOMIA_UID]
+
+
+def test_act_by_and_act_from_events_carry_valarms_at_the_reminder_offsets(
+    client: TestClient,
+) -> None:
+    feed = icalendar.Calendar.from_ical(
+        client.get(URL, params={"agreement": "kr-jp-gsomia"}).content
+    )
+    events = {str(e["uid"]): e for e in feed.walk("VEVENT")}
+    notice = events[GSOMIA_UID]
+    # GSOMIA's own reminders: [90 days, 30 days, 7 days, 1 day], at the 09:00 send time.
+    triggers = [alarm.decoded("trigger") for alarm in notice.walk("VALARM")]
+    assert triggers == [
+        -timedelta(days=89, hours=15),
+        -timedelta(days=29, hours=15),
+        -timedelta(days=6, hours=15),
+        -timedelta(hours=15),
+    ]
+    assert {str(a["action"]) for a in notice.walk("VALARM")} == {"DISPLAY"}
+    assert str(notice["summary"]) == "Last day to give notice: GSOMIA (expiry 2026-11-22)"
+    assert str(notice["x-tracker-action"]) == "act_by"
+    # An expiry that renews asks nothing: no alarm, and it says it renews.
+    expiry = events["kr-jp-gsomia.expiry.2026-11-22.all@treaty-tracker"]
+    assert expiry.walk("VALARM") == []
+    assert str(expiry["summary"]) == "GSOMIA renews for 1 year"
+    assert (str(expiry["x-tracker-action"]), str(expiry["x-tracker-outcome"])) == (
+        "info",
+        "renews",
+    )
+
+
+def test_an_agreement_without_its_own_reminders_alarms_at_the_configured_ones(
+    client: TestClient,
+) -> None:
+    document = {**GSOMIA_JSON}
+    assert client.post("/api/v1/agreements", json=document, headers=AUTH).status_code == 201
+    feed = icalendar.Calendar.from_ical(client.get(URL, params={"agreement": "api-pact"}).content)
+    [notice] = [e for e in feed.walk("VEVENT") if "notice_deadline" in str(e["uid"])]
+    # The configured default: 90, 30, 7, 1 and 0 days; "0 days" alarms at 09:00 on the day.
+    assert [a.decoded("trigger") for a in notice.walk("VALARM")] == [
+        -timedelta(days=89, hours=15),
+        -timedelta(days=29, hours=15),
+        -timedelta(days=6, hours=15),
+        -timedelta(hours=15),
+        timedelta(hours=9),
+    ]
+
+
+def test_a_feed_for_an_unknown_agreement_says_it_does_not_exist(client: TestClient) -> None:
+    response = client.get(URL, params={"agreement": "UNKNOWN"})
+    assert (response.status_code, response.json()) == (
+        404,
+        {"detail": "no agreement 'UNKNOWN' exists"},
+    )

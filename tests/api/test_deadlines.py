@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tracker.domain.deadline import Deadline
@@ -118,3 +119,14 @@ def test_a_tag_filter_matches_the_whole_tag_literally_not_as_a_pattern(
     assert agreements_with("a_b") == (["pact-a"], ["pact-a"])
     assert agreements_with("50%") == (["pact-c"], ["pact-c"])
     assert agreements_with("5%") == ([], [])
+
+
+@pytest.mark.parametrize("wanted", ["UNKNOWN", "no-such-pact"])
+def test_asking_for_an_unknown_agreement_says_it_does_not_exist(
+    client: TestClient, wanted: str
+) -> None:
+    response = client.get(URL, params={"agreement": ["kr-jp-gsomia", wanted]})
+    assert (response.status_code, response.json()) == (
+        404,
+        {"detail": f"no agreement '{wanted}' exists"},
+    )

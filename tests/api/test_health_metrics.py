@@ -40,6 +40,7 @@ def test_health_without_a_service_reports_the_database_only(client: TestClient) 
             "last_tick_at": None,
             "last_plan_at": None,
             "worker": None,
+            "invalid_files": [],
             "version": "0.1.0",
         }
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, date, datetime
 
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import AUTH, GSOMIA_JSON
 from tracker.api.routers.pages import days_text, urgency
+from tracker.domain.deadline import Deadline, DeadlineKind, Outcome
 
 
 def gsomia_row(html: str) -> str:
@@ -35,23 +37,47 @@ def test_the_index_groups_upcoming_deadlines_by_month(client: TestClient) -> Non
 def test_the_gsomia_row_shows_its_date_days_left_and_urgency_in_words(client: TestClient) -> None:
     row = gsomia_row(client.get("/").text)
     assert 'class="this-month"' in row
-    assert '<span class="badge">This month</span>17 days left' in row
-    assert "<strong>2026-08-24</strong>" in row
+    assert '<span class="badge">This month</span> 17 days left' in row
+    assert '<strong class="date">2026-08-24</strong>' in row
+    assert '<span class="what">Last day to give notice: GSOMIA (expiry 2026-11-22)</span>' in row
     assert '<a href="/agreements/kr-jp-gsomia">' in row
+    # Words are separated by spaces on both sides of the dot, never "expiry· Art. 21(3)".
+    assert '<span class="muted"> · notice deadline · Art. 21(3)</span>' in row
 
 
-def test_urgency_is_a_class_and_a_word() -> None:
-    assert [urgency(d) for d in (-3, 0, 7, 8, 31, 32)] == [
-        ("overdue", "Overdue"),
-        ("this-week", "This week"),
-        ("this-week", "This week"),
-        ("this-month", "This month"),
-        ("this-month", "This month"),
-        ("later", ""),
-    ]
+def _deadline(kind: DeadlineKind, days_left: int, outcome: Outcome | None = None) -> Deadline:
+    return Deadline("x", "X", kind, date(2026, 8, 7), days_left, "", outcome=outcome)
+
+
+@pytest.mark.parametrize(
+    ("kind", "days_left", "outcome", "expected"),
+    [
+        # Only a last day to act is urgent while ahead.
+        (DeadlineKind.NOTICE_DEADLINE, 0, None, ("this-week", "This week")),
+        (DeadlineKind.NOTICE_DEADLINE, 7, None, ("this-week", "This week")),
+        (DeadlineKind.NOTICE_DEADLINE, 8, None, ("this-month", "This month")),
+        (DeadlineKind.NOTICE_DEADLINE, 31, None, ("this-month", "This month")),
+        (DeadlineKind.NOTICE_DEADLINE, 32, None, ("later", "")),
+        # A day gone by has passed; nothing is "overdue".
+        (DeadlineKind.NOTICE_DEADLINE, -3, None, ("passed", "Passed")),
+        (DeadlineKind.EXPIRY, -7, Outcome.RENEWS, ("passed", "Renewed")),
+        # A renewal is not an alarm, however near.
+        (DeadlineKind.EXPIRY, 2, Outcome.RENEWS, ("renews", "Renews")),
+        (DeadlineKind.EXPIRY, 2, Outcome.ENDS, ("later", "")),
+        (DeadlineKind.EARLIEST_NOTICE, 2, None, ("opens", "Opens")),
+        (DeadlineKind.WITHDRAWAL_EFFECTIVE, 2, None, ("later", "")),
+    ],
+)
+def test_urgency_follows_the_action_and_is_a_class_and_a_word(
+    kind: DeadlineKind, days_left: int, outcome: Outcome | None, expected: tuple[str, str]
+) -> None:
+    assert urgency(_deadline(kind, days_left, outcome)) == expected
+
+
+def test_days_text_says_passed_for_past_days() -> None:
     assert [days_text(d) for d in (-2, -1, 0, 1, 17)] == [
-        "2 days ago",
-        "yesterday, 1 day ago",
+        "passed 2 days ago",
+        "passed yesterday",
         "today",
         "tomorrow, 1 day left",
         "17 days left",
@@ -88,9 +114,14 @@ def test_the_agreement_page_shows_rules_sources_events_and_explanations(client: 
     )
     for event in ("notice_given", "notice_suspended", "notice_withdrawn"):
         assert event in html
-    assert "<strong>2026-08-24</strong>" in html
-    assert "2026-11-22" in html
+    assert '<strong class="date">2026-08-24</strong>' in html
+    assert '<span class="what">GSOMIA renews for 1 year</span>' in html
     assert "No reminders planned yet." in html
+    # "2016-11-23 · tags", never "2016-11-23· tags".
+    assert (
+        ' · signed <span class="date">2016-11-23</span> · in force '
+        '<span class="date">2016-11-23</span> · tags '
+    ) in html
 
 
 def test_an_unknown_agreement_page_is_404(client: TestClient) -> None:
@@ -112,6 +143,7 @@ def test_the_openapi_schema_and_its_docs_page_are_served(client: TestClient) -> 
         "/api/v1/agreements", "/api/v1/agreements/{agreement_id}",
         "/api/v1/agreements/{agreement_id}/explain", "/api/v1/deadlines", "/api/v1/reminders",
         "/api/v1/reminders/{reminder_id}", "/api/v1/reminders/{reminder_id}/ack",
+        "/api/v1/channels", "/api/v1/channels/{name}/test",
         "/calendar.ics", "/healthz", "/metrics",
     }  # fmt: skip
     body = schema["paths"]["/api/v1/agreements"]["post"]["requestBody"]["content"]
@@ -126,12 +158,15 @@ PASSED = {
 }
 
 
-def test_a_deadline_passed_in_the_last_30_days_is_marked_overdue(client: TestClient) -> None:
+def test_a_deadline_passed_in_the_last_30_days_is_marked_passed_never_overdue(
+    client: TestClient,
+) -> None:
     assert client.post("/api/v1/agreements", json=PASSED, headers=AUTH).status_code == 201
     html = client.get("/").text
-    row = re.search(r'<li class="overdue" data-agreement="api-pact".*?</li>', html, re.S)
+    row = re.search(r'<li class="passed" data-agreement="api-pact".*?</li>', html, re.S)
     assert row is not None
-    assert '<span class="badge">Overdue</span>6 days ago' in row.group(0)
+    assert '<span class="badge">Passed</span> passed 6 days ago' in row.group(0)
+    assert "verdue" not in html
 
 
 def test_with_too_many_agreements_passed_deadlines_are_left_out_and_the_page_says_so(
@@ -172,3 +207,72 @@ def test_the_agreement_page_says_who_suspended_the_agreement_and_since_when(
         "<p>Status: <strong>in force until 2030-02-05 (expires 2030-02-05); suspended by RU "
         "since 2023-02-21</strong>"
     ) in html
+
+
+def test_a_renewing_expiry_a_week_ago_reads_as_a_renewal_never_overdue(
+    client: TestClient,
+) -> None:
+    # 2026-11-29: GSOMIA renewed on 2026-11-22 (no notice), seven days earlier.
+    client.app.state.clock = lambda: datetime(2026, 11, 29, 12, 0, tzinfo=UTC)  # type: ignore[attr-defined]
+    html = client.get("/", params={"agreement": "kr-jp-gsomia"}).text
+    row = re.search(
+        r'<li class="([^"]*)" data-agreement="kr-jp-gsomia" data-kind="expiry">(.*?)</li>',
+        html,
+        re.S,
+    )
+    assert row is not None
+    assert row.group(1) == "passed"
+    assert '<span class="badge">Renewed</span> passed 7 days ago' in row.group(2)
+    assert '<span class="what">GSOMIA renews for 1 year</span>' in row.group(2)
+    assert "verdue" not in html
+
+
+def test_an_unknown_agreement_in_a_browser_gets_an_html_404_page(client: TestClient) -> None:
+    for path in ("/agreements/no-such-thing", "/agreements/UNKNOWN"):
+        response = client.get(path, headers={"Accept": "text/html,application/xhtml+xml"})
+        assert response.status_code == 404
+        assert response.headers["content-type"] == "text/html; charset=utf-8"
+        wanted = path.rsplit("/", 1)[1]
+        assert f"<h1>404</h1><p>no agreement &#x27;{wanted}&#x27;</p>" in response.text
+    # A script asking for JSON still gets JSON.
+    response = client.get("/agreements/UNKNOWN", headers={"Accept": "application/json"})
+    assert (response.status_code, response.json()) == (404, {"detail": "no agreement 'UNKNOWN'"})
+
+
+def test_an_unknown_page_in_a_browser_is_an_html_404(client: TestClient) -> None:
+    response = client.get("/no/such/page", headers={"Accept": "text/html"})
+    assert response.status_code == 404
+    assert "<h1>404</h1><p>no such page</p>" in response.text
+
+
+def test_filtering_the_page_by_an_unknown_agreement_says_it_does_not_exist(
+    client: TestClient,
+) -> None:
+    response = client.get("/", params={"agreement": "UNKNOWN"})
+    assert response.status_code == 404
+    assert "<h2>No agreement “UNKNOWN” exists</h2>" in response.text
+    assert 'data-agreement="' not in response.text  # no deadline rows at all
+    assert "No deadlines in this window." not in response.text
+
+
+def test_the_agreement_page_lists_a_notice_deadline_years_ahead(client: TestClient) -> None:
+    # A five-year term renewed for five years, three months' notice: the next notice
+    # deadline (2031-02-05 − 3 months = 2030-11-05) lies beyond the page's two years.
+    document = {
+        **GSOMIA_JSON,
+        "rules": [
+            {
+                "kind": "auto_renewal",
+                "first_expiry": "2026-02-05",
+                "renewal_term": "5 years",
+                "notice": "3 months",
+            }
+        ],
+    }
+    assert client.post("/api/v1/agreements", json=document, headers=AUTH).status_code == 201
+    html = client.get("/agreements/api-pact").text
+    rows = re.findall(
+        r'<li class="[^"]*" data-kind="([a-z_]+)">.*?<strong class="date">([0-9-]+)<', html, re.S
+    )
+    assert rows == [("notice_deadline", "2030-11-05")]
+    assert "Last day to give notice: API Pact (expiry 2031-02-05)" in html

@@ -44,4 +44,4 @@ def test_no_request_gets_a_server_error_or_an_undocumented_response(app: FastAPI
         run()
     assert "POST /api/v1/agreements" in labels
     assert "GET /api/v1/deadlines" in labels
-    assert len(labels) == 13
+    assert len(labels) == 15

@@ -4,7 +4,7 @@ real ``tracker serve`` loading a copy of the seeds."""
 from __future__ import annotations
 
 import shutil
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -155,3 +155,55 @@ def test_pages_and_api_docs_render_under_the_csp_with_no_violation_and_nothing_f
     assert violations == {"/": [], "/agreements/kr-jp-gsomia": [], "/docs": []}
     assert console == []
     assert elsewhere == []
+
+
+def renewing_pact(today: date) -> str:
+    """A treaty renewed every 365 days whose term expired, and renewed, seven days before
+    ``today`` (its second term: the first began a term earlier)."""
+    first = today - timedelta(days=7 + 365)
+    return f"""\
+version: 1
+id: renewing-pact
+title: Renewing Pact
+parties: [AA, BB]
+rules:
+  - kind: auto_renewal
+    first_expiry: {first.isoformat()}
+    renewal_term: 365 days
+    notice: 90 days
+"""
+
+
+def test_a_renewal_a_week_ago_is_no_alarm_and_a_broken_file_is_named_in_a_banner(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    today = datetime.now(UTC).date()
+    with Receiver() as receiver:
+        config = write_config(
+            tmp_path,
+            db_url=sqlite_url,
+            hook_url=receiver.url,
+            agreements={
+                "renewing-pact": renewing_pact(today),
+                "broken": "version: 1\nid: broken\n",
+            },
+        )
+        broken = tmp_path / "agreements" / "broken.yaml"
+        with serve(config, tmp_path / "serve.log") as served, sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page()
+                page.goto(f"{served.url}/", wait_until="domcontentloaded")
+                banner = page.get_by_role("alert")
+                assert "1 invalid file in the agreements folder" in banner.inner_text()
+                assert str(broken) in banner.inner_text()
+                row = page.locator('li[data-agreement="renewing-pact"][data-kind="expiry"]').first
+                text = row.inner_text()
+                assert (today - timedelta(days=7)).isoformat() in text
+                assert "Renewed" in text and "passed 7 days ago" in text
+                assert "Renewing Pact renews for 365 days" in text
+                assert "verdue" not in page.locator("main").inner_text()
+            finally:
+                browser.close()

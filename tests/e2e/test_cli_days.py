@@ -35,11 +35,11 @@ def too_long(option: str) -> str:
 
 
 def complaint(stderr: str) -> str:
-    """The text of the usage error's box, on one line."""
+    """The text of the usage error (``Error: ...``, plain since the help is plain), on one
+    line."""
     lines = stderr.splitlines()
-    top = next(i for i, line in enumerate(lines) if line.startswith("╭"))
-    bottom = next(i for i, line in enumerate(lines) if line.startswith("╰"))
-    return " ".join(" ".join(lines[top + 1 : bottom]).replace("│", " ").split())
+    first = next(i for i, line in enumerate(lines) if line.startswith("Error: "))
+    return " ".join(" ".join(lines[first:]).removeprefix("Error: ").split())
 
 
 @pytest.fixture

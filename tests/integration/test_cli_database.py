@@ -12,6 +12,7 @@ from sqlalchemy import inspect
 from typer.testing import CliRunner, Result
 
 from tests.support.agreements import agreement_yaml, write
+from tracker.app.status import database_label
 from tracker.cli import app
 from tracker.loader import load_paths
 from tracker.store.engine import make_engine, session_scope
@@ -29,6 +30,13 @@ def tracker(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
     monkeypatch.delenv("TRACKER_CONFIG", raising=False)
     monkeypatch.setenv("TRACKER_DATABASE_URL", db_url)
     yield CliRunner()
+
+
+def label(db_url: str) -> str:
+    """The database as the commands name it: a password never shows."""
+    shown = database_label(db_url)
+    assert "@" not in db_url or "***@" in shown
+    return shown
 
 
 def run(runner: CliRunner, *args: str) -> Result:
@@ -52,7 +60,10 @@ def test_import_migrates_a_fresh_database_and_reports_what_it_added(
 
     result = run(tracker, "import", str(tmp_path / "in"))
 
-    assert (result.exit_code, result.stdout) == (0, "imported 2 agreements (2 added, 0 updated)\n")
+    assert (result.exit_code, result.stdout) == (
+        0,
+        f"imported 2 agreements into {label(db_url)} (2 added, 0 updated)\n",
+    )
     assert stored(db_url) == {
         "a": ("import", "Test agreement", 1),
         "b": ("import", "Test agreement", 1),
@@ -69,7 +80,9 @@ def test_reimporting_unchanged_and_changed_files_says_which_is_which(
 
     result = run(tracker, "import", str(tmp_path / "in"))
 
-    assert result.stdout == "imported 2 agreements (0 added, 1 updated, 1 unchanged)\n"
+    assert result.stdout == (
+        f"imported 2 agreements into {label(db_url)} (0 added, 1 updated, 1 unchanged)\n"
+    )
     assert stored(db_url) == {"a": ("import", "Test agreement", 1), "b": ("import", "Amended", 2)}
 
 
@@ -145,14 +158,16 @@ def test_db_commands_upgrade_report_and_downgrade_the_schema(
     engine = make_engine(db_url)
     try:
         assert run(tracker, "db", "current").stdout == "none (empty database)\n"
-        assert run(tracker, "db", "upgrade").stdout == "database at revision 0004 (head)\n"
+        assert run(tracker, "db", "upgrade").stdout == (
+            f"database {label(db_url)} at revision 0004 (head)\n"
+        )
         assert run(tracker, "db", "upgrade").exit_code == 0  # idempotent
         assert run(tracker, "db", "current").stdout == "0004 (head)\n"
         assert current_revision(engine) == "0004"
 
         down = run(tracker, "db", "downgrade")
 
-        assert down.stdout == "database at revision none (empty database)\n"
+        assert down.stdout == f"database {label(db_url)} at revision none (empty database)\n"
         assert inspect(engine).get_table_names() == ["alembic_version"]
     finally:
         engine.dispose()
@@ -177,4 +192,6 @@ def test_import_through_the_library_and_the_cli_agree_on_origin(
     result = run(tracker, "import", str(tmp_path / "in"))
 
     assert report.added == ["a"]
-    assert result.stdout == "imported 1 agreement (0 added, 0 updated, 1 unchanged)\n"
+    assert result.stdout == (
+        f"imported 1 agreement into {label(db_url)} (0 added, 0 updated, 1 unchanged)\n"
+    )

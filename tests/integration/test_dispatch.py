@@ -551,7 +551,7 @@ def test_a_label_with_a_line_break_is_emailed_with_the_label_on_one_subject_line
         (mail,) = server.wait_for(1)
     assert report.outcomes == {"sent": 1}
     assert mail.rcpt_tos == ("desk@example.org",)
-    assert mail.message["Subject"] == (f"report Bcc: eve@example.org in 10 days: Reports ({day})")
+    assert mail.message["Subject"] == f"Report Bcc: eve@example.org: Reports – {day}, in 10 days"
     assert mail.message["Bcc"] is None
     (row,) = outbox.list_reminders(engine)
     assert (row.status, row.attempts, row.last_error) == ("sent", 1, None)

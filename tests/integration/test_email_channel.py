@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import smtplib
 import ssl
 from collections.abc import Iterator
@@ -72,7 +73,9 @@ def test_a_reminder_arrives_as_one_message_with_text_html_and_the_calendar(
     assert mail.mail_from == "tracker@example.org"
     assert mail.rcpt_tos == (DESK, LEGAL)
     message = mail.message
-    assert message["Subject"] == "Notice deadline in 17 days: GSOMIA (2020-08-24)"
+    assert message["Subject"] == (
+        "Last day to give notice: GSOMIA (expiry 2020-11-22) – 2020-08-24, in 17 days"
+    )
     assert message["Message-ID"] == "<msg_2f8c1a0e9b7d4c3a@treaty-tracker>"
     assert message["Cc"] == LEGAL
     assert (
@@ -90,11 +93,20 @@ def test_a_reminder_arrives_as_one_message_with_text_html_and_the_calendar(
     )
 
 
-def test_a_retried_reminder_arrives_as_the_same_message(smtp_server: SmtpServer) -> None:
+def test_a_retried_reminder_arrives_as_the_same_message_dated_when_sent(
+    smtp_server: SmtpServer,
+) -> None:
     send(smtp_server.settings())
     send(smtp_server.settings())
     first, second = smtp_server.wait_for(2)
-    assert first.raw == second.raw
+    assert first.message["Message-ID"] == second.message["Message-ID"]
+    # Byte for byte the same message but for its Date, the moment each was sent.
+    assert first.message.get_body(preferencelist=("plain",)).get_content() == (
+        second.message.get_body(preferencelist=("plain",)).get_content()
+    )
+    undated = [re.sub(rb"(?m)^Date: .*$", b"", m.raw) for m in (first, second)]
+    assert undated[0] == undated[1]
+    assert all(re.search(rb"(?m)^Date: ", m.raw) for m in (first, second))
 
 
 def test_starttls_with_login_delivers_over_an_encrypted_authenticated_session(
@@ -107,7 +119,7 @@ def test_starttls_with_login_delivers_over_an_encrypted_authenticated_session(
     assert delivery.status == 250
     [mail] = smtp_starttls_server.wait_for(1)
     assert mail.authenticated_as == TEST_USERNAME
-    assert mail.message["Subject"].startswith("Notice deadline in 17 days")
+    assert mail.message["Subject"].startswith("Last day to give notice: GSOMIA")
 
 
 def test_implicit_tls_delivers(tls_files: TlsFiles) -> None:

@@ -6,7 +6,6 @@ import os
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-import pytest
 import yaml
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -19,7 +18,6 @@ from tests.support.agreements import (
     write,
 )
 from tests.support.concurrency import run_together
-from tracker.errors import ValidationFailed
 from tracker.loader import load_text
 from tracker.store.engine import make_engine, session_scope
 from tracker.store.repository import (
@@ -162,24 +160,58 @@ def test_a_file_takes_over_an_agreement_that_was_imported_once(
     assert stored(engine) == {"a": ("file", "Watched", 2)}
 
 
-def test_a_bad_file_makes_sync_change_nothing(engine: Engine, tmp_path: Path) -> None:
+def test_a_bad_file_does_not_stop_the_valid_files_from_syncing(
+    engine: Engine, tmp_path: Path
+) -> None:
     path = write(tmp_path, "a.yaml", agreement_yaml("a"))
     gone = write(tmp_path, "b.yaml", agreement_yaml("b"))
     sync_directory(engine, tmp_path, now=NOW)
     path.write_text(agreement_yaml("a", title="Changed"), encoding="utf-8")
     gone.unlink()
-    write(tmp_path, "c.yaml", agreement_yaml("c", notice="90 dais"))
+    bad = write(tmp_path, "c.yaml", agreement_yaml("c", notice="90 dais"))
 
-    with pytest.raises(ValidationFailed, match=r"c\.yaml:\d+:\d+: rules\[0\]\.notice"):
-        sync_directory(engine, tmp_path, now=LATER)
+    report = sync_directory(engine, tmp_path, now=LATER)
 
+    # The change and the deletion are applied; the bad file is reported, never half-read.
+    assert (report.updated, report.removed, report.added, report.kept) == (["a"], ["b"], [], [])
+    assert list(report.invalid_files) == [str(bad)]
+    [error] = report.invalid_files[str(bad)]
+    assert error.startswith(f"{bad}:") and "rules[0].notice: '90 dais' is not a duration" in error
+    assert stored(engine) == {"a": ("file", "Changed", 2)}
+
+
+def test_a_file_that_turns_invalid_keeps_its_agreement_as_it_was(
+    engine: Engine, tmp_path: Path
+) -> None:
+    path = write(tmp_path, "a.yaml", agreement_yaml("a"))
+    write(tmp_path, "b.yaml", agreement_yaml("b"))
+    sync_directory(engine, tmp_path, now=NOW)
+    path.write_text(agreement_yaml("a", title="Half edited", notice="90 dais"), encoding="utf-8")
+
+    report = sync_directory(engine, tmp_path, now=LATER)
+
+    # Deleting it (and cancelling its reminders) over a typo would be worse than waiting.
+    assert (report.kept, report.removed, list(report.invalid_files)) == (["a"], [], [str(path)])
     assert stored(engine) == {
         "a": ("file", "Test agreement", 1),
         "b": ("file", "Test agreement", 1),
     }
 
 
-def test_a_file_whose_deadlines_cannot_be_computed_makes_sync_change_nothing(
+def test_a_second_file_with_an_id_already_used_is_the_invalid_one(
+    engine: Engine, tmp_path: Path
+) -> None:
+    write(tmp_path, "a.yaml", agreement_yaml("a"))
+    twin = write(tmp_path, "z.yaml", agreement_yaml("a", title="Twin"))
+
+    report = sync_directory(engine, tmp_path, now=NOW)
+
+    assert (report.added, list(report.invalid_files)) == (["a"], [str(twin)])
+    assert "duplicate agreement id 'a'" in report.invalid_files[str(twin)][0]
+    assert stored(engine) == {"a": ("file", "Test agreement", 1)}
+
+
+def test_a_file_whose_dates_leave_the_calendar_is_invalid_and_the_others_sync(
     engine: Engine, tmp_path: Path
 ) -> None:
     path = write(tmp_path, "a.yaml", agreement_yaml("a"))
@@ -187,11 +219,10 @@ def test_a_file_whose_deadlines_cannot_be_computed_makes_sync_change_nothing(
     path.write_text(agreement_yaml("a", title="Changed"), encoding="utf-8")
     broken = write(tmp_path, f"{BROKEN_ID}.yaml", yaml.safe_dump(BROKEN, sort_keys=False))
 
-    with pytest.raises(ValidationFailed) as raised:
-        sync_directory(engine, tmp_path, now=LATER)
+    report = sync_directory(engine, tmp_path, now=LATER)
 
-    assert [str(e) for e in raised.value.errors] == [f"{broken}:12:3: {LIMIT_MESSAGE}"]
-    assert stored(engine) == {"a": ("file", "Test agreement", 1)}
+    assert report.invalid_files == {str(broken): [f"{broken}:12:3: {LIMIT_MESSAGE}"]}
+    assert stored(engine) == {"a": ("file", "Changed", 2)}
     with session_scope(engine) as session:
         assert session.scalars(select(DeadlineHorizonRow.agreement_id)).all() == ["a"]
 

@@ -210,6 +210,52 @@ def test_a_required_variable_that_is_unset_is_an_error_with_its_message(tmp_path
     assert problems(exc) == ["t.yaml: ${TOKEN} is required: set TOKEN to the API token"]
 
 
+ONE_CHANNEL_SECRET = (
+    "default_channels: [log]\n"
+    "channels:\n"
+    "  ops: {type: webhook, url: 'https://hooks.example.org/in', secret: '${OPS_SECRET}'}\n"
+    "  desk: {type: email, to: [desk@example.org]}\n"
+)
+OPS_UNUSABLE = (
+    "t.yaml: channels.ops: channel 'ops' cannot be used: ${OPS_SECRET} is not set in the "
+    "environment"
+)
+
+
+def test_a_channel_whose_variable_is_unset_is_unusable_but_the_rest_loads(tmp_path: Path) -> None:
+    write(tmp_path / "t.yaml", ONE_CHANNEL_SECRET)
+
+    settings = get_settings("t.yaml", env={})
+
+    assert sorted(settings.all_channels()) == ["desk", "log"]
+    assert settings.channel_names() == ["desk", "log", "ops"]
+    assert "ops" in settings.reminder_policy().known_channels
+    with pytest.raises(ConfigError) as caught:
+        settings.channel("ops")
+    assert str(caught.value) == OPS_UNUSABLE
+    assert settings.channel("desk").type == "email"
+
+
+def test_the_service_needs_every_channel(tmp_path: Path) -> None:
+    write(tmp_path / "t.yaml", ONE_CHANNEL_SECRET)
+    settings = get_settings("t.yaml", env={})
+
+    with pytest.raises(ValidationFailed) as exc:
+        settings.require_channels()
+
+    assert problems(exc) == [OPS_UNUSABLE]
+    get_settings("t.yaml", env={"OPS_SECRET": "whsec_c2Vj"}).require_channels()  # set: fine
+
+
+def test_an_unset_variable_outside_channels_still_fails_the_whole_file(tmp_path: Path) -> None:
+    write(tmp_path / "t.yaml", ONE_CHANNEL_SECRET + "database_url: ${DB_URL}\n")
+
+    with pytest.raises(ValidationFailed) as exc:
+        get_settings("t.yaml", env={})
+
+    assert problems(exc) == ["t.yaml: ${DB_URL} is not set in the environment"]
+
+
 @pytest.mark.parametrize(
     ("env", "expected"),
     [

@@ -42,6 +42,7 @@ from tracker.api.routers import (
     ack,
     agreements,
     calendar,
+    channels,
     deadlines,
     docs,
     health,
@@ -234,7 +235,7 @@ def create_app(settings: Settings, *, service: ServiceLike | None = None) -> Fas
     app.state.memo = Memo()
 
     install_error_handlers(app)
-    for module in (agreements, deadlines, reminders):
+    for module in (agreements, deadlines, reminders, channels):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(health.router)
     # The same check under the API prefix; documented once to keep operation ids unique.

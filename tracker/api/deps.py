@@ -24,6 +24,7 @@ class ServiceLike(Protocol):
 
     context: Context
     last_tick_at: datetime | None
+    invalid_files: dict[str, list[str]]
 
     def start(self) -> None: ...
 

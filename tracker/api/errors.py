@@ -131,16 +131,34 @@ def wants_page(request: Request) -> bool:
     )
 
 
+_TITLES = {
+    401: "Token needed",
+    403: "Forbidden",
+    404: "Not found",
+    422: "Bad request",
+    503: "Unavailable",
+}
+
+
 def page_error(exc: TrackerError) -> HTMLResponse:
     status, detail = _status_and_detail(exc)
-    text = "; ".join(detail) if isinstance(detail, list) else detail
+    return error_page(status, detail)
+
+
+def error_page(status: int, detail: Any, headers: dict[str, str] | None = None) -> HTMLResponse:
+    """A small HTML page saying what went wrong, with the site's style and a way back."""
+    text = "; ".join(str(d) for d in detail) if isinstance(detail, list) else str(detail)
+    title = _TITLES.get(status, "Error")
     body = (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{status}</title></head><body><h1>{status}</h1><p>{html.escape(text)}</p>"
-        '<p><a href="/">All deadlines</a></p></body></html>'
+        f"<title>{status} {title} · Treaty deadlines</title>"
+        '<link rel="stylesheet" href="/static/tracker.css"></head><body>'
+        '<header><a href="/">Treaty deadlines</a></header><main>'
+        f"<h1>{status}</h1><p>{html.escape(text)}</p>"
+        '<p><a href="/">All deadlines</a></p></main></body></html>'
     )
-    return HTMLResponse(body, status_code=status, headers=_headers(status))
+    return HTMLResponse(body, status_code=status, headers=headers or _headers(status))
 
 
 def _location(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -169,15 +187,20 @@ def install_error_handlers(app: FastAPI) -> None:
             return page_error(exc)
         return error_response(exc)
 
-    async def request_validation(_request: Request, exc: Exception) -> JSONResponse:
+    async def request_validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         detail = [
             f"{_location(err.get('loc', ()))}: {err.get('msg', 'invalid')}" for err in exc.errors()
         ]
+        if wants_page(request):
+            return error_page(422, detail)
         return JSONResponse({"detail": detail}, status_code=422)
 
-    async def http_error(_request: Request, exc: Exception) -> JSONResponse:
+    async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
+        if wants_page(request):
+            detail = "no such page" if exc.status_code == 404 else exc.detail
+            return error_page(exc.status_code, detail, getattr(exc, "headers", None))
         return JSONResponse(
             {"detail": exc.detail},
             status_code=exc.status_code,

@@ -98,6 +98,12 @@ class TrackerCollector(Collector):
     def _from_service(self) -> Iterator[Any]:
         if self.service is None:
             return
+        invalid = GaugeMetricFamily(
+            "tracker_agreement_files_invalid",
+            "Files of the agreements folder that failed validation at the last sync.",
+        )
+        invalid.add_metric([], len(self.service.invalid_files))
+        yield invalid
         duration = self.service.last_tick_duration_s
         if duration is not None:
             gauge = GaugeMetricFamily(

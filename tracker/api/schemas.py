@@ -21,6 +21,9 @@ TAG_PATTERN = r"^[^\x00-\x1f\x7f,]+$"
 
 TagStr = Annotated[str, StringConstraints(pattern=TAG_PATTERN, min_length=1, max_length=100)]
 AgreementIdStr = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=100)]
+#: An agreement id in a filter: any text, so that one that names no agreement (``UNKNOWN``)
+#: is answered "no agreement 'UNKNOWN' exists" (404) rather than a pattern mismatch.
+AgreementFilterStr = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 
 
 class _Out(BaseModel):
@@ -173,14 +176,26 @@ class AckIn(BaseModel):
     by: str | None = Field(default=None, max_length=200, description="Who acknowledged.")
 
 
+class InvalidFileOut(BaseModel):
+    file: str
+    errors: list[str] = Field(description="Each 'file:line:col: field: what is wrong'.")
+
+
 class HealthOut(BaseModel):
     status: str = Field(
-        description="'ok'; 'degraded' when the scheduler is not running; 'unavailable' when "
-        "the database is unreachable (HTTP 503)."
+        description="'ok'; 'degraded' when the scheduler is not running or a file in the "
+        "agreements folder is invalid (still HTTP 200); 'unavailable' when the database is "
+        "unreachable (HTTP 503)."
     )
     database: bool
     scheduler: bool | None = Field(description="Scheduler running; null without a service.")
     last_tick_at: datetime | None = Field(description="Last successful dispatch tick.")
     last_plan_at: datetime | None = Field(description="Last reminder planning run.")
     worker: str | None = Field(description="This process's worker name; null without a service.")
+    invalid_files: list[InvalidFileOut] = Field(
+        default_factory=list,
+        description="Files of the agreements folder that failed validation at the last sync; "
+        "the other files are synced, and each invalid file's agreement keeps its last good "
+        "version.",
+    )
     version: str

@@ -16,7 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from tracker.app.deadlines import check_day
 from tracker.domain.agreement import Agreement
+from tracker.domain.deadline import Action, Deadline
+from tracker.domain.durations import parse_duration, shift_within
 from tracker.domain.explain import Explanation, explain_or_fail
+from tracker.errors import NotFoundError
 from tracker.settings import Settings
 from tracker.store import repository
 from tracker.store.engine import (
@@ -71,6 +74,9 @@ class Overview:
     path: str | None
     explanation: Explanation
     reminders: list[Reminder]
+    #: The next ``act_by`` date (a notice deadline) when the explanation's window, two years,
+    #: holds none: a five-year renewal's notice deadline may lie years ahead.
+    next_act_by: Deadline | None = None
 
 
 def _summary_values(row: AgreementRow, document: dict[str, Any]) -> dict[str, Any]:
@@ -109,6 +115,14 @@ def list_agreements(
 def count(context: Context, *, tag: str | None = None) -> int:
     with session_scope(context.engine) as session:
         return repository.count_agreement_rows(session, tag=tag)
+
+
+def require_known(context: Context, ids: Sequence[str]) -> None:
+    """NotFoundError naming the first of ``ids`` that is no stored agreement: a filter by an
+    unknown id says so instead of answering "nothing due"."""
+    missing = repository.missing_ids(context.engine, ids)
+    if missing:
+        raise NotFoundError(f"no agreement '{missing[0]}' exists")
 
 
 def tags(context: Context) -> list[str]:
@@ -182,13 +196,35 @@ def overview(context: Context, agreement_id: str, *, as_of: date) -> Overview:
         row = repository.get_agreement_row(session, agreement_id)
         origin, path = row.origin, row.path
         agreement = repository.agreement_from_row(row)
+    explained = explain_or_fail(agreement, as_of=as_of)
+    shown = any(d.action is Action.ACT_BY and d.date >= as_of for d in explained.deadlines)
     return Overview(
         agreement=agreement,
         origin=origin,
         path=path,
-        explanation=explain_or_fail(agreement, as_of=as_of),
+        explanation=explained,
         reminders=of_agreement(context, agreement_id),
+        next_act_by=None if shown else next_act_by(agreement, as_of=as_of),
     )
+
+
+#: How far :func:`next_act_by` looks, in growing steps (a century at most).
+NEXT_ACT_BY_YEARS = (10, 100)
+
+
+def next_act_by(agreement: Agreement, *, as_of: date) -> Deadline | None:
+    """The first ``act_by`` deadline on or after ``as_of`` within a century, or None. Looks
+    ten years ahead first (cheap for a daily recurring rule), then a hundred; the window ends
+    at 9999-12-31 at the latest."""
+    from tracker.domain.rules import compute_deadlines
+
+    for years in NEXT_ACT_BY_YEARS:
+        end = shift_within(as_of, parse_duration(f"{years} years")) or date.max
+        found = compute_deadlines(agreement, as_of=as_of, start=as_of, end=end)
+        for deadline in found:
+            if deadline.action is Action.ACT_BY:
+                return deadline
+    return None
 
 
 def stored(settings: Settings) -> tuple[list[Agreement], dict[str, str]] | None:

@@ -22,6 +22,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    # Plain help, as click writes it: Typer's rich panels show a "<bool>" placeholder
+    # after every flag (--verbose, --help), which takes no value.
+    rich_markup_mode=None,
 )
 
 

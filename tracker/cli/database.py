@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from tracker.cli.app import STATE, app, fail
-from tracker.errors import TrackerError, ValidationFailed
+from tracker.errors import DatabaseError, TrackerError, ValidationFailed
 
 if TYPE_CHECKING:
     from tracker.app.context import Context
@@ -39,11 +39,16 @@ def open_database(*, migrate: bool = True) -> Iterator[Context]:
     Failures (unreachable server, locked file, unknown revision, a conflict) become
     ``Error: ...`` and exit 1."""
     from tracker.app.context import opened
+    from tracker.app.status import database_label
 
+    settings = STATE.settings()
     try:
-        with opened(STATE.settings(), migrate=migrate) as context:
+        with opened(settings, migrate=migrate) as context:
             yield context
-    except TrackerError as exc:  # e.g. a DatabaseError, a conflict, an unknown revision
+    except DatabaseError as exc:
+        database = database_label(settings.database_url)
+        raise fail(f"database {database}: {exc.kind}: {exc.message}") from None
+    except TrackerError as exc:  # e.g. a conflict, an unknown revision
         raise fail(str(exc)) from None
 
 
@@ -59,13 +64,13 @@ def import_command(
         list[Path], typer.Argument(help="Agreement files or folders.", show_default=False)
     ],
 ) -> None:
-    """Validate agreement files and store them, all or none (SPEC 3)."""
+    """Validate agreement files and store them in the database, all or none."""
     from tracker.app import agreements
     from tracker.loader import load_paths
 
     try:
         # Validated before the database is opened: a bad batch touches nothing at all.
-        loaded = load_paths(paths, known_channels=frozenset(STATE.settings().all_channels()))
+        loaded = load_paths(paths, known_channels=frozenset(STATE.settings().channel_names()))
     except ValidationFailed as exc:
         raise print_file_errors(exc) from None
     with open_database() as context:
@@ -77,7 +82,14 @@ def import_command(
     if report.unchanged:
         summary += f", {len(report.unchanged)} unchanged"
     noun = "agreement" if report.total == 1 else "agreements"
-    typer.echo(f"imported {report.total} {noun} ({summary})")
+    typer.echo(f"imported {report.total} {noun} into {_label()} ({summary})")
+
+
+def _label() -> str:
+    """The configured database, as messages name it (credentials masked)."""
+    from tracker.app.status import database_label
+
+    return database_label(STATE.settings().database_url)
 
 
 def join_documents(texts: list[str]) -> str:
@@ -137,7 +149,8 @@ def db_upgrade(
     from tracker.app import database
 
     with open_database(migrate=False) as context:
-        typer.echo(f"database at revision {describe_revision(database.upgrade(context, revision))}")
+        reached = database.upgrade(context, revision)
+        typer.echo(f"database {_label()} at revision {describe_revision(reached)}")
 
 
 @db_app.command("downgrade")
@@ -151,7 +164,7 @@ def db_downgrade(
 
     with open_database(migrate=False) as context:
         reached = database.downgrade(context, revision)
-        typer.echo(f"database at revision {describe_revision(reached)}")
+        typer.echo(f"database {_label()} at revision {describe_revision(reached)}")
 
 
 @db_app.command("current")

@@ -45,9 +45,12 @@ from tracker.cli.render import (
 from tracker.domain.agreement import Agreement
 from tracker.domain.deadline import Deadline, DeadlineKind
 from tracker.errors import DatabaseError, ValidationFailed
+from tracker.feed import Alarms
 from tracker.loader import agreement_json_schema, load_paths
 
-EMPTY_DATABASE_HINT = "the database is empty; run `tracker import seeds` or pass --agreements seeds"
+EMPTY_DATABASE_HINT = (
+    "the database {database} is empty; run `tracker import seeds` or pass --agreements seeds"
+)
 
 _AgreementsOption = Annotated[
     list[Path] | None,
@@ -89,7 +92,7 @@ def today() -> date:
 
 def known_channels() -> frozenset[str]:
     """The channel names of the configuration in force: an agreement may name only these."""
-    return frozenset(STATE.settings().all_channels())
+    return frozenset(STATE.settings().channel_names())
 
 
 def print_file_errors(exc: ValidationFailed) -> typer.Exit:
@@ -122,13 +125,16 @@ def read_agreements(paths: Sequence[Path] | None) -> Readable:
 def _database_agreements() -> Readable:
     # Imported here: the database stack is only needed without --agreements.
     from tracker.app.agreements import stored
+    from tracker.app.status import database_label
 
+    settings = STATE.settings()
+    database = database_label(settings.database_url)
     try:
-        found = stored(STATE.settings())
+        found = stored(settings)
     except DatabaseError as exc:
-        raise fail(f"cannot read the database: {exc.kind}: {exc.message}") from None
+        raise fail(f"cannot read the database {database}: {exc.kind}: {exc.message}") from None
     if found is None:
-        raise fail(EMPTY_DATABASE_HINT)
+        raise fail(EMPTY_DATABASE_HINT.format(database=database))
     return Readable(*found)
 
 
@@ -168,7 +174,10 @@ def validate(
         ),
     ],
 ) -> None:
-    """Check agreement files: exit 0 when all are valid, 1 with every error on stderr."""
+    """Check agreement files: exit 0 when all are valid, 1 with every error on stderr.
+
+    Channel names in the files are checked against the configuration in force (--config).
+    """
     try:
         loaded = load_paths(paths, known_channels=known_channels())
     except ValidationFailed as exc:
@@ -234,7 +243,12 @@ def deadlines(
     found, failed = compute(chosen, window)
     failed.update(unreadable_in_scope(readable, agreement or []))
     warn_failed(failed)
-    print_deadlines([d for d in found if not kinds or d.kind.value in kinds], output)
+    alarms = None
+    if output is OutputFormat.ICS:
+        from tracker.app.calendar import alarms as calendar_alarms
+
+        alarms = calendar_alarms(STATE.settings(), {a.id: a.reminders for a in chosen})
+    print_deadlines([d for d in found if not kinds or d.kind.value in kinds], output, alarms)
     if failed:
         noun = "agreement" if len(failed) == 1 else "agreements"
         raise fail(f"{len(failed)} {noun} could not be computed (see the warnings above)")
@@ -296,14 +310,16 @@ def unreadable_in_scope(readable: Readable, ids: Sequence[str]) -> dict[str, str
     return {i: detail for i, detail in readable.failed.items() if not ids or i in ids}
 
 
-def print_deadlines(found: Sequence[Deadline], output: OutputFormat) -> None:
+def print_deadlines(
+    found: Sequence[Deadline], output: OutputFormat, alarms: Alarms | None = None
+) -> None:
     if output is OutputFormat.JSON:
         typer.echo(deadlines_json(found))
     elif output is OutputFormat.CSV:
         sys.stdout.write(deadlines_csv(found))
     elif output is OutputFormat.ICS:
         sys.stdout.flush()
-        sys.stdout.buffer.write(deadlines_ics(found))
+        sys.stdout.buffer.write(deadlines_ics(found, alarms=alarms))
         sys.stdout.buffer.flush()
     else:
         print_deadlines_table(found, console=make_console())

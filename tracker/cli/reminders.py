@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -19,7 +20,9 @@ from tracker.domain.reminder import ReminderStatus
 
 if TYPE_CHECKING:
     from tracker.app.reminders import Attempt, Reminder, ReminderLog
+    from tracker.domain.agreement import Agreement
     from tracker.domain.planner import Simulated
+    from tracker.settings import Settings
 
 ERROR_COLUMN_CHARS = 60
 MAX_SIMULATE_DAYS = 3660  # ten years of days; longer is almost certainly a typo
@@ -90,6 +93,7 @@ def reminders_command(
 ) -> None:
     """The reminder plan and delivery log: status, attempts, last error, disabled channels."""
     from tracker.app.reminders import reminder_log
+    from tracker.app.status import database_label
     from tracker.cli.database import open_database
 
     if status is not None and status not in STATUSES:
@@ -106,7 +110,7 @@ def reminders_command(
     if output == ListFormat.json:
         typer.echo(json.dumps(log_json(log), indent=2, ensure_ascii=False))
     else:
-        print_log_table(log, status=status)
+        print_log_table(log, status=status, database=database_label(STATE.settings().database_url))
 
 
 def log_json(log: ReminderLog) -> list[dict[str, Any]]:
@@ -150,12 +154,13 @@ def attempt_json(attempt: Attempt) -> dict[str, Any]:
     }
 
 
-def print_log_table(log: ReminderLog, *, status: str | None) -> None:
+def print_log_table(log: ReminderLog, *, status: str | None, database: str) -> None:
     """The disabled channels, one row per reminder, and the count by status."""
     for name, reason in sorted(log.disabled.items()):
         typer.echo(f"CHANNEL DISABLED: {name}: {_short(reason, 200)}")
     if not log.reminders:
-        typer.echo("no reminders" + (f" with status {status}" if status else ""))
+        with_status = f" with status {status}" if status else ""
+        typer.echo(f"no reminders{with_status} in the database {database}")
         return
     typer.echo(_table(LOG_HEADERS, [log_row(r, log.disabled) for r in log.reminders]))
     counts: dict[str, int] = {}
@@ -193,7 +198,9 @@ def simulate_command(
     output: Annotated[ListFormat, typer.Option("--format", "-f")] = ListFormat.table,
 ) -> None:
     """Every reminder that would be sent between two days, deciding each day with what is known
-    that day. Sends nothing and writes nothing."""
+    that day, and the channels they would go through. Sends nothing and writes nothing.
+
+    Channel names that the configuration does not define are reported (exit 1)."""
     from tracker.app.simulation import simulated
 
     first, last = day_option(start, "from"), day_option(end, "to")
@@ -207,16 +214,51 @@ def simulate_command(
     failed.update(readable.failed)
     for agreement_id, error in sorted(failed.items()):
         typer.echo(f"warning: {agreement_id}: {error}", err=True)
+    unknown = unknown_channel_names(settings, readable.agreements)
+    for agreement_id, names in unknown.items():
+        listed = ", ".join(repr(n) for n in names)
+        typer.echo(
+            f"warning: {agreement_id}: channel {listed} not configured "
+            f"(known: {', '.join(settings.channel_names())}); its reminders there are not "
+            "simulated",
+            err=True,
+        )
     if output == ListFormat.json:
         typer.echo(json.dumps([simulated_json(s) for s in planned], indent=2, ensure_ascii=False))
-        return
-    if not planned:
+    elif not planned:
         typer.echo(f"no reminders from {first} to {last}")
-        return
-    typer.echo(_table(SIMULATE_HEADERS, [simulated_row(s) for s in planned]))
-    typer.echo(f"\n{len(planned)} reminder(s) from {first} to {last}; nothing was sent")
+    else:
+        typer.echo(_table(SIMULATE_HEADERS, [simulated_row(s) for s in planned]))
+        typer.echo(f"\n{len(planned)} reminder(s) from {first} to {last}; nothing was sent")
+        typer.echo(f"channels used: {channels_used(planned)}")
+    problems = []
     if failed:
-        raise fail(f"{len(failed)} agreement(s) could not be computed")
+        problems.append(f"{len(failed)} agreement(s) could not be computed")
+    if unknown:
+        problems.append(f"{len(unknown)} agreement(s) name channels that are not configured")
+    if problems:
+        raise fail("; ".join(problems))
+
+
+def unknown_channel_names(
+    settings: Settings, agreements: Sequence[Agreement]
+) -> dict[str, list[str]]:
+    """Agreement id -> the channel names it gives that the configuration does not define."""
+    known = set(settings.channel_names())
+    found: dict[str, list[str]] = {}
+    for agreement in agreements:
+        bad = [name for name in agreement.channels or [] if name not in known]
+        if bad:
+            found[agreement.id] = bad
+    return found
+
+
+def channels_used(planned: Sequence[Simulated]) -> str:
+    """``desk-email (12), log (3)``: each channel the simulated reminders go through."""
+    counts: dict[str, int] = {}
+    for s in planned:
+        counts[s.key.channel] = counts.get(s.key.channel, 0) + 1
+    return ", ".join(f"{name} ({n})" for name, n in sorted(counts.items()))
 
 
 def simulated_json(s: Simulated) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from rich.text import Text
 from tracker.domain.agreement import Agreement, Source
 from tracker.domain.deadline import Deadline
 from tracker.domain.explain import Explanation
-from tracker.feed import build_calendar
+from tracker.feed import Alarms, build_calendar
 
 #: Width used when stdout is not a terminal and ``COLUMNS`` is unset, so that piped tables
 #: keep one row per line instead of rich's 80-column default.
@@ -193,9 +193,9 @@ def deadlines_csv(deadlines: Sequence[Deadline]) -> str:
     return out.getvalue()
 
 
-def deadlines_ics(deadlines: Sequence[Deadline]) -> bytes:
-    """An iCalendar feed with one all-day event per deadline."""
-    return build_calendar(deadlines)
+def deadlines_ics(deadlines: Sequence[Deadline], *, alarms: Alarms | None = None) -> bytes:
+    """An iCalendar feed with one all-day event per deadline (with ``alarms``' VALARMs)."""
+    return build_calendar(deadlines, alarms=alarms)
 
 
 # --- explain ------------------------------------------------------------------------------

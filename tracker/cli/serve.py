@@ -42,6 +42,8 @@ def serve_command(
     if config is not None:
         STATE.config = config
     settings = STATE.settings(host=host, port=port)
+    # Other commands work without a channel whose ${VAR} is unset; the service needs them all.
+    settings.require_channels()
     configure_logging(settings.log_level, json_lines=settings.log_format == "json")
     service = Service(settings)
     check_database(service.context)

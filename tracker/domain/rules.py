@@ -131,7 +131,7 @@ from tracker.domain.agreement import (
     Withdrawal,
     YearlyEffective,
 )
-from tracker.domain.deadline import Deadline, DeadlineKind, Outcome
+from tracker.domain.deadline import ACTION_OF_KIND, Action, Deadline, DeadlineKind, Outcome
 from tracker.domain.durations import Duration, first_index_at_or_after
 from tracker.domain.workdays import note_for_countries, party_countries
 from tracker.errors import RuleError
@@ -468,6 +468,8 @@ _SURVIVAL = DeadlineKind.SURVIVAL_ENDS
 _RECURRING = DeadlineKind.RECURRING
 _MILESTONE = DeadlineKind.MILESTONE
 _RENEWS = Outcome.RENEWS
+_ACTION_OF_KIND = ACTION_OF_KIND
+_INFO = Action.INFO
 _ENDS = Outcome.ENDS
 _MEMBERSHIP_ENDED = DeadlineKind.MEMBERSHIP_ENDED
 _EXTENDED = EventType.EXTENDED
@@ -562,7 +564,7 @@ class _Context:
         outcome: Outcome | None = None,
     ) -> None:
         if self.lo <= day <= self.hi:
-            note = note_for_countries(day, self.countries)
+            note = note_for_countries(day, self.countries, _ACTION_OF_KIND.get(kind, _INFO))
             self.deadlines.append(
                 Deadline(
                     self.agreement_id,

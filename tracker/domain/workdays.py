@@ -1,8 +1,13 @@
 """Working days: is a deadline day a weekend or a public holiday of one of the parties?
 
 A deadline that falls on a day when ministries are closed is still the deadline (treaty texts
-count calendar days), but a desk officer needs to know to act earlier. :func:`weekday_note`
-says so in one sentence and names the last working day before it.
+count calendar days), but a desk officer needs to know when to act instead.
+:func:`weekday_note` says so in one sentence, following what the date asks (its ``action``):
+
+- ``act_by`` (the last day to do something): the last working day **before** it;
+- ``act_from`` (the first day something may be done): the first working day **on or after**
+  it, never a day before (a notice given then would be premature);
+- ``info`` (something happens by itself): only the day is named.
 
 A *working day* is Monday to Friday and not a public holiday of any party that is an ISO 3166-1
 alpha-2 code known to the ``holidays`` package. Organisation parties (``EU``, ``UNESCO``,
@@ -20,6 +25,8 @@ from datetime import date, timedelta
 from functools import cache, lru_cache
 
 import holidays
+
+from tracker.domain.deadline import Action
 
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _ONE_DAY = timedelta(days=1)
@@ -69,27 +76,43 @@ def is_working_day(day: date, parties: Sequence[str]) -> bool:
     return day.weekday() < 5 and _holiday(day, _countries(tuple(parties))) is None
 
 
-@lru_cache(maxsize=65536)
-def _note(day: date, countries: tuple[str, ...]) -> str | None:
+def _reason(day: date, countries: tuple[str, ...]) -> str | None:
+    """Why ``day`` is not a working day ("Sunday", "Chuseok (KR public holiday)"), or None."""
     weekday = day.weekday()
     if weekday >= 5:
-        reason = _WEEKDAYS[weekday]
-    else:
-        found = _holiday(day, countries)
-        if found is None:
-            return None
-        name, country = found
-        reason = f"{name} ({country} public holiday)"
+        return _WEEKDAYS[weekday]
+    found = _holiday(day, countries)
+    if found is None:
+        return None
+    name, country = found
+    return f"{name} ({country} public holiday)"
+
+
+def _working(day: date, countries: tuple[str, ...]) -> bool:
+    return day.weekday() < 5 and _holiday(day, countries) is None
+
+
+@lru_cache(maxsize=65536)
+def _note(day: date, countries: tuple[str, ...], action: Action = Action.ACT_BY) -> str | None:
+    reason = _reason(day, countries)
+    if reason is None:
+        return None
+    if action is Action.INFO:
+        return reason
     # Bounded: no calendar has more than a few consecutive non-working days.
-    before = day
+    step, edge = (_ONE_DAY, date.max) if action is Action.ACT_FROM else (-_ONE_DAY, date.min)
+    other = day
     while True:
-        if before == date.min:
-            return f"{reason}; no working day before it in the calendar"
-        before -= _ONE_DAY
-        if before.weekday() < 5 and _holiday(before, countries) is None:
+        if other == edge:
+            where = "after" if action is Action.ACT_FROM else "before"
+            return f"{reason}; no working day {where} it in the calendar"
+        other += step
+        if _working(other, countries):
             break
-    day_name = _WEEKDAYS[before.weekday()]
-    return f"{reason}; last working day before is {day_name} {before.isoformat()}"
+    day_name = _WEEKDAYS[other.weekday()]
+    if action is Action.ACT_FROM:
+        return f"{reason}; first working day after is {day_name} {other.isoformat()}"
+    return f"{reason}; last working day before is {day_name} {other.isoformat()}"
 
 
 def party_countries(parties: Sequence[str]) -> tuple[str, ...]:
@@ -97,26 +120,35 @@ def party_countries(parties: Sequence[str]) -> tuple[str, ...]:
     return _countries(tuple(parties))
 
 
-def note_for_countries(day: date, countries: tuple[str, ...]) -> str | None:
+def note_for_countries(
+    day: date, countries: tuple[str, ...], action: Action = Action.ACT_BY
+) -> str | None:
     """:func:`weekday_note` for parties already reduced by :func:`party_countries`.
 
     The engine reduces an agreement's parties once and then asks for every deadline.
     """
     if not countries and day.weekday() < 5:
         return None
-    return _note(day, countries)
+    return _note(day, countries, action)
 
 
-def weekday_note(day: date, parties: Sequence[str]) -> str | None:
-    """A note when ``day`` is not a working day for the parties, else None.
+def weekday_note(day: date, parties: Sequence[str], action: Action = Action.ACT_BY) -> str | None:
+    """A note when ``day`` is not a working day for the parties, else None; what it advises
+    follows ``action`` (see the module docstring).
 
-    ``"Saturday; last working day before is Friday 2019-08-23"`` for a weekend;
+    ``act_by``: ``"Saturday; last working day before is Friday 2019-08-23"`` for a weekend;
     ``"Chuseok (KR public holiday); last working day before is Wednesday 2019-09-11"`` for a
     public holiday of a party (2019-09-12, the day before Chuseok, was a holiday too). The
     weekend wins when a holiday falls on a Saturday or Sunday. The "last working day before"
     skips weekends and every party's holidays.
+
+    ``act_from``: ``"Sunday; first working day after is Monday 1969-08-25"`` (North Atlantic
+    Treaty, earliest notice 1969-08-24); ``info``: ``"Sunday"``. Across a month or year end
+    the advised day is simply the next or previous calendar day that is a working day
+    (Sunday 2023-12-31 → Tuesday 2024-01-02 in a country where 1 January is a holiday); leap
+    days are ordinary days.
     """
     countries = _countries(tuple(parties))
     if not countries and day.weekday() < 5:
         return None
-    return _note(day, countries)
+    return _note(day, countries, action)

@@ -2,8 +2,9 @@
 
 A message is ``multipart/mixed``: a ``multipart/alternative`` (plain text, then HTML, both from
 the jinja2 templates beside this module) and the deadline as ``deadline.ics``
-(``METHOD:PUBLISH``, the same UID as the calendar feed). ``Message-ID`` and ``Date`` come from
-the reminder, so every retry of one reminder is the same message and receivers can deduplicate.
+(``METHOD:PUBLISH``, the same UID as the calendar feed). ``Message-ID`` comes from the reminder,
+so every retry of one reminder is the same message and receivers can deduplicate; ``Date`` is
+the moment the message is actually sent, and the planned time is in ``X-Tracker-Planned-At``.
 
 SMTP replies map to outcomes as the dispatcher expects: 5xx is permanent (with the reply code in
 ``status``), 4xx, timeouts and connection errors are retried.
@@ -29,6 +30,8 @@ import httpx
 import jinja2
 
 from tracker.domain.deadline import Deadline
+from tracker.domain.wording import days_phrase, headline
+from tracker.domain.wording import short_title as short_title
 from tracker.errors import DeliveryError
 from tracker.feed import build_calendar
 from tracker.notify.base import Delivery, Notification, config_as
@@ -36,12 +39,8 @@ from tracker.redact import Redactor
 from tracker.settings import ChannelConfig, EmailChannel, Settings, SmtpSettings
 
 MESSAGE_ID_DOMAIN = "treaty-tracker"
-#: Agreement titles longer than this are shortened in the subject.
-SUBJECT_TITLE_CHARS = 50
 ICS_FILENAME = "deadline.ics"
 
-# A trailing "(GSOMIA)", "(New START)", "(ECT)": the short name people actually use.
-_TRAILING_SHORT_NAME = re.compile(r"\(([A-Z][A-Za-z0-9&.' /–-]{1,24})\)\s*$")
 _MSG_ID_UNSAFE = re.compile(r"[^A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]")
 # Control characters (CR and LF above all) and the Unicode line and paragraph separators.
 _NOT_IN_A_HEADER = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
@@ -73,17 +72,9 @@ def days_left(notification: Notification) -> int:
     return (deadline_day - notification.due_at.astimezone(UTC).date()).days
 
 
-def _plural(count: int, unit: str) -> str:
-    return f"{count} {unit}{'' if count == 1 else 's'}"
-
-
 def humanise_days(days: int) -> str:
-    """``in 17 days``, ``in 1 day``, ``today``, ``overdue by 3 days``."""
-    if days == 0:
-        return "today"
-    if days > 0:
-        return f"in {_plural(days, 'day')}"
-    return f"overdue by {_plural(-days, 'day')}"
+    """``in 17 days``, ``in 1 day``, ``today``, ``passed 3 days ago``."""
+    return days_phrase(days)
 
 
 def deadline_name(deadline: dict[str, Any]) -> str:
@@ -94,21 +85,6 @@ def deadline_name(deadline: dict[str, Any]) -> str:
     name = str(label) if label and kind in _LABELLED_KINDS else kind.replace("_", " ").capitalize()
     party = deadline.get("party")
     return f"{name} ({party})" if party else name
-
-
-def short_title(title: str, *, max_chars: int = SUBJECT_TITLE_CHARS) -> str:
-    """The name a subject line should use: a trailing parenthesised short name if the title has
-    one (``... Agreement (GSOMIA)`` → ``GSOMIA``), else the title, cut at a word boundary."""
-    title = " ".join(title.split())
-    match = _TRAILING_SHORT_NAME.search(title)
-    if match and len(title) > len(match.group(0)) + 1:
-        return match.group(1).strip()
-    if len(title) <= max_chars:
-        return title
-    cut = title[: max_chars - 1]
-    if " " in cut:
-        cut = cut.rsplit(" ", 1)[0]
-    return cut.rstrip(" ,;:–-") + "…"
 
 
 def header_text(text: str) -> str:
@@ -122,18 +98,28 @@ def header_text(text: str) -> str:
     return " ".join(_NOT_IN_A_HEADER.sub(" ", text).split())
 
 
+def notification_headline(notification: Notification) -> str:
+    """:func:`tracker.domain.wording.headline` of the notification's deadline
+    ("Last day to give notice: GSOMIA (expiry 2020-11-22)", "GSOMIA renews for 1 year")."""
+    deadline = dict(notification.deadline)
+    deadline.setdefault("days_left", 0)
+    deadline.setdefault("explanation", "")
+    deadline["date"] = str(deadline["date"])  # a hand-built deadline may carry a date
+    title = notification.agreement.get("title") or deadline.get("title") or deadline["agreement"]
+    deadline["title"] = str(title)
+    return headline(Deadline.from_dict(deadline))
+
+
 def email_subject(notification: Notification) -> str:
-    """``Notice deadline in 17 days: GSOMIA (2020-08-24)``, on one line whatever the
-    agreement's label, title or party contain."""
+    """``Last day to give notice: GSOMIA (expiry 2020-11-22) – 2020-08-24, in 17 days``: what
+    is due or what happens, then the date; on one line whatever the agreement's label, title
+    or party contain."""
     deadline = notification.deadline
-    title = str(
-        notification.agreement.get("title") or deadline.get("title") or deadline["agreement"]
-    )
     # An escalation says so first: it goes to people who were not asked before.
     prefix = "Escalation: " if notification.purpose == "escalation" else ""
     return header_text(
-        f"{prefix}{deadline_name(deadline)} {humanise_days(days_left(notification))}: "
-        f"{short_title(title)} ({deadline['date']})"
+        f"{prefix}{notification_headline(notification)} – {deadline['date']}, "
+        f"{humanise_days(days_left(notification))}"
     )
 
 
@@ -182,6 +168,7 @@ def template_context(notification: Notification) -> dict[str, Any]:
     days = days_left(notification)
     return {
         "subject": email_subject(notification),
+        "headline": notification_headline(notification),
         "name": deadline_name(deadline),
         "title": notification.agreement.get("title") or deadline.get("title") or "",
         "agreement_id": notification.agreement.get("id") or deadline.get("agreement"),
@@ -198,17 +185,30 @@ def template_context(notification: Notification) -> dict[str, Any]:
         "reminder": _reminder_phrase(notification.offset),
         "message_id": notification.message_id,
         "ack_url": notification.ack_url,
+        "planned_at": _utc_text(notification.due_at),
     }
 
 
+def _utc_text(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def build_email(
-    notification: Notification, *, sender: str, to: Sequence[str], cc: Sequence[str] = ()
+    notification: Notification,
+    *,
+    sender: str,
+    to: Sequence[str],
+    cc: Sequence[str] = (),
+    sent_at: datetime | None = None,
 ) -> EmailMessage:
-    """The complete message for one reminder; deterministic for the same notification."""
+    """The complete message for one reminder, dated ``sent_at`` (the moment of sending;
+    default the reminder's planned time). Deterministic for the same notification and
+    ``sent_at``; the planned time is in ``X-Tracker-Planned-At``. A digest is
+    :func:`tracker.digests.build_digest_email`."""
     if notification.digest is not None:
         from tracker.digests import build_digest_email
 
-        return build_digest_email(notification, sender=sender, to=to, cc=cc)
+        return build_digest_email(notification, sender=sender, to=to, cc=cc, sent_at=sent_at)
     context = template_context(notification)
     env = _templates()
     message = EmailMessage()
@@ -217,7 +217,8 @@ def build_email(
     message["To"] = ", ".join(to)
     if cc:
         message["Cc"] = ", ".join(cc)
-    message["Date"] = format_datetime(notification.due_at.astimezone(UTC))
+    message["Date"] = format_datetime((sent_at or notification.due_at).astimezone(UTC))
+    message["X-Tracker-Planned-At"] = format_datetime(notification.due_at.astimezone(UTC))
     message["Message-ID"] = message_id(notification)
     # RFC 3834: tells vacation responders and ticket systems not to answer.
     message["Auto-Submitted"] = "auto-generated"
@@ -295,7 +296,11 @@ class EmailNotifier:
 
     async def send(self, notification: Notification, *, now: datetime) -> Delivery:
         message = build_email(
-            notification, sender=self._smtp.sender, to=self._config.to, cc=self._config.cc
+            notification,
+            sender=self._smtp.sender,
+            to=self._config.to,
+            cc=self._config.cc,
+            sent_at=now,
         )
         return await asyncio.to_thread(self._send_blocking, message)
 

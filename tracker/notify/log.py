@@ -14,7 +14,7 @@ import httpx
 
 from tracker.logs import fields
 from tracker.notify.base import Delivery, Notification, config_as
-from tracker.notify.email import days_left, deadline_name, humanise_days
+from tracker.notify.email import days_left, humanise_days, notification_headline
 from tracker.redact import ANONYMOUS
 from tracker.settings import ChannelConfig, LogChannel, Settings
 
@@ -57,12 +57,11 @@ class LogNotifier:
         agreement = notification.agreement.get("id") or deadline.get("agreement")
         days = days_left(notification)
         self._log.info(
-            "reminder: %s: %s on %s (%s, %s), offset %s",
+            "reminder: %s: %s on %s (%s), offset %s",
             agreement,
-            deadline_name(deadline),
+            notification_headline(notification),
             deadline["date"],
             humanise_days(days),
-            notification.agreement.get("title") or deadline.get("title"),
             notification.offset,
             extra=fields(
                 reminder_id=notification.reminder_id,

@@ -70,4 +70,6 @@ def build_notifiers(settings: Settings, *, client: httpx.AsyncClient) -> dict[st
         except Exception as exc:
             log.error("channel.misconfigured", extra=fields(channel=name, error=str(exc)))
             notifiers[name] = MisconfiguredChannel(name, str(exc))
+    for name, (_, error) in settings.unresolved_channels().items():
+        notifiers[name] = MisconfiguredChannel(name, error.message)
     return notifiers

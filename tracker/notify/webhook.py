@@ -25,6 +25,7 @@ import httpx
 
 from tracker.errors import ConfigError, DeliveryError
 from tracker.notify.base import Delivery, Notification, config_as
+from tracker.notify.email import notification_headline
 from tracker.notify.http import make_timeout, parse_retry_after
 from tracker.notify.signing import SECRET_PREFIX, secret_key, signature_header
 from tracker.redact import Redactor, authorization_secrets, redact_url
@@ -61,26 +62,34 @@ def _iso_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def webhook_payload(notification: Notification) -> dict[str, Any]:
+def webhook_payload(notification: Notification, *, now: datetime) -> dict[str, Any]:
     """The JSON document of one reminder or escalation (see :func:`webhook_body`); a
-    digest's is :func:`tracker.digests.digest_payload`. ``data.ack_url`` is the deadline's
-    one-click acknowledgement link (null when none is configured)."""
+    digest's is :func:`tracker.digests.digest_payload`. ``timestamp`` is ``now``, the moment
+    this attempt is sent; ``data.reminder.planned_at`` (also ``due_at``, its older name) is
+    when the reminder was planned to go out. ``data.summary`` says in words what is due or
+    what happens (:func:`tracker.domain.wording.headline`); ``data.ack_url`` is the
+    deadline's one-click acknowledgement link (null when none is configured)."""
     if notification.digest is not None:
         from tracker.digests import digest_payload
 
-        return digest_payload(notification)
+        return digest_payload(notification, now=now)
     agreement = notification.agreement
+    planned = _iso_utc(notification.due_at)
     escalation = notification.purpose == "escalation"
     return {
-        "type": ESCALATION_EVENT_TYPE if escalation else WEBHOOK_EVENT_TYPE,
+        # A channel test says so (``channel.test``); an escalation ``deadline.escalation``.
+        "type": ESCALATION_EVENT_TYPE
+        if escalation
+        else str(notification.extra.get("type", WEBHOOK_EVENT_TYPE)),
         "version": PAYLOAD_VERSION,
-        # When the reminder was due, not when this attempt happens: retries carry equal bodies.
-        "timestamp": _iso_utc(notification.due_at),
+        "timestamp": _iso_utc(now),
         "data": {
+            "summary": notification_headline(notification),
             "reminder": {
                 "id": notification.message_id,
                 "offset": notification.offset,
-                "due_at": _iso_utc(notification.due_at),
+                "planned_at": planned,
+                "due_at": planned,
                 "channel": notification.channel,
             },
             "deadline": notification.deadline,
@@ -94,11 +103,11 @@ def webhook_payload(notification: Notification) -> dict[str, Any]:
     }
 
 
-def webhook_body(notification: Notification) -> bytes:
-    """The request body: compact UTF-8 JSON with sorted keys, so the same notification always
-    gives the same bytes (and the same signature for the same id and timestamp)."""
+def webhook_body(notification: Notification, *, now: datetime) -> bytes:
+    """The request body: compact UTF-8 JSON with sorted keys, so the same notification sent at
+    the same moment always gives the same bytes (and the same signature)."""
     return json.dumps(
-        webhook_payload(notification),
+        webhook_payload(notification, now=now),
         sort_keys=True,
         separators=(",", ":"),
         ensure_ascii=False,
@@ -245,7 +254,7 @@ class WebhookNotifier:
         }
 
     async def send(self, notification: Notification, *, now: datetime) -> Delivery:
-        body = webhook_body(notification)
+        body = webhook_body(notification, now=now)
         headers = self.request_headers(notification, body, now=now)
         started = time.monotonic()
         try:

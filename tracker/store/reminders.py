@@ -592,6 +592,48 @@ def disabled_channels(engine: Engine) -> dict[str, str]:
         return {row.name: row.reason or "" for row in rows}
 
 
+@dataclass(frozen=True)
+class ChannelActivity:
+    """A channel's delivery record: its last successful attempt, its last failed one (with
+    the error), and whether a 410 disabled it (with when and why)."""
+
+    last_success_at: datetime | None = None
+    last_error_at: datetime | None = None
+    last_error: str | None = None
+    disabled_at: datetime | None = None
+    disabled_reason: str | None = None
+    disabled: bool = False
+
+
+def channel_activity(engine: Engine) -> dict[str, ChannelActivity]:
+    """:class:`ChannelActivity` of every channel that has attempts or a state row."""
+    sent = (
+        select(A.c.channel, func.max(A.c.started_at).label("at"))
+        .where(A.c.outcome == "sent")
+        .group_by(A.c.channel)
+    )
+    last_failed = (
+        select(func.max(A.c.id).label("id")).where(A.c.outcome != "sent").group_by(A.c.channel)
+    ).subquery()
+    failed = select(A.c.channel, A.c.started_at, A.c.error).where(
+        A.c.id.in_(select(last_failed.c.id))
+    )
+    states = select(C.c.name, C.c.disabled, C.c.disabled_at, C.c.reason)
+    found: dict[str, dict[str, Any]] = {}
+    with connect(engine) as connection:
+        for row in connection.execute(sent):
+            found.setdefault(row.channel, {})["last_success_at"] = row.at
+        for row in connection.execute(failed):
+            values = found.setdefault(row.channel, {})
+            values.update(last_error_at=row.started_at, last_error=row.error)
+        for row in connection.execute(states):
+            values = found.setdefault(row.name, {})
+            values.update(disabled=bool(row.disabled))
+            if row.disabled:
+                values.update(disabled_at=row.disabled_at, disabled_reason=row.reason)
+    return {name: ChannelActivity(**values) for name, values in found.items()}
+
+
 def disable_channel(engine: Engine, name: str, *, reason: str, now: datetime) -> None:
     """Mark a channel disabled (HTTP 410). Idempotent; the first reason is kept."""
     with write_transaction(engine) as connection:

@@ -181,6 +181,17 @@ def agreement_documents(engine: Engine, ids: Iterable[str]) -> dict[str, tuple[s
     return {agreement_id: (title, document) for agreement_id, title, document in rows}
 
 
+def missing_ids(engine: Engine, ids: Iterable[str]) -> list[str]:
+    """Those of ``ids`` that name no stored agreement, in the order given."""
+    wanted = list(dict.fromkeys(ids))
+    if not wanted:
+        return []
+    query = select(col(AgreementRow.id)).where(col(AgreementRow.id).in_(wanted))
+    with session_scope(engine) as session:
+        found = set(session.scalars(query))
+    return [agreement_id for agreement_id in wanted if agreement_id not in found]
+
+
 def all_tags(engine: Engine) -> list[str]:
     """Every tag any agreement carries, sorted."""
     with session_scope(engine) as session:

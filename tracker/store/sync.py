@@ -5,6 +5,12 @@ sha256) updates it, a removed file removes it. Agreements written through the AP
 touched, even when a file claims their id (the file is reported in ``SyncReport.skipped``).
 Agreements loaded once by ``tracker import`` are taken over by a file of the same id.
 
+An invalid file does not stop the folder: every valid file is synced (added, updated, and
+removed when its file is gone), and the agreement an invalid file held keeps its last good
+version (matched by the stored path, or by the id its file name gives) until the file is
+fixed or deleted. Half-edited files thus neither freeze the folder nor delete an agreement
+and cancel its reminders. The invalid files and their errors are in ``SyncReport.invalid``.
+
 Several replicas may sync the same folder at once: each sync runs in one transaction under
 the agreement-writer lock, so the second one waits, then finds nothing left to do.
 """
@@ -20,6 +26,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
+from tracker.errors import ConfigError, ValidationFailed
 from tracker.loader import AGREEMENT_SUFFIXES, LoadedAgreement, load_paths
 from tracker.store.deadlines import Horizon
 from tracker.store.engine import session_scope
@@ -46,6 +53,18 @@ class SyncReport:
     unchanged: list[str] = field(default_factory=list)
     # Files whose id belongs to an API-written agreement; left out of the database.
     skipped: list[str] = field(default_factory=list)
+    #: Every error of every invalid file (each names its file).
+    invalid: list[ConfigError] = field(default_factory=list)
+    #: Agreements kept at their last good version because their file is invalid now.
+    kept: list[str] = field(default_factory=list)
+
+    @property
+    def invalid_files(self) -> dict[str, list[str]]:
+        """``file -> its error lines``, in file order."""
+        found: dict[str, list[str]] = {}
+        for error in self.invalid:
+            found.setdefault(error.file or "<unknown>", []).append(str(error))
+        return found
 
     @property
     def changed(self) -> bool:
@@ -60,17 +79,20 @@ def sync_directory(
     horizon: Horizon | None = None,
     known_channels: Iterable[str] | None = None,
 ) -> SyncReport:
-    """Make the origin-``file`` agreements match ``directory``, in one transaction, with the
-    deadlines of changed agreements materialised over ``horizon`` in it.
+    """Make the origin-``file`` agreements match the valid files of ``directory``, in one
+    transaction, with the deadlines of changed agreements materialised over ``horizon`` in it.
 
-    Raises ValidationFailed (from the loader, or naming each file whose deadlines cannot be
-    computed) and changes nothing when any file fails: a half-edited folder never
-    half-applies. ``known_channels``: the channel names of the configuration in force (an
-    agreement naming another is invalid); None skips that check.
+    Invalid files are reported in ``SyncReport.invalid`` and their agreements kept as they
+    were (see the module docstring). Raises ValidationFailed and changes nothing when the
+    folder itself cannot be read, or naming each file whose deadlines cannot be computed.
+    ``known_channels``: the channel names of the configuration in force (an agreement naming
+    another is invalid); None skips that check.
     """
-    # Validates everything before touching the database.
-    loaded = load_paths([directory], known_channels=known_channels)
-    report = SyncReport()
+    # Validated before touching the database.
+    loaded, invalid = load_valid(directory, known_channels)
+    report = SyncReport(invalid=invalid)
+    invalid_paths = {error.file for error in invalid}
+    invalid_stems = {Path(name).stem for name in invalid_paths if name}
     written: list[LoadedAgreement] = []
     with session_scope(engine) as session:
         lock_agreement_writes(session)
@@ -107,10 +129,18 @@ def sync_directory(
                 written.append(item)
             (report.updated if row is not None else report.added).append(agreement_id)
         materialize_or_refuse(session, written, now=now, horizon=horizon)
-        gone = sorted(
-            agreement_id
+        orphans = [
+            (agreement_id, row)
             for agreement_id, row in stored.items()
             if row.origin == ORIGIN_FILE and agreement_id not in seen
+        ]
+        report.kept = sorted(
+            agreement_id
+            for agreement_id, row in orphans
+            if row.path in invalid_paths or agreement_id in invalid_stems
+        )
+        gone = sorted(
+            agreement_id for agreement_id, _ in orphans if agreement_id not in report.kept
         )
         remove_agreements(session, gone, now=now, reason="agreement file removed")
         report.removed.extend(gone)
@@ -123,6 +153,32 @@ def sync_directory(
             len(report.removed),
         )
     return report
+
+
+def load_valid(
+    directory: Path, known_channels: Iterable[str] | None = None
+) -> tuple[list[LoadedAgreement], list[ConfigError]]:
+    """The valid agreement files of ``directory`` and every error of the others (a file whose
+    id another file already uses is invalid too). ValidationFailed when the folder itself
+    cannot be read (e.g. it does not exist)."""
+    try:
+        return load_paths([directory], known_channels=known_channels), []
+    except ValidationFailed as exc:
+        errors = exc.errors
+    if any(not error.file or Path(error.file) == directory for error in errors):
+        raise ValidationFailed(errors)
+    bad = {error.file for error in errors}
+    files = [
+        path
+        for path in sorted(folder_paths(directory))
+        if path not in bad and str(Path(path)) not in bad
+    ]
+    return (load_paths(files, known_channels=known_channels) if files else []), errors
+
+
+def folder_paths(directory: Path) -> list[str]:
+    """The agreement files under ``directory``, as :func:`folder_snapshot` finds them."""
+    return [path for path, _, _ in folder_snapshot(directory)]
 
 
 Snapshot = frozenset[tuple[str, int, int]]

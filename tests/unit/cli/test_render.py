@@ -89,8 +89,12 @@ def test_deadlines_on_the_last_day_of_the_calendar_render_in_every_format() -> N
     assert [
         (str(e["summary"]), e["dtstart"].dt, end) for e, end in zip(events, ends, strict=True)
     ] == [
-        ("notice deadline: Edge", date(9999, 12, 30), date(9999, 12, 31)),
+        (
+            "Last day to give notice: Edge (expiry 9999-12-31)",
+            date(9999, 12, 30),
+            date(9999, 12, 31),
+        ),
         # RFC 5545: an all-day event without DTEND lasts its day; there is no 10000-01-01
-        ("expiry: Edge", date(9999, 12, 31), None),
-        ("report: Edge", date(9999, 12, 31), None),
+        ("Edge renews for 1 year", date(9999, 12, 31), None),
+        ("Report: Edge", date(9999, 12, 31), None),
     ]

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
+from tracker.domain.deadline import Action
 from tracker.domain.workdays import is_working_day, weekday_note
 
 
@@ -77,3 +80,83 @@ def test_a_party_whose_calendar_is_partial_outside_2001_to_2035_gives_a_note_wit
         warnings.simplefilter("error")
         note = weekday_note(date(1997, 8, 15), ["IN", "NL"])
     assert note is not None and "Independence Day" in note
+
+
+# North Atlantic Treaty Art. 13: "After the Treaty has been in force for twenty years, any
+# Party may cease to be a Party ..." In force 1949-08-24: the earliest notice, 1969-08-24,
+# was a Sunday. The original twelve parties.
+NATO_1949 = ["US", "BE", "CA", "DK", "FR", "IS", "IT", "LU", "NL", "NO", "PT", "GB"]
+
+
+@pytest.mark.parametrize(
+    ("day", "parties", "action", "note"),
+    [
+        # act_from: never advise a day before the first day (a notice then is premature).
+        (
+            date(1969, 8, 24),
+            NATO_1949,
+            Action.ACT_FROM,
+            "Sunday; first working day after is Monday 1969-08-25",
+        ),
+        # act_by: unchanged, the last working day before.
+        (
+            date(1969, 8, 24),
+            NATO_1949,
+            Action.ACT_BY,
+            "Sunday; last working day before is Friday 1969-08-22",
+        ),
+        # info: something happens by itself; the note only names the day.
+        (date(2020, 11, 22), ["KR", "JP"], Action.INFO, "Sunday"),
+        (date(2019, 9, 13), ["KR"], Action.INFO, "Chuseok (KR public holiday)"),
+        # Across a year end and a holiday: Sunday 31 December → Tuesday 2 January.
+        (
+            date(2023, 12, 31),
+            ["DE"],
+            Action.ACT_FROM,
+            "Sunday; first working day after is Tuesday 2024-01-02",
+        ),
+        # Leap day: Saturday 29 February 2020, first working day after is Monday 2 March.
+        (
+            date(2020, 2, 29),
+            ["UNESCO"],
+            Action.ACT_FROM,
+            "Saturday; first working day after is Monday 2020-03-02",
+        ),
+        # Chuseok 2019 (12-14 September) then a weekend: Monday 16 September.
+        (
+            date(2019, 9, 12),
+            ["KR"],
+            Action.ACT_FROM,
+            "The day preceding Chuseok (KR public holiday); first working day after is "
+            "Monday 2019-09-16",
+        ),
+        # A working day has no note, whatever the action.
+        (date(2019, 8, 23), ["KR"], Action.ACT_FROM, None),
+        (date(2019, 8, 23), ["KR"], Action.INFO, None),
+    ],
+)
+def test_the_note_follows_the_action(
+    day: date, parties: list[str], action: Action, note: str | None
+) -> None:
+    assert weekday_note(day, parties, action) == note
+
+
+def test_the_engine_notes_an_earliest_notice_on_a_sunday_with_the_first_working_day_after() -> None:
+    from tests.unit.domain.test_rules import agreement as build
+    from tracker.domain.rules import compute_deadlines
+
+    agreement = build(
+        [{"kind": "withdrawal", "notice": "1 year", "earliest_notice": "20 years"}],
+        parties=NATO_1949,
+        in_force="1949-08-24",
+        ident="north-atlantic-treaty",
+    )
+    [earliest] = compute_deadlines(
+        agreement, as_of=date(1969, 8, 1), start=date(1969, 8, 1), end=date(1969, 8, 31)
+    )
+    assert (earliest.kind.value, earliest.date, earliest.action) == (
+        "earliest_notice",
+        date(1969, 8, 24),
+        Action.ACT_FROM,
+    )
+    assert earliest.weekday_note == "Sunday; first working day after is Monday 1969-08-25"

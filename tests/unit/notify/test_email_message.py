@@ -2,6 +2,7 @@ from datetime import UTC, date, datetime
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
+from email.utils import parsedate_to_datetime
 
 import pytest
 from icalendar import Calendar
@@ -22,17 +23,34 @@ def built(notification=None, **kwargs) -> EmailMessage:
     return parsed
 
 
-def test_subject_names_the_kind_days_left_short_title_and_date() -> None:
-    assert built()["Subject"] == "Notice deadline in 17 days: GSOMIA (2020-08-24)"
+def test_subject_says_what_is_due_then_the_date_and_days_left() -> None:
+    assert built()["Subject"] == (
+        "Last day to give notice: GSOMIA (expiry 2020-11-22) – 2020-08-24, in 17 days"
+    )
+
+
+def test_the_subject_of_a_renewing_expiry_says_it_renews() -> None:
+    deadline = gsomia_deadline(
+        kind="expiry",
+        date="2020-11-22",
+        outcome="renews",
+        explanation="first expiry 2017-11-22 + 3 × 1 year = 2020-11-22",
+    )
+    notification = gsomia_notification(deadline=deadline)
+    assert built(notification)["Subject"] == "GSOMIA renews for 1 year – 2020-11-22, in 17 days"
 
 
 @pytest.mark.parametrize(
     ("label", "party", "subject"),
     [
-        ("report\r\nBcc: eve@x.org", None, "report Bcc: eve@x.org in 17 days: GSOMIA (2020-08-24)"),
-        ("report\nX-Evil: 1", "K\rR", "report X-Evil: 1 (K R) in 17 days: GSOMIA (2020-08-24)"),
-        ("a\u2028b\x00c\x1bd\x85e", None, "a b c d e in 17 days: GSOMIA (2020-08-24)"),
-        ("  spaced\t\tout  ", None, "spaced out in 17 days: GSOMIA (2020-08-24)"),
+        (
+            "report\r\nBcc: eve@x.org",
+            None,
+            "Report Bcc: eve@x.org: GSOMIA – 2020-08-24, in 17 days",
+        ),
+        ("report\nX-Evil: 1", "K\rR", "Report X-Evil: 1 (K R): GSOMIA – 2020-08-24, in 17 days"),
+        ("a\u2028b\x00c\x1bd\x85e", None, "A b c d e: GSOMIA – 2020-08-24, in 17 days"),
+        ("  spaced\t\tout  ", None, "Spaced out: GSOMIA – 2020-08-24, in 17 days"),
     ],
 )
 def test_a_subject_is_one_line_whatever_the_label_and_party_contain(
@@ -49,8 +67,8 @@ def test_a_subject_is_one_line_whatever_the_label_and_party_contain(
     [
         (datetime(2020, 8, 23, 0, 0, tzinfo=UTC), "in 1 day"),
         (datetime(2020, 8, 24, 0, 0, tzinfo=UTC), "today"),
-        (datetime(2020, 8, 25, 0, 0, tzinfo=UTC), "overdue by 1 day"),
-        (datetime(2020, 8, 27, 0, 0, tzinfo=UTC), "overdue by 3 days"),
+        (datetime(2020, 8, 25, 0, 0, tzinfo=UTC), "passed 1 day ago"),
+        (datetime(2020, 8, 27, 0, 0, tzinfo=UTC), "passed 3 days ago"),
     ],
 )
 def test_subject_counts_days_from_the_due_day_in_the_agreements_zone(
@@ -58,25 +76,27 @@ def test_subject_counts_days_from_the_due_day_in_the_agreements_zone(
 ) -> None:
     notification = gsomia_notification(due_at=due_at)
     notification.agreement["timezone"] = "Asia/Seoul"
-    assert built(notification)["Subject"] == f"Notice deadline {when}: GSOMIA (2020-08-24)"
+    assert built(notification)["Subject"] == (
+        f"Last day to give notice: GSOMIA (expiry 2020-11-22) – 2020-08-24, {when}"
+    )
 
 
 def test_a_reminder_due_the_previous_utc_evening_counts_the_local_day() -> None:
     # 09:00 in Auckland on 23 August is 21:00 UTC on 22 August: one day left, not two.
     notification = gsomia_notification(due_at=datetime(2020, 8, 22, 21, 0, tzinfo=UTC))
     notification.agreement["timezone"] = "Pacific/Auckland"
-    assert built(notification)["Subject"].startswith("Notice deadline in 1 day:")
+    assert built(notification)["Subject"].endswith(" – 2020-08-24, in 1 day")
 
 
 def test_without_a_zone_the_subject_uses_the_deadlines_days_left() -> None:
     notification = gsomia_notification(deadline=gsomia_deadline(days_left=0))
-    assert built(notification)["Subject"] == "Notice deadline today: GSOMIA (2020-08-24)"
+    assert built(notification)["Subject"].endswith(" – 2020-08-24, today")
 
 
 def test_subject_names_the_party_and_uses_the_label_of_a_recurring_date() -> None:
     deadline = gsomia_deadline(kind="recurring", label="Annual report", party="KR")
-    assert built(gsomia_notification(deadline=deadline))["Subject"].startswith(
-        "Annual report (KR) in 17 days:"
+    assert built(gsomia_notification(deadline=deadline))["Subject"] == (
+        "Annual report (KR): GSOMIA – 2020-08-24, in 17 days"
     )
 
 
@@ -95,10 +115,15 @@ def test_long_titles_are_shortened_to_their_short_name_or_at_a_word(title: str, 
     assert short_title(title) == short
 
 
-def test_message_id_is_the_reminders_id_and_date_is_its_due_time() -> None:
-    message = built()
+def test_message_id_is_the_reminders_id_and_date_is_when_it_is_sent() -> None:
+    # Planned for 7 August, sent on 9 August (the service was down): Date says the truth.
+    message = built(sent_at=datetime(2020, 8, 9, 6, 30, tzinfo=UTC))
     assert message["Message-ID"] == "<msg_2f8c1a0e9b7d4c3a@treaty-tracker>"
-    assert message["Date"].datetime == datetime(2020, 8, 7, 0, 0, tzinfo=UTC)
+    assert message["Date"].datetime == datetime(2020, 8, 9, 6, 30, tzinfo=UTC)
+    planned = parsedate_to_datetime(str(message["X-Tracker-Planned-At"]))
+    assert planned == datetime(2020, 8, 7, 0, 0, tzinfo=UTC)
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    assert "planned for 2020-08-07 00:00 UTC" in text
 
 
 def test_the_same_reminder_gives_byte_identical_messages() -> None:
@@ -115,8 +140,8 @@ def test_addresses_go_to_from_to_and_cc() -> None:
 
 def test_plain_text_part_shows_the_deadline_and_how_it_is_computed() -> None:
     text = built().get_body(preferencelist=("plain",)).get_content()
-    assert "Monday 2020-08-24" in text
-    assert "Days left:   17" in text
+    assert text.startswith("Last day to give notice: GSOMIA (expiry 2020-11-22)\n")
+    assert "Date:        Monday 2020-08-24 (in 17 days)" in text
     assert "expiry 2020-11-22 − 90 days = 2020-08-24" in text
     assert GSOMIA_TITLE in text
     assert "Source: Art. 21(3) <https://example.org/gsomia-text>" in text

@@ -79,7 +79,7 @@ def _load(request: Request, body: bytes) -> Any:
     from tracker.loader import load_text
 
     # Channel names are checked against the configuration the service runs with.
-    known = deps.get_settings(request).all_channels()
+    known = deps.get_settings(request).channel_names()
     return load_text(body, name=BODY_NAME, content_type=_media_type(request), known_channels=known)
 
 

@@ -15,7 +15,8 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from tracker.api import deps
 from tracker.api.auth import require_read
 from tracker.api.memo import Memo, remembered
-from tracker.api.schemas import AgreementIdStr, ErrorOut, TagStr
+from tracker.api.schemas import AgreementFilterStr, ErrorOut, TagStr
+from tracker.app import agreements, calendar
 from tracker.app.context import Context
 from tracker.app.deadlines import Window, query, resolve_window
 from tracker.domain.deadline import DeadlineKind
@@ -45,6 +46,7 @@ def calendar_name(*, tag: list[str], agreement: list[str]) -> str:
         304: {"description": "Not modified (If-None-Match matched the ETag)."},
         401: {"model": ErrorOut},
         403: {"model": ErrorOut},
+        404: {"model": ErrorOut, "description": "An agreement asked for does not exist."},
         422: {"model": ErrorOut},
     },
 )
@@ -54,15 +56,17 @@ async def calendar_feed(
         list[TagStr] | None, Query(description="Only agreements with one of these tags.")
     ] = None,
     agreement: Annotated[
-        list[AgreementIdStr] | None, Query(description="Only these agreement ids.")
+        list[AgreementFilterStr] | None,
+        Query(description="Only these agreement ids (404 when one names no agreement)."),
     ] = None,
     kind: Annotated[list[DeadlineKind] | None, Query(description="Only these kinds.")] = None,
 ) -> Response:
     """Deadlines from today to one year ahead (the nearest 5,000), as all-day events with
-    stable UIDs. ``X-Feed-Truncated: true`` says that more matched. Agreements whose
-    deadlines cannot be computed are named in ``X-Agreements-Failed`` (ids, comma-separated)
-    and, with the reason, in the calendar's ``X-TRACKER-ERROR`` properties; the others'
-    deadlines are all there."""
+    stable UIDs; ``act_by`` and ``act_from`` events carry a ``VALARM`` per reminder offset in
+    force, so a subscribed calendar reminds by itself. ``X-Feed-Truncated: true`` says that
+    more matched. Agreements whose deadlines cannot be computed are named in
+    ``X-Agreements-Failed`` (ids, comma-separated) and, with the reason, in the calendar's
+    ``X-TRACKER-ERROR`` properties; the others' deadlines are all there."""
     window = resolve_window(as_of=deps.today(request), start=None, end=None, within=None)
     filters = (tuple(agreement or ()), tuple(kind or ()), tuple(tag or ()))
     context, memo = deps.get_context(request), deps.get_memo(request)
@@ -93,7 +97,9 @@ def feed_bytes(
     tag: tuple[str, ...],
 ) -> tuple[bytes, bool, list[str]]:
     """The feed, whether it was cut at :data:`MAX_FEED_EVENTS`, and the ids of agreements
-    whose deadlines are missing because they cannot be computed."""
+    whose deadlines are missing because they cannot be computed. NotFoundError when an
+    agreement asked for does not exist."""
+    agreements.require_known(context, agreement)
     found, total, failures = query(
         context,
         window,
@@ -105,8 +111,11 @@ def feed_bytes(
     )
     name = calendar_name(tag=list(tag), agreement=list(agreement))
     errors = [(failure.agreement, failure.detail) for failure in failures]
+    offsets = calendar.stored_offsets(context, {d.agreement for d in found})
     return (
-        build_calendar(found, name=name, errors=errors),
+        build_calendar(
+            found, name=name, errors=errors, alarms=calendar.alarms(context.settings, offsets)
+        ),
         total > len(found),
         [failure.agreement for failure in failures],
     )

@@ -18,7 +18,8 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from tracker.api import deps
 from tracker.api.auth import require_read
 from tracker.api.memo import Memo, remembered
-from tracker.api.schemas import AgreementIdStr, DeadlineList, ErrorOut, TagStr
+from tracker.api.schemas import AgreementFilterStr, DeadlineList, ErrorOut, TagStr
+from tracker.app import agreements
 from tracker.app.context import Context
 from tracker.app.deadlines import Window, query, resolve_window
 from tracker.domain.deadline import DeadlineKind
@@ -26,7 +27,7 @@ from tracker.domain.deadline import DeadlineKind
 router = APIRouter(
     prefix="/deadlines",
     tags=["deadlines"],
-    responses={code: {"model": ErrorOut} for code in (401, 403, 422)},
+    responses={code: {"model": ErrorOut} for code in (401, 403, 404, 422)},
 )
 
 
@@ -43,7 +44,8 @@ async def list_deadlines(
     ] = None,
     as_of: Annotated[date | None, Query(description="Compute as if today were this day.")] = None,
     agreement: Annotated[
-        list[AgreementIdStr] | None, Query(description="Only these agreement ids.")
+        list[AgreementFilterStr] | None,
+        Query(description="Only these agreement ids (404 when one names no agreement)."),
     ] = None,
     kind: Annotated[list[DeadlineKind] | None, Query(description="Only these kinds.")] = None,
     tag: Annotated[
@@ -81,7 +83,9 @@ def deadlines_json(
     offset: int,
 ) -> bytes:
     """The response body: the deadline objects are ``Deadline.to_dict()``, as in the CLI's
-    JSON, serialised directly rather than validated again against the response model."""
+    JSON, serialised directly rather than validated again against the response model.
+    NotFoundError when an agreement asked for does not exist."""
+    agreements.require_known(context, agreement)
     found, total, failures = query(
         context,
         window,

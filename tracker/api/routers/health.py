@@ -1,7 +1,8 @@
 """``/healthz`` (also ``/api/v1/healthz``): database reachable, scheduler alive, last tick.
 
 Never needs a token (load balancers and orchestrators call it). 200 when the database
-answers (``status`` "ok", or "degraded" when this process's scheduler is not running), 503
+answers (``status`` "ok", or "degraded" when this process's scheduler is not running or a file
+in the agreements folder is invalid, with ``invalid_files`` naming each and its errors), 503
 with ``status`` "unavailable" and ``Retry-After`` when the database does not answer.
 """
 
@@ -16,7 +17,7 @@ from tracker import __version__
 from tracker.api import deps
 from tracker.api.deps import ServiceLike
 from tracker.api.errors import RETRY_AFTER_S
-from tracker.api.schemas import HealthOut
+from tracker.api.schemas import HealthOut, InvalidFileOut
 from tracker.app import status
 from tracker.app.context import Context
 
@@ -41,6 +42,9 @@ def healthz(
         last_tick_at=health.last_tick_at,
         last_plan_at=health.last_plan_at,
         worker=health.worker,
+        invalid_files=[
+            InvalidFileOut(file=file, errors=lines) for file, lines in health.invalid_files.items()
+        ],
         version=__version__,
     )
     if health.database:

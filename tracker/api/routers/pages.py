@@ -2,8 +2,13 @@
 
 Server-rendered with jinja2 (autoescaped), no JavaScript; a source URL becomes a link only
 when it is http(s) or mailto (:func:`linkable`), and the Content-Security-Policy forbids
-scripts altogether. Urgency is shown by a CSS class
-*and* a word ("Overdue", "This week", "This month"), never by colour alone.
+scripts altogether.
+
+Each date says in words what happens or what is due (:func:`tracker.domain.wording.headline`).
+Only an ``act_by`` date still ahead is urgent, shown by a CSS class *and* a word ("This week",
+"This month"), never by colour alone; a date that has gone by is "Passed", never overdue; an
+expiry where the agreement renews reads as a renewal ("Renews"), not an alarm. Files of the
+agreements folder that fail validation are named in a banner.
 """
 
 from __future__ import annotations
@@ -25,8 +30,9 @@ from tracker.api.auth import require_read
 from tracker.app import agreements
 from tracker.app.context import Context
 from tracker.app.deadlines import Window, query
-from tracker.domain.agreement import ID_PATTERN
-from tracker.domain.deadline import Deadline
+from tracker.domain.deadline import Action, Deadline, Outcome
+from tracker.domain.wording import headline
+from tracker.errors import NotFoundError
 
 if TYPE_CHECKING:
     from tracker.app.deadlines import AgreementFailure
@@ -68,11 +74,11 @@ templates.env.tests["linkable"] = linkable
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require_read)])
 
-#: How far back the page shows deadlines that have passed (as "overdue").
+#: How far back the page shows deadlines that have passed.
 PAST_DAYS = 30
 #: How far ahead the page looks.
 AHEAD_DAYS = 366
-#: Passed deadlines ("overdue") are listed only when at most this many agreements are in
+#: Passed deadlines are listed only when at most this many agreements are in
 #: scope: they are recomputed from the documents on every request.
 MAX_RECOMPUTED_AGREEMENTS = 2000
 #: Most deadlines on one page.
@@ -100,10 +106,20 @@ class Row:
     days_text: str
 
 
-def urgency(days_left: int) -> tuple[str, str]:
-    """CSS class and the word that says the same thing without colour."""
+def urgency(d: Deadline) -> tuple[str, str]:
+    """CSS class and the word that says the same thing without colour: "Passed" for a day
+    gone by ("Renewed" for an expiry where it renewed), "Renews" for a renewing expiry,
+    "This week"/"This month" for an ``act_by`` date ahead, "Opens" for an ``act_from`` date
+    ahead, else nothing."""
+    days_left = d.days_left
     if days_left < 0:
-        return "overdue", "Overdue"
+        return "passed", "Renewed" if d.outcome is Outcome.RENEWS else "Passed"
+    if d.outcome is Outcome.RENEWS:
+        return "renews", "Renews"
+    if d.action is Action.ACT_FROM:
+        return "opens", "Opens"
+    if d.action is not Action.ACT_BY:
+        return "later", ""
     if days_left <= 7:
         return "this-week", "This week"
     if days_left <= 31:
@@ -118,17 +134,16 @@ def days_text(days_left: int) -> str:
         return "tomorrow, 1 day left"
     if days_left > 0:
         return f"{days_left} days left"
-    return "yesterday, 1 day ago" if days_left == -1 else f"{-days_left} days ago"
+    return "passed yesterday" if days_left == -1 else f"passed {-days_left} days ago"
 
 
 def row_of(d: Deadline) -> Row:
-    css, badge = urgency(d.days_left)
+    css, badge = urgency(d)
     return Row(
         agreement=d.agreement,
         title=d.title,
         kind=d.kind.value,
-        what=(d.label and f"{d.label}: {d.kind.value.replace('_', ' ')}")
-        or d.kind.value.replace("_", " "),
+        what=headline(d),
         date=d.date,
         party=d.party,
         source=d.source,
@@ -174,6 +189,9 @@ def index(
 ) -> HTMLResponse:
     tag = tag or None
     agreement = (agreement or "").strip() or None
+    unknown = _unknown_agreement(context, agreement)
+    if unknown is not None:
+        agreement = None
     agreements_wanted: tuple[str, ...] = (agreement,) if agreement else ()
     tags_wanted: tuple[str, ...] = (tag,) if tag else ()
     memo = deps.get_memo(request)
@@ -220,19 +238,45 @@ def index(
         "calendar_path": CALENDAR_PATH + query_text,
         "webcal_url": _webcal(request, query_text),
         "failures": failures,
+        "invalid_files": _invalid_files(request),
+        "unknown_agreement": unknown,
     }
-    return templates.TemplateResponse(request, "index.html", page)
+    if unknown is not None:
+        page.update(months=[], count=0, shown=0)
+    return templates.TemplateResponse(
+        request, "index.html", page, status_code=404 if unknown is not None else 200
+    )
+
+
+def _unknown_agreement(context: Context, agreement: str | None) -> str | None:
+    """``agreement`` when the filter names no stored agreement (the page then says so)."""
+    if agreement is None:
+        return None
+    try:
+        agreements.require_known(context, [agreement])
+    except NotFoundError:
+        return agreement
+    return None
+
+
+def _invalid_files(request: Request) -> dict[str, list[str]]:
+    """The agreements folder's invalid files (file -> errors), for the banner."""
+    service = deps.get_service(request)
+    return dict(service.invalid_files) if service is not None else {}
 
 
 @router.get("/agreements/{agreement_id}", response_class=HTMLResponse)
 def agreement_page(
     request: Request,
-    agreement_id: Annotated[str, PathParam(pattern=ID_PATTERN, max_length=100)],
+    # Any text: an id that cannot exist is answered like one that does not ("no agreement").
+    agreement_id: Annotated[str, PathParam(max_length=100)],
     context: Annotated[Context, Depends(deps.get_context)],
     today: Annotated[date, Depends(deps.today)],
 ) -> HTMLResponse:
     overview = agreements.overview(context, agreement_id, as_of=today)
     upcoming = [row_of(d) for d in overview.explanation.deadlines if d.date >= today]
+    if overview.next_act_by is not None:
+        upcoming.append(row_of(overview.next_act_by))
     page = {
         "agreement": overview.agreement,
         "origin": overview.origin,
@@ -242,5 +286,6 @@ def agreement_page(
         "upcoming": upcoming,
         "reminders": overview.reminders,
         "calendar_path": CALENDAR_PATH,
+        "invalid_files": _invalid_files(request),
     }
     return templates.TemplateResponse(request, "agreement.html", page)

@@ -1,0 +1,53 @@
+"""The iCalendar output's alarms: which reminder offsets are in force for each agreement.
+
+Both doors use it: the API's ``/calendar.ics`` (agreements from the database) and the CLI's
+``deadlines --format ics`` (from files or the database).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from tracker.domain.alarms import alarm_triggers
+from tracker.domain.deadline import Deadline
+from tracker.domain.durations import Duration, DurationParseError, parse_duration
+from tracker.feed import Alarms
+from tracker.settings import Settings
+
+if TYPE_CHECKING:
+    from tracker.app.context import Context
+
+
+def alarms(settings: Settings, offsets: Mapping[str, Sequence[Duration] | None]) -> Alarms:
+    """The alarms of each deadline: its agreement's own ``reminders`` (from ``offsets``, by
+    agreement id; None or absent: the configured ones) at the configured ``send_time``, for
+    the kinds ``reminder_kinds`` allows."""
+    policy = settings.reminder_policy()
+
+    def triggers(deadline: Deadline) -> list[timedelta]:
+        own = offsets.get(deadline.agreement)
+        return alarm_triggers(
+            deadline,
+            own if own is not None else policy.offsets,
+            send_time=policy.send_time,
+            kinds=policy.kinds,
+        )
+
+    return triggers
+
+
+def stored_offsets(context: Context, ids: Iterable[str]) -> dict[str, list[Duration] | None]:
+    """The ``reminders`` of the stored agreements among ``ids`` (None: they name none)."""
+    from tracker.store.repository import agreement_documents
+
+    found: dict[str, list[Duration] | None] = {}
+    for agreement_id, (_, document) in agreement_documents(context.engine, set(ids)).items():
+        texts = json.loads(document).get("reminders")
+        try:
+            found[agreement_id] = None if texts is None else [parse_duration(t) for t in texts]
+        except (DurationParseError, TypeError):
+            found[agreement_id] = None  # stored by a version that read it differently
+    return found
