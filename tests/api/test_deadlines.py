@@ -121,12 +121,14 @@ def test_a_tag_filter_matches_the_whole_tag_literally_not_as_a_pattern(
     assert agreements_with("5%") == ([], [])
 
 
-@pytest.mark.parametrize("wanted", ["UNKNOWN", "no-such-pact"])
+@pytest.mark.parametrize("wanted", ["UNKNOWN", "no-such-pact", "\x00", "a b"])
 def test_asking_for_an_unknown_agreement_says_it_does_not_exist(
     client: TestClient, wanted: str
 ) -> None:
-    response = client.get(URL, params={"agreement": ["kr-jp-gsomia", wanted]})
-    assert (response.status_code, response.json()) == (
-        404,
-        {"detail": f"no agreement '{wanted}' exists"},
-    )
+    # A NUL never reaches PostgreSQL (which refuses it in text: a 500 DataError before).
+    for path in (URL, "/calendar.ics"):
+        response = client.get(path, params={"agreement": ["kr-jp-gsomia", wanted]})
+        assert (response.status_code, response.json()) == (
+            404,
+            {"detail": f"no agreement {wanted!r} exists"},
+        )

@@ -78,16 +78,17 @@ def test_validate_names_each_unknown_channel_with_file_line_and_column(tmp_path:
 def test_simulate_reports_unknown_channels_and_says_which_it_used(tmp_path: Path) -> None:
     path = config(tmp_path)
     agreements = folder(tmp_path, pact=AGREEMENT)
-    result = tracker(
-        tmp_path, "--config", str(path), "simulate", "-a", str(agreements),
-        "--from", "2026-07-01", "--to", "2026-07-31", OPS_SECRET=SECRET,
-    )  # fmt: skip
-    assert result.returncode == 1
+    args = ("simulate", "-a", str(agreements), "--from", "2026-07-01", "--to", "2026-07-31")
+    result = tracker(tmp_path, "--config", str(path), *args, OPS_SECRET=SECRET)
+    assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr == (
-        "warning: pact: channel 'nowhere' not configured (known: log, ops-hook); its reminders "
-        "there are not simulated\n"
-        "Error: 1 agreement(s) name channels that are not configured\n"
+        f"{agreements / 'pact.yaml'}:8:27: channels[2]: 'nowhere' is not a channel of the "
+        "configuration in force (defined: log, ops-hook)\n"
     )
+
+    folder(tmp_path, pact=AGREEMENT.replace(", nowhere", ""))
+    result = tracker(tmp_path, "--config", str(path), *args, OPS_SECRET=SECRET)
+    assert (result.returncode, result.stderr) == (0, "")
     assert result.stdout.splitlines()[-1] == "channels used: log (1), ops-hook (1)"
 
 
@@ -160,7 +161,7 @@ def test_status_names_the_database_the_invalid_file_the_service_and_the_channels
     lines = result.stdout.splitlines()
     database = f"sqlite:///{tmp_path / 'tracker.db'}"
     assert (
-        lines[0] == f"database:  {database}: reachable, schema revision 0003 (head), 1 agreement(s)"
+        lines[0] == f"database:  {database}: reachable, schema revision 0004 (head), 1 agreement(s)"
     )
     assert lines[1] == f"folder:    {agreements}: 2 file(s), 1 invalid"
     assert lines[2] == f"  invalid: {agreements / 'broken.yaml'}"

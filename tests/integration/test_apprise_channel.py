@@ -93,7 +93,7 @@ def test_reminders_reach_a_json_and_an_ntfy_receiver(engine: Engine) -> None:
         if line.startswith("Acknowledge: ")
     }
     assert ack_url.startswith("https://tracker.example.org/ack/")
-    title = f"Expiry in 10 days: TP ({DEADLINE})"
+    title = f"TP expires – {DEADLINE}, in 10 days"
     message = f"Expiry on {DEADLINE} (in 10 days)\nTest pact (TP)\n"
     assert json_request.path == "/treaties"
     body = json_request.json()

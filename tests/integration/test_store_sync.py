@@ -201,8 +201,10 @@ def test_a_file_that_turns_invalid_keeps_its_agreement_as_it_was(
 def test_a_second_file_with_an_id_already_used_is_the_invalid_one(
     engine: Engine, tmp_path: Path
 ) -> None:
+    # An id is its file's name, so a twin can only sit in another folder (found later).
     write(tmp_path, "a.yaml", agreement_yaml("a"))
-    twin = write(tmp_path, "z.yaml", agreement_yaml("a", title="Twin"))
+    (tmp_path / "z").mkdir()
+    twin = write(tmp_path, "z/a.yaml", agreement_yaml("a", title="Twin"))
 
     report = sync_directory(engine, tmp_path, now=NOW)
 

@@ -46,13 +46,21 @@ DATA = Path(__file__).resolve().parent.parent / "data"
 
 
 class _EditorLoader(yaml.SafeLoader):
-    """YAML as an editor's language server sees it: dates stay strings."""
+    """YAML as an editor's language server sees it (YAML 1.2): dates stay strings, and only
+    true/false are booleans, so Norway's party code NO stays a string, as in the tracker."""
 
 
 _EditorLoader.yaml_implicit_resolvers = {
-    first: [r for r in resolvers if r[0] != "tag:yaml.org,2002:timestamp"]
+    first: [
+        r
+        for r in resolvers
+        if r[0] not in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:bool")
+    ]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+_EditorLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
 
 
 def _validator() -> Any:

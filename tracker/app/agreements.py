@@ -9,13 +9,14 @@ lets the service re-plan the reminders right away.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from tracker.app.deadlines import check_day
-from tracker.domain.agreement import Agreement
+from tracker.domain.agreement import ID_PATTERN, Agreement
 from tracker.domain.deadline import Action, Deadline
 from tracker.domain.durations import parse_duration, shift_within
 from tracker.domain.explain import Explanation, explain_or_fail
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
     from tracker.app.context import Context
     from tracker.app.reminders import Reminder
     from tracker.loader import LoadedAgreement
+
+_ID = re.compile(ID_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -119,10 +122,15 @@ def count(context: Context, *, tag: str | None = None) -> int:
 
 def require_known(context: Context, ids: Sequence[str]) -> None:
     """NotFoundError naming the first of ``ids`` that is no stored agreement: a filter by an
-    unknown id says so instead of answering "nothing due"."""
-    missing = repository.missing_ids(context.engine, ids)
-    if missing:
-        raise NotFoundError(f"no agreement '{missing[0]}' exists")
+    unknown id says so instead of answering "nothing due". An id that no agreement could have
+    (a NUL, a space, capitals: see ``ID_PATTERN``) is missing without asking the database,
+    which would refuse some of them (PostgreSQL and NUL)."""
+    possible = [i for i in ids if _ID.fullmatch(i)]
+    missing = set(repository.missing_ids(context.engine, possible)) if possible else set()
+    missing |= set(ids) - set(possible)
+    for agreement_id in ids:
+        if agreement_id in missing:
+            raise NotFoundError(f"no agreement {agreement_id!r} exists")
 
 
 def tags(context: Context) -> list[str]:
