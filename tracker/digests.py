@@ -37,7 +37,13 @@ from tracker.domain.durations import shift
 from tracker.domain.routing import DigestSpec, digest_entries, digest_window, occurrence_today
 from tracker.logs import fields
 from tracker.notify.base import Notification
-from tracker.notify.email import MESSAGE_ID_DOMAIN, deadline_name, header_text, humanise_days
+from tracker.notify.email import (
+    MESSAGE_ID_DOMAIN,
+    attach_calendar,
+    deadline_name,
+    header_text,
+    humanise_days,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -162,19 +168,9 @@ def build_digest_email(
     calendar = build_calendar(
         deadlines, name=f"Digest {(notification.digest or {}).get('name')}", method="PUBLISH"
     )
-    message.add_attachment(
-        calendar,
-        maintype="text",
-        subtype="calendar",
-        filename=ICS_FILENAME,
-        params={"method": "PUBLISH", "charset": "utf-8"},
+    return attach_calendar(
+        message, calendar, message_id=notification.message_id, filename=ICS_FILENAME
     )
-    token = hashlib.sha256(notification.message_id.encode()).hexdigest()[:24]
-    message.set_boundary(f"=_mixed_{token}")
-    for part in message.iter_parts():
-        if part.get_content_type() == "multipart/alternative":
-            part.set_boundary(f"=_alt_{token}")
-    return message
 
 
 # --- the job ------------------------------------------------------------------------------------

@@ -228,15 +228,23 @@ def build_email(
         env.get_template("email.html").render(context), subtype="html", cte="quoted-printable"
     )
     calendar = build_calendar([Deadline.from_dict(notification.deadline)], method="PUBLISH")
+    return attach_calendar(message, calendar, message_id=notification.message_id)
+
+
+def attach_calendar(
+    message: EmailMessage, calendar: bytes, *, message_id: str, filename: str = ICS_FILENAME
+) -> EmailMessage:
+    """Attach ``calendar`` as ``filename`` (``METHOD:PUBLISH``) and fix the MIME
+    boundaries from ``message_id``: every retry of a reminder or digest is byte-identical,
+    not just equivalent."""
     message.add_attachment(
         calendar,
         maintype="text",
         subtype="calendar",
-        filename=ICS_FILENAME,
+        filename=filename,
         params={"method": "PUBLISH", "charset": "utf-8"},
     )
-    # Boundaries derived from the reminder make every retry byte-identical, not just equivalent.
-    token = hashlib.sha256(notification.message_id.encode()).hexdigest()[:24]
+    token = hashlib.sha256(message_id.encode()).hexdigest()[:24]
     message.set_boundary(f"=_mixed_{token}")
     for part in message.iter_parts():
         if part.get_content_type() == "multipart/alternative":
