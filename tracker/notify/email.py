@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import hashlib
 import re
 import smtplib
 import socket
@@ -30,21 +29,23 @@ import httpx
 import jinja2
 
 from tracker.domain.deadline import Deadline
-from tracker.domain.wording import days_phrase, headline
+from tracker.domain.wording import headline
 from tracker.domain.wording import short_title as short_title
 from tracker.errors import DeliveryError
 from tracker.feed import build_calendar
 from tracker.notify.base import Delivery, Notification, config_as
+from tracker.notify.digest import build_digest_email
+from tracker.notify.mime import (
+    MESSAGE_ID_DOMAIN,
+    attach_calendar,
+    deadline_name,
+    header_text,
+    humanise_days,
+)
 from tracker.redact import Redactor
 from tracker.settings import ChannelConfig, EmailChannel, Settings, SmtpSettings
 
-MESSAGE_ID_DOMAIN = "treaty-tracker"
-ICS_FILENAME = "deadline.ics"
-
 _MSG_ID_UNSAFE = re.compile(r"[^A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]")
-# Control characters (CR and LF above all) and the Unicode line and paragraph separators.
-_NOT_IN_A_HEADER = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
-_LABELLED_KINDS = frozenset({"recurring", "milestone"})
 
 
 # --- what the message says -------------------------------------------------------------------
@@ -70,32 +71,6 @@ def days_left(notification: Notification) -> int:
     if notification.deadline.get("days_left") is not None:
         return int(notification.deadline["days_left"])
     return (deadline_day - notification.due_at.astimezone(UTC).date()).days
-
-
-def humanise_days(days: int) -> str:
-    """``in 17 days``, ``in 1 day``, ``today``, ``passed 3 days ago``."""
-    return days_phrase(days)
-
-
-def deadline_name(deadline: dict[str, Any]) -> str:
-    """``Notice deadline``, ``Withdrawal effective (US)``; recurring dates and milestones go by
-    their label."""
-    kind = str(deadline["kind"])
-    label = deadline.get("label")
-    name = str(label) if label and kind in _LABELLED_KINDS else kind.replace("_", " ").capitalize()
-    party = deadline.get("party")
-    return f"{name} ({party})" if party else name
-
-
-def header_text(text: str) -> str:
-    """``text`` on one line, fit for a header: control characters and line breaks become
-    spaces, runs of spaces one.
-
-    Labels, titles and party names come from agreement files and the API. A CR or LF would end
-    the header (header injection), and Python's email library refuses such a value outright,
-    so the message would fail on every retry.
-    """
-    return " ".join(_NOT_IN_A_HEADER.sub(" ", text).split())
 
 
 def notification_headline(notification: Notification) -> str:
@@ -204,10 +179,8 @@ def build_email(
     """The complete message for one reminder, dated ``sent_at`` (the moment of sending;
     default the reminder's planned time). Deterministic for the same notification and
     ``sent_at``; the planned time is in ``X-Tracker-Planned-At``. A digest is
-    :func:`tracker.digests.build_digest_email`."""
+    :func:`tracker.notify.digest.build_digest_email`."""
     if notification.digest is not None:
-        from tracker.digests import build_digest_email
-
         return build_digest_email(notification, sender=sender, to=to, cc=cc, sent_at=sent_at)
     context = template_context(notification)
     env = _templates()
@@ -229,27 +202,6 @@ def build_email(
     )
     calendar = build_calendar([Deadline.from_dict(notification.deadline)], method="PUBLISH")
     return attach_calendar(message, calendar, message_id=notification.message_id)
-
-
-def attach_calendar(
-    message: EmailMessage, calendar: bytes, *, message_id: str, filename: str = ICS_FILENAME
-) -> EmailMessage:
-    """Attach ``calendar`` as ``filename`` (``METHOD:PUBLISH``) and fix the MIME
-    boundaries from ``message_id``: every retry of a reminder or digest is byte-identical,
-    not just equivalent."""
-    message.add_attachment(
-        calendar,
-        maintype="text",
-        subtype="calendar",
-        filename=filename,
-        params={"method": "PUBLISH", "charset": "utf-8"},
-    )
-    token = hashlib.sha256(message_id.encode()).hexdigest()[:24]
-    message.set_boundary(f"=_mixed_{token}")
-    for part in message.iter_parts():
-        if part.get_content_type() == "multipart/alternative":
-            part.set_boundary(f"=_alt_{token}")
-    return message
 
 
 # --- how it is sent --------------------------------------------------------------------------

@@ -14,7 +14,8 @@ import httpx
 
 from tracker.logs import fields
 from tracker.notify.base import Delivery, Notification, config_as
-from tracker.notify.email import days_left, humanise_days, notification_headline
+from tracker.notify.email import days_left, notification_headline
+from tracker.notify.mime import humanise_days
 from tracker.redact import ANONYMOUS
 from tracker.settings import ChannelConfig, LogChannel, Settings
 
@@ -37,7 +38,7 @@ class LogNotifier:
 
     async def send(self, notification: Notification, *, now: datetime) -> Delivery:
         if notification.digest is not None:
-            from tracker.digests import digest_text
+            from tracker.notify.digest import digest_text
 
             title, body = digest_text(notification)
             self._log.info(

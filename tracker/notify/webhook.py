@@ -64,13 +64,13 @@ def _iso_utc(moment: datetime) -> str:
 
 def webhook_payload(notification: Notification, *, now: datetime) -> dict[str, Any]:
     """The JSON document of one reminder or escalation (see :func:`webhook_body`); a
-    digest's is :func:`tracker.digests.digest_payload`. ``timestamp`` is ``now``, the moment
+    digest's is :func:`tracker.notify.digest.digest_payload`. ``timestamp`` is ``now``, the moment
     this attempt is sent; ``data.reminder.planned_at`` (also ``due_at``, its older name) is
     when the reminder was planned to go out. ``data.summary`` says in words what is due or
     what happens (:func:`tracker.domain.wording.headline`); ``data.ack_url`` is the
     deadline's one-click acknowledgement link (null when none is configured)."""
     if notification.digest is not None:
-        from tracker.digests import digest_payload
+        from tracker.notify.digest import digest_payload
 
         return digest_payload(notification, now=now)
     agreement = notification.agreement
