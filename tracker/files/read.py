@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import os
 import threading
@@ -178,7 +179,7 @@ class Scan:
 # --- parsing ------------------------------------------------------------------------------
 
 
-def _parse_one(path: str, recorded_ns: int) -> Entry | None:
+def _parse_one(path: str, recorded_ns: int, with_text: bool) -> Any:
     try:
         sig = signature(os.stat(path))
         with open(path, "rb") as handle:
@@ -188,19 +189,19 @@ def _parse_one(path: str, recorded_ns: int) -> Entry | None:
     agreement = parse_fast(data)
     if agreement is None:
         return None
-    import hashlib
+    entry = Entry(sig, recorded_ns, hashlib.sha256(data).hexdigest(), agreement)
+    return (entry, data.decode("utf-8-sig")) if with_text else entry
 
-    return Entry(sig, recorded_ns, hashlib.sha256(data).hexdigest(), agreement)
 
-
-def parse_shard(paths: Sequence[str]) -> tuple[bytes, list[str]]:
-    """Parse ``paths`` (in a worker): the pickled entries of those that validated, and the
-    paths of those the loader must read."""
+def parse_shard(paths: Sequence[str], with_text: bool = False) -> tuple[bytes, list[str]]:
+    """Parse ``paths`` (in a worker): the pickled entries of those that validated (with
+    ``with_text``, each with the decoded document: ``(entry, text)``), and the paths of those
+    the loader must read."""
     recorded_ns = time.time_ns()
-    entries: dict[str, Entry] = {}
+    entries: dict[str, Any] = {}
     failed: list[str] = []
     for path in paths:
-        entry = _parse_one(path, recorded_ns)
+        entry = _parse_one(path, recorded_ns, with_text)
         if entry is None:
             failed.append(path)
         else:
@@ -228,7 +229,14 @@ def _pool(workers: int) -> ProcessPoolExecutor:
 class _Batch:
     """Parsing the files the cache could not answer, shard by shard."""
 
-    def __init__(self, todo: dict[int, list[str]], progress: Progress | None, total: int):
+    def __init__(
+        self,
+        todo: dict[int, list[str]],
+        progress: Progress | None,
+        total: int,
+        with_text: bool = False,
+    ):
+        self.with_text = with_text
         self.todo = todo
         self.progress = progress
         self.total = total
@@ -241,7 +249,7 @@ class _Batch:
             for index, paths in self.todo.items():
                 # smaller steps, so a progress bar moves
                 for start in range(0, len(paths), 500):
-                    data, failed = parse_shard(paths[start : start + 500])
+                    data, failed = parse_shard(paths[start : start + 500], self.with_text)
                     yield index, data, failed
                     self._advance(min(500, len(paths) - start))
             return
@@ -250,7 +258,8 @@ class _Batch:
             for index, paths in self.todo.items():
                 for start in range(0, len(paths), 1000):
                     chunk = paths[start : start + 1000]
-                    futures.append((index, len(chunk), pool.submit(parse_shard, chunk)))
+                    future = pool.submit(parse_shard, chunk, self.with_text)
+                    futures.append((index, len(chunk), future))
             for index, size, future in futures:
                 data, failed = future.result()
                 yield index, data, failed
@@ -423,3 +432,28 @@ def _report(scan: Scan, listed: list[tuple[str, str]], found: dict[str, Agreemen
     # Raises ValidationFailed, unless the files changed since they were read (then the
     # caller reads everything again with the loader).
     loader.load_paths(ordered)
+
+
+def load_paths_fast(
+    paths: Sequence[str | Path], *, progress: Progress | None = None
+) -> list[loader.LoadedAgreement]:
+    """What :func:`tracker.loader.load_paths` returns (documents, hashes, paths as named), by
+    the lean pass in several processes and without the cache; when any file fails, the loader
+    reads them all again and raises its own errors."""
+    with cache_module.gc_paused():
+        scan = Scan(paths)
+        listed = [file for _, file in scan.files()]
+        batch = _Batch({0: listed}, progress, len(listed), with_text=True)
+        found: dict[str, tuple[Entry, str]] = {}
+        failed: list[str] = []
+        for _, data, bad in batch.run():
+            found.update(cache_module.unpickle(data))
+            failed.extend(bad)
+        result = [
+            loader.LoadedAgreement(found[f][0].agreement, f, found[f][0].sha256, found[f][1])
+            for f in listed
+            if f in found
+        ]
+        if scan.missing or failed or len({r.agreement.id for r in result}) != len(result):
+            return loader.load_paths(paths, progress=progress)
+        return result

@@ -31,6 +31,7 @@ from tracker.domain.deadline import Deadline, DeadlineKind, Outcome
 from tracker.domain.rules import compute_all
 from tracker.errors import failure_detail
 from tracker.logs import fields
+from tracker.store.bulk import bulk_insert
 from tracker.store.engine import session_scope
 from tracker.store.repository import (
     agreement_from_row,
@@ -135,43 +136,80 @@ def deadline_from_row(row: DeadlineRow, *, as_of: date) -> Deadline:
     )
 
 
-def _store(
-    session: Session,
-    agreement_id: str,
-    *,
-    tags: str,
-    deadlines: Iterable[Deadline],
-    failure: AgreementFailure | None,
-    as_of: date,
-    end: date,
-) -> int:
-    """Replace one agreement's stored deadlines and horizon; returns the rows written."""
-    ids = [agreement_id]
-    session.execute(delete(DeadlineRow).where(col(DeadlineRow.agreement_id).in_(ids)))
-    session.execute(delete(DeadlineHorizonRow).where(col(DeadlineHorizonRow.agreement_id).in_(ids)))
-    written = 0
-    seen: set[tuple[str, str, date, str]] = set()
-    for deadline in deadlines:
-        # The table keeps one deadline per (agreement, kind, date, party), the same identity
-        # reminders use; a second one (e.g. two recurring rules on one day) would break the
-        # unique key.
-        if deadline.key in seen:
-            log.warning("agreement %r: duplicate deadline %s dropped", agreement_id, deadline.key)
-            continue
-        seen.add(deadline.key)
-        session.add(deadline_row(deadline, tags=tags))
-        written += 1
-    session.add(
-        DeadlineHorizonRow(
-            agreement_id=agreement_id,
-            as_of=as_of,
-            start=as_of,
-            end=end,
-            error=failure.detail if failure is not None else None,
+def deadline_values(deadline: Deadline, *, tags: str) -> dict[str, Any]:
+    """The ``deadlines`` row of ``deadline`` as column values (for bulk inserts)."""
+    return {
+        "agreement_id": deadline.agreement,
+        "kind": deadline.kind.value,
+        "date": deadline.date,
+        "party": deadline.party or "",
+        "title": deadline.title,
+        "label": deadline.label,
+        "explanation": deadline.explanation,
+        "source": deadline.source,
+        "weekday_note": deadline.weekday_note,
+        "tags": tags,
+        "outcome": deadline.outcome.value if deadline.outcome is not None else None,
+    }
+
+
+@dataclass
+class Computed:
+    """One agreement's deadlines (or why there are none) to store."""
+
+    agreement_id: str
+    tags: str
+    deadlines: Iterable[Deadline]
+    failure: AgreementFailure | None = None
+
+
+#: Rows per statement when deadlines are written in bulk.
+BULK_ROWS = 1000
+
+
+def _store(session: Session, items: Sequence[Computed], *, as_of: date, end: date) -> int:
+    """Replace the stored deadlines and horizons of ``items``' agreements; returns the rows
+    written.
+
+    In bulk: one ``DELETE ... IN`` per table and chunk of ids, and the rows inserted as
+    multi-row ``INSERT``s from plain values (no ORM objects, a statement compiled once). At
+    10,000 agreements this took the start of the service from minutes to seconds.
+    """
+    ids = [item.agreement_id for item in items]
+    for start in range(0, len(ids), BULK_ROWS):
+        chunk = ids[start : start + BULK_ROWS]
+        session.execute(delete(DeadlineRow).where(col(DeadlineRow.agreement_id).in_(chunk)))
+        session.execute(
+            delete(DeadlineHorizonRow).where(col(DeadlineHorizonRow.agreement_id).in_(chunk))
         )
-    )
-    session.flush()
-    return written
+    rows: list[dict[str, Any]] = []
+    for item in items:
+        seen: set[tuple[str, str, date, str]] = set()
+        for deadline in item.deadlines:
+            # The table keeps one deadline per (agreement, kind, date, party), the same
+            # identity reminders use; a second one (e.g. two recurring rules on one day) would
+            # break the unique key.
+            if deadline.key in seen:
+                log.warning(
+                    "agreement %r: duplicate deadline %s dropped", item.agreement_id, deadline.key
+                )
+                continue
+            seen.add(deadline.key)
+            rows.append(deadline_values(deadline, tags=item.tags))
+    horizons = [
+        {
+            "agreement_id": item.agreement_id,
+            "as_of": as_of,
+            "start": as_of,
+            "end": end,
+            "error": item.failure.detail if item.failure is not None else None,
+        }
+        for item in items
+    ]
+    connection = session.connection()
+    for table, values in ((DeadlineRow, rows), (DeadlineHorizonRow, horizons)):
+        bulk_insert(connection, table.__table__, values)  # type: ignore[union-attr]
+    return len(rows)
 
 
 def materialize_deadlines(
@@ -191,19 +229,13 @@ def materialize_deadlines(
         query = select(AgreementRow)
         if agreement_ids is not None:
             query = query.where(col(AgreementRow.id).in_(list(agreement_ids)))
+        items: list[Computed] = []
         for row in session.scalars(query).all():
             found, failure = deadlines_or_failure(row, as_of=as_of, start=as_of, end=end)
             if failure is not None:
                 log_failure(failure)
-            written += _store(
-                session,
-                row.id,
-                tags=row.tags,
-                deadlines=found,
-                failure=failure,
-                as_of=as_of,
-                end=end,
-            )
+            items.append(Computed(row.id, row.tags, found, failure))
+        written += _store(session, items, as_of=as_of, end=end)
     return written
 
 
@@ -215,20 +247,14 @@ def materialize_written(
     rolls back and a failing agreement is never stored (nor half of a batch)."""
     as_of, end = horizon.as_of, horizon.end
     failures: list[AgreementFailure] = []
+    items: list[Computed] = []
     for agreement in agreements:
         found, failure = deadlines_or_failure(agreement, as_of=as_of, start=as_of, end=end)
         if failure is not None:
             failures.append(failure)
             continue
-        _store(
-            session,
-            agreement.id,
-            tags=tags_column(agreement.tags),
-            deadlines=found,
-            failure=None,
-            as_of=as_of,
-            end=end,
-        )
+        items.append(Computed(agreement.id, tags_column(agreement.tags), found))
+    _store(session, items, as_of=as_of, end=end)
     return failures
 
 

@@ -13,18 +13,22 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from tracker.loader import AGREEMENT_SUFFIXES, LoadedAgreement, load_paths
+from tracker.files.read import load_paths_fast
+from tracker.loader import AGREEMENT_SUFFIXES, LoadedAgreement
+from tracker.logs import fields
 from tracker.store.deadlines import Horizon
 from tracker.store.engine import session_scope
 from tracker.store.repository import (
     ORIGIN_API,
     ORIGIN_FILE,
+    insert_new_agreements,
     lock_agreement_writes,
     materialize_or_refuse,
     remove_agreements,
@@ -51,6 +55,23 @@ class SyncReport:
         return bool(self.added or self.updated or self.removed)
 
 
+#: A progress line in the log every this many files read.
+PROGRESS_EVERY = 10_000
+
+
+def _log_progress(directory: Path) -> Callable[[int, int], None]:
+    step = [PROGRESS_EVERY]
+
+    def report(done: int, total: int) -> None:
+        if done >= step[0] or (done == total and total >= PROGRESS_EVERY):
+            log.info(
+                "agreements.reading", extra=fields(directory=str(directory), done=done, total=total)
+            )
+            step[0] = (done // PROGRESS_EVERY + 1) * PROGRESS_EVERY
+
+    return report
+
+
 def sync_directory(
     engine: Engine, directory: Path, *, now: datetime, horizon: Horizon | None = None
 ) -> SyncReport:
@@ -61,9 +82,12 @@ def sync_directory(
     computed) and changes nothing when any file fails: a half-edited folder never
     half-applies.
     """
-    loaded = load_paths([directory])  # validates everything before touching the database
+    # Validates everything before touching the database; one progress line in the log per
+    # 10,000 files, so a long first start shows where it is.
+    loaded = load_paths_fast([directory], progress=_log_progress(directory))
     report = SyncReport()
     written: list[LoadedAgreement] = []
+    new: list[LoadedAgreement] = []
     with session_scope(engine) as session:
         lock_agreement_writes(session)
         stored = rows_by_id(session)
@@ -88,6 +112,10 @@ def sync_directory(
             ):
                 report.unchanged.append(agreement_id)
                 continue
+            if row is None:
+                new.append(item)  # written below, in bulk
+                report.added.append(agreement_id)
+                continue
             if write_agreement(
                 session,
                 item,
@@ -97,7 +125,9 @@ def sync_directory(
                 keep_origins=(ORIGIN_API,),
             ):
                 written.append(item)
-            (report.updated if row is not None else report.added).append(agreement_id)
+            report.updated.append(agreement_id)
+        insert_new_agreements(session, new, origin=ORIGIN_FILE, now=now, keep_origins=(ORIGIN_API,))
+        written.extend(new)
         materialize_or_refuse(session, written, now=now, horizon=horizon)
         gone = sorted(
             agreement_id
