@@ -99,12 +99,21 @@ def agreement_from_row(row: AgreementRow) -> Agreement:
 
 
 def list_agreement_rows(
-    session: Session, *, tag: str | None = None, limit: int | None = None, offset: int = 0
+    session: Session,
+    *,
+    tag: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+    after: str | None = None,
 ) -> list[AgreementRow]:
-    """Agreement rows ordered by id, optionally only those carrying ``tag``."""
+    """Agreement rows ordered by id, optionally only those carrying ``tag``; with ``after``,
+    only those whose id sorts after it (keyset paging: one primary-key range scan however
+    deep the page, where an offset reads and drops every row before it)."""
     query = select(AgreementRow).order_by(col(AgreementRow.id))
     if tag is not None:
         query = query.where(tag_condition(AgreementRow.tags, [tag]))
+    if after is not None:
+        query = query.where(col(AgreementRow.id) > after)
     if offset:
         query = query.offset(offset)
     if limit is not None:
