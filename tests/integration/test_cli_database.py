@@ -145,10 +145,10 @@ def test_db_commands_upgrade_report_and_downgrade_the_schema(
     engine = make_engine(db_url)
     try:
         assert run(tracker, "db", "current").stdout == "none (empty database)\n"
-        assert run(tracker, "db", "upgrade").stdout == "database at revision 0003 (head)\n"
+        assert run(tracker, "db", "upgrade").stdout == "database at revision 0005 (head)\n"
         assert run(tracker, "db", "upgrade").exit_code == 0  # idempotent
-        assert run(tracker, "db", "current").stdout == "0003 (head)\n"
-        assert current_revision(engine) == "0003"
+        assert run(tracker, "db", "current").stdout == "0005 (head)\n"
+        assert current_revision(engine) == "0005"
 
         down = run(tracker, "db", "downgrade")
 

@@ -20,9 +20,9 @@ import logging
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, cast
 
-from sqlalchemy import ColumnElement, Select, and_, delete, func, select
+from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
@@ -39,7 +39,7 @@ from tracker.store.repository import (
     tag_condition,
     tags_column,
 )
-from tracker.store.tables import AgreementRow, DeadlineHorizonRow, DeadlineRow
+from tracker.store.tables import AgreementRow, DeadlineHorizonRow, DeadlineRow, EventRow
 
 log = logging.getLogger(__name__)
 
@@ -285,6 +285,12 @@ def _matching_agreements(agreement: Sequence[str], tag: Sequence[str]) -> Select
     return query
 
 
+#: At most this many agreements are recomputed beside the stored rows of the others (an
+#: ``as_of`` other than the materialised day, with events between the two); more, and the
+#: whole answer is computed from the documents.
+MAX_RECOMPUTED = 200
+
+
 def materialised_for(
     session: Session,
     *,
@@ -294,34 +300,86 @@ def materialised_for(
     agreement: Sequence[str],
     tag: Sequence[str],
 ) -> bool:
-    """Whether every agreement the query concerns has stored deadlines covering it."""
+    """Whether every agreement the query concerns has stored deadlines covering it, as of
+    exactly ``as_of``."""
+    return coverage(session, as_of=as_of, start=start, end=end, agreement=agreement, tag=tag) == ()
+
+
+def coverage(
+    session: Session,
+    *,
+    as_of: date,
+    start: date,
+    end: date,
+    agreement: Sequence[str],
+    tag: Sequence[str],
+) -> tuple[str, ...] | None:
+    """How much of the query the stored rows answer: None when some agreement in scope has
+    no stored deadlines covering ``start``..``end``; else the ids (usually none) of those
+    whose stored deadlines do not hold as of ``as_of``.
+
+    Stored deadlines were computed as of the materialised day M; as of another day Q they are
+    the same deadlines (``days_left`` aside, which is counted from Q when a row is read)
+    unless the agreement has an event dated between the two (after the earlier, up to the
+    later), because the engine reads ``as_of`` for nothing but which events count and
+    ``days_left`` (tracker.domain.rules). Those agreements are recomputed.
+    """
+    h = DeadlineHorizonRow
     if not agreement and not tag:
-        return _all_materialised_for(session, as_of=as_of, start=start, end=end)
+        materialised = _all_materialised_day(session, start=start, end=end)
+        if materialised is None:
+            return None
+        if materialised == as_of:
+            return ()
+        early, late = min(as_of, materialised), max(as_of, materialised)
+        moved = (
+            select(col(EventRow.agreement_id))
+            .where(col(EventRow.date) > early, col(EventRow.date) <= late)
+            .distinct()
+            .limit(MAX_RECOMPUTED + 1)
+        )
+        return tuple(sorted(session.scalars(moved)))
     wanted = _matching_agreements(agreement, tag).subquery()
     uncovered = (
         select(func.count())
         .select_from(wanted)
         .outerjoin(
-            DeadlineHorizonRow,
+            h,
             and_(
-                col(DeadlineHorizonRow.agreement_id) == wanted.c.id,
-                col(DeadlineHorizonRow.as_of) == as_of,
-                col(DeadlineHorizonRow.start) <= start,
-                col(DeadlineHorizonRow.end) >= end,
+                col(h.agreement_id) == wanted.c.id,
+                col(h.start) <= start,
+                col(h.end) >= end,
             ),
         )
-        .where(col(DeadlineHorizonRow.agreement_id).is_(None))
+        .where(col(h.agreement_id).is_(None))
     )
-    return session.scalar(uncovered) == 0
+    if session.scalar(uncovered):
+        return None
+    moved = (
+        select(col(EventRow.agreement_id))
+        .join(h, col(h.agreement_id) == col(EventRow.agreement_id))
+        .where(
+            col(EventRow.agreement_id).in_(select(wanted.c.id)),
+            or_(
+                and_(col(EventRow.date) > col(h.as_of), col(EventRow.date) <= as_of),
+                and_(col(EventRow.date) > as_of, col(EventRow.date) <= col(h.as_of)),
+            ),
+        )
+        .distinct()
+        .limit(MAX_RECOMPUTED + 1)
+    )
+    return tuple(sorted(session.scalars(moved)))
 
 
-def _all_materialised_for(session: Session, *, as_of: date, start: date, end: date) -> bool:
-    """The unfiltered coverage check in index lookups instead of a join over every agreement.
+def _all_materialised_day(session: Session, *, start: date, end: date) -> date | None:
+    """The one day every agreement's stored deadlines were computed as of, when they all
+    were on the same day and cover ``start``..``end``; else None.
 
-    Every agreement has at most one horizon row (its primary key, a foreign key to
-    ``agreements``), so equal counts mean every agreement has one; then the horizons cover the
-    query exactly when all share ``as_of``, the latest start is no later than ``start`` and
-    the earliest end no earlier than ``end``. Each min/max is one index lookup.
+    Index lookups instead of a join over every agreement: every agreement has at most one
+    horizon row (its primary key, a foreign key to ``agreements``), so equal counts mean
+    every agreement has one; then the horizons cover the query exactly when all share
+    ``as_of``, the latest start is no later than ``start`` and the earliest end no earlier
+    than ``end``. Each min/max is one index lookup.
     """
     # Separate scalar subqueries: SQLite (and PostgreSQL) answer a lone min() or max() from
     # an index, but not when it shares a SELECT with other aggregates.
@@ -337,13 +395,11 @@ def _all_materialised_for(session: Session, *, as_of: date, start: date, end: da
         )
     ).one()
     count, agreements, first_as_of, last_as_of, latest_start, earliest_end = row
-    if count != agreements:
-        return False
-    if count == 0:
-        return True
-    return bool(
-        first_as_of == last_as_of == as_of and latest_start <= start and earliest_end >= end
-    )
+    if count != agreements or count == 0:
+        return None
+    if first_as_of == last_as_of and latest_start <= start and earliest_end >= end:
+        return cast(date, first_as_of)
+    return None
 
 
 def stored_deadlines(
@@ -357,12 +413,16 @@ def stored_deadlines(
     tag: Sequence[str],
     limit: int | None,
     offset: int,
+    without: Sequence[str] = (),
 ) -> DeadlinePage:
-    """One page of materialised deadlines and the total, through the (date, kind) index."""
+    """One page of materialised deadlines and the total, through the (date, kind) index;
+    agreements in ``without`` left out."""
     conditions: list[ColumnElement[bool]] = [
         col(DeadlineRow.date) >= start,
         col(DeadlineRow.date) <= end,
     ]
+    if without:
+        conditions.append(col(DeadlineRow.agreement_id).not_in(list(without)))
     if agreement:
         conditions.append(col(DeadlineRow.agreement_id).in_(list(agreement)))
     if kind:
@@ -472,25 +532,84 @@ def query_deadlines(
         if remembered is not None:
             return remembered
     with session_scope(engine) as session:
-        covered: bool | None = cache.get(("covered", *scope)) if cache is not None else None
-        if covered is None:
-            covered = materialised_for(
-                session, as_of=as_of, start=start, end=end, agreement=agreement, tag=tag
+        # Kept in the cache in a 1-tuple: None is an answer here ("not covered").
+        verdict: tuple[tuple[str, ...] | None] | None = (
+            cache.get(("covered", *scope)) if cache is not None else None
+        )
+        if verdict is None:
+            verdict = (
+                coverage(session, as_of=as_of, start=start, end=end, agreement=agreement, tag=tag),
             )
             if cache is not None:
-                cache.put(("covered", *scope), covered)
-        answer = stored_deadlines if covered else computed_deadlines
-        result = answer(
-            session,
-            as_of=as_of,
-            start=start,
-            end=end,
-            agreement=agreement,
-            kind=kind,
-            tag=tag,
-            limit=limit,
-            offset=offset,
-        )
+                cache.put(("covered", *scope), verdict)
+        covered = verdict[0]
+        query: dict[str, Any] = {
+            "as_of": as_of,
+            "start": start,
+            "end": end,
+            "agreement": agreement,
+            "kind": kind,
+            "tag": tag,
+            "limit": limit,
+            "offset": offset,
+        }
+        if covered is None or len(covered) > MAX_RECOMPUTED:
+            result = computed_deadlines(session, **query)
+        elif not covered:
+            result = stored_deadlines(session, **query)
+        else:
+            result = _merged(session, covered, **query)
     if cache is not None:
         cache.put(key, result)
     return result
+
+
+def _merged(
+    session: Session,
+    recompute: Sequence[str],
+    *,
+    as_of: date,
+    start: date,
+    end: date,
+    agreement: Sequence[str],
+    kind: Sequence[str],
+    tag: Sequence[str],
+    limit: int | None,
+    offset: int,
+) -> DeadlinePage:
+    """Stored rows of most agreements and the deadlines of ``recompute`` computed as of
+    ``as_of``, merged in query order: the answer :func:`computed_deadlines` would give."""
+    upto = None if limit is None else offset + limit
+    stored = stored_deadlines(
+        session,
+        as_of=as_of,
+        start=start,
+        end=end,
+        agreement=agreement,
+        kind=kind,
+        tag=tag,
+        limit=upto,
+        offset=0,
+        without=recompute,
+    )
+    computed = computed_deadlines(
+        session,
+        as_of=as_of,
+        start=start,
+        end=end,
+        agreement=list(recompute),
+        kind=kind,
+        tag=tag,
+        limit=None,
+        offset=0,
+    )
+    both = sorted(
+        [*stored.deadlines, *computed.deadlines],
+        key=lambda d: (d.date, d.agreement, d.kind.value, d.party or ""),
+    )
+    failures = {f.agreement: f for f in [*stored.failures, *computed.failures]}
+    return DeadlinePage(
+        both[offset:upto],
+        stored.total + computed.total,
+        [failures[k] for k in sorted(failures)],
+    )
