@@ -242,7 +242,8 @@ class _Batch:
         self.total = total
         self.done = total - sum(len(v) for v in todo.values())
 
-    def run(self) -> Iterator[tuple[int, bytes, list[str]]]:
+    def run(self) -> Iterator[tuple[int, bytes, list[str], bool]]:
+        """``(task, pickled entries, failed paths, whether that was the whole task)``."""
         count = sum(len(v) for v in self.todo.values())
         workers = _workers(count)
         if workers == 1:
@@ -250,19 +251,23 @@ class _Batch:
                 # smaller steps, so a progress bar moves
                 for start in range(0, len(paths), 500):
                     data, failed = parse_shard(paths[start : start + 500], self.with_text)
-                    yield index, data, failed
+                    yield index, data, failed, len(paths) <= 500
                     self._advance(min(500, len(paths) - start))
             return
+        # One task per cache shard when there are enough to keep every worker busy (then a
+        # worker's result is the whole shard, written to the cache as it comes); else chunks.
+        step = None if len(self.todo) >= 2 * workers else 1000
         with _pool(workers) as pool:
-            futures: list[tuple[int, int, Future[tuple[bytes, list[str]]]]] = []
+            futures: list[tuple[int, int, bool, Future[tuple[bytes, list[str]]]]] = []
             for index, paths in self.todo.items():
-                for start in range(0, len(paths), 1000):
-                    chunk = paths[start : start + 1000]
+                size = step or len(paths)
+                for start in range(0, len(paths), size):
+                    chunk = paths[start : start + size]
                     future = pool.submit(parse_shard, chunk, self.with_text)
-                    futures.append((index, len(chunk), future))
-            for index, size, future in futures:
+                    futures.append((index, len(chunk), len(chunk) == len(paths), future))
+            for index, size, whole, future in futures:
                 data, failed = future.result()
-                yield index, data, failed
+                yield index, data, failed, whole
                 self._advance(size)
 
     def _advance(self, count: int) -> None:
@@ -388,12 +393,18 @@ def _parse_rest(
     batch = _Batch({i: todo[key] for i, key in enumerate(keys)}, progress, total)
     failed: list[str] = []
     fresh: dict[tuple[str, int], dict[str, Entry]] = {}
-    for task, data, bad in batch.run():
+    for task, data, bad, whole in batch.run():
         entries: dict[str, Entry] = cache_module.unpickle(data)
         for path, entry in entries.items():
             found[path] = entry.agreement
-        fresh.setdefault(keys[task], {}).update(entries)
         failed.extend(bad)
+        given, index = keys[task]
+        store = caches.get(given)
+        if whole and store is not None and not store.shard(index).entries:
+            # A shard parsed whole (a first run): its bytes are the shard file as they are.
+            store.replace(index, entries, data)
+        else:
+            fresh.setdefault(keys[task], {}).update(entries)
     for (given, index), entries in fresh.items():
         if given in caches:
             shard = caches[given].shard(index)
@@ -446,7 +457,7 @@ def load_paths_fast(
         batch = _Batch({0: listed}, progress, len(listed), with_text=True)
         found: dict[str, tuple[Entry, str]] = {}
         failed: list[str] = []
-        for _, data, bad in batch.run():
+        for _, data, bad, _whole in batch.run():
             found.update(cache_module.unpickle(data))
             failed.extend(bad)
         result = [
