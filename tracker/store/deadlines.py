@@ -325,10 +325,10 @@ def coverage(
     ``days_left`` (tracker.domain.rules). Those agreements are recomputed.
     """
     h = DeadlineHorizonRow
-    if not agreement and not tag:
-        materialised = _all_materialised_day(session, start=start, end=end)
-        if materialised is None:
-            return None
+    # When every agreement was materialised on one day over the window, so was every one in
+    # scope: a few index lookups instead of a join over the agreements a filter matches.
+    materialised = _all_materialised_day(session, start=start, end=end)
+    if materialised is not None:
         if materialised == as_of:
             return ()
         early, late = min(as_of, materialised), max(as_of, materialised)
@@ -338,7 +338,9 @@ def coverage(
             .distinct()
             .limit(MAX_RECOMPUTED + 1)
         )
-        return tuple(sorted(session.scalars(moved)))
+        found = session.scalars(moved)
+        # Agreements out of a tag's scope are left out by the recomputation's own filter.
+        return tuple(sorted(i for i in found if not agreement or i in agreement))
     wanted = _matching_agreements(agreement, tag).subquery()
     uncovered = (
         select(func.count())
@@ -457,9 +459,11 @@ def stored_failures(
     (through a partial index: usually there are none)."""
     h = DeadlineHorizonRow
     query = select(col(h.agreement_id), col(h.error)).where(col(h.error).is_not(None))
-    if agreement or tag:
-        query = query.where(col(h.agreement_id).in_(_matching_agreements(agreement, tag)))
     rows = session.execute(query.order_by(col(h.agreement_id))).all()
+    if rows and (agreement or tag):
+        # Scoped only when there are any (usually none): the scope is a scan of agreements.
+        scoped = query.where(col(h.agreement_id).in_(_matching_agreements(agreement, tag)))
+        rows = session.execute(scoped.order_by(col(h.agreement_id))).all()
     return [AgreementFailure(agreement_id, error) for agreement_id, error in rows]
 
 
