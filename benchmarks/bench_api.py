@@ -16,11 +16,26 @@ process: ``wrk`` when installed (``--latency``), else an httpx load generator in
 subprocess. Requests per second and p50/p99 latency go to ``benchmarks/out/api.json``.
 
 Target (issue 4): p99 under 50 ms and at least 300 requests per second on a 2-core machine.
+
+Distinct queries (issue 13), on PostgreSQL, without the answer memo, several workers:
+
+    TRACKER_TEST_POSTGRES_URL=postgresql://postgres@127.0.0.1:5432/test \
+      .venv/bin/python benchmarks/bench_api.py --postgres --distinct --workers 2 \
+      --connections 32 --duration 20
+
+``--distinct`` turns the memo off and, for each endpoint in turn (``/api/v1/deadlines``,
+``/calendar.ics``, ``/``, ``/api/v1/agreements``), sends requests spread over thousands of
+different URLs (wrk picks one at random per request, from a list the benchmark writes):
+``as_of`` from today to 30 days on, windows of 30 days to a year, a tag, a kind, an
+agreement, pages deep into the result; agreements paged by ``cursor`` at random depths. Targets:
+p99 under 50 ms for ``/api/v1/deadlines`` and ``/api/v1/agreements``, under 200 ms for
+``/calendar.ics`` and ``/``. Results go to ``benchmarks/out/api-distinct.json``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -40,11 +55,10 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from sqlalchemy import insert  # noqa: E402
-
 from tracker.domain.agreement import Agreement  # noqa: E402
 from tracker.domain.durations import parse_duration, shift  # noqa: E402
 from tracker.domain.rules import compute_all  # noqa: E402
+from tracker.store.bulk import bulk_insert  # noqa: E402
 from tracker.store.engine import make_engine  # noqa: E402
 from tracker.store.migrate import upgrade  # noqa: E402
 from tracker.store.repository import tags_column  # noqa: E402
@@ -147,12 +161,16 @@ def populate(db_url: str, count: int, *, as_of: date) -> dict[str, Any]:
                 horizons.append(
                     {"agreement_id": agreement.id, "as_of": as_of, "start": as_of, "end": end}
                 )
-            connection.execute(insert(AgreementRow), agreements)
-            connection.execute(insert(DeadlineRow), deadlines)
-            connection.execute(insert(DeadlineHorizonRow), horizons)
+            bulk_insert(connection, AgreementRow.__table__, agreements)  # type: ignore[attr-defined]
+            bulk_insert(connection, DeadlineRow.__table__, deadlines)  # type: ignore[attr-defined]
+            bulk_insert(connection, DeadlineHorizonRow.__table__, horizons)  # type: ignore[attr-defined]
             deadlines_written += len(deadlines)
-    with engine.connect() as connection:
-        connection.exec_driver_sql("ANALYZE")
+    # VACUUM too on PostgreSQL (as autovacuum soon would): counts are index-only scans
+    # only once the visibility map is set; without it the first minutes are 2-4x slower.
+    autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+    with autocommit.connect() as connection:
+        vacuum = "VACUUM ANALYZE" if connection.dialect.name == "postgresql" else "ANALYZE"
+        connection.exec_driver_sql(vacuum)
     engine.dispose()
     return {
         "agreements": count,
@@ -167,19 +185,36 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def serve_main(db_url: str, port: int, *, memo: bool) -> None:
-    """The server process: the API alone, as ``tracker serve`` builds it, no access log."""
-    import uvicorn
-
+def app_from_env() -> Any:
+    """The API as ``tracker serve`` builds it, configured from ``BENCH_DB_URL`` and
+    ``BENCH_MEMO`` (the factory each uvicorn worker process calls)."""
     from tracker.api.app import create_app
     from tracker.api.memo import Memo
     from tracker.settings import Settings
 
-    settings = Settings(database_url=db_url, agreements_dir=None, port=port)
+    settings = Settings(database_url=os.environ["BENCH_DB_URL"], agreements_dir=None)
     app = create_app(settings)
-    if not memo:
+    if os.environ.get("BENCH_MEMO") != "on":
         app.state.memo = Memo(ttl_s=0)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    return app
+
+
+def serve_main(db_url: str, port: int, *, memo: bool, workers: int = 1) -> None:
+    """The server process: the API alone, as ``tracker serve`` builds it, no access log;
+    ``workers`` uvicorn worker processes sharing the port."""
+    import uvicorn
+
+    os.environ["BENCH_DB_URL"] = db_url
+    os.environ["BENCH_MEMO"] = "on" if memo else "off"
+    uvicorn.run(
+        "bench_api:app_from_env",
+        factory=True,
+        workers=workers,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+    )
 
 
 def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
@@ -204,9 +239,40 @@ def process_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run_wrk(url: str, *, duration: int, connections: int) -> dict[str, Any]:
+WRK_RANDOM_PATHS = """
+local paths = {}
+for line in io.lines(os.getenv("BENCH_PATHS")) do paths[#paths + 1] = line end
+math.randomseed(os.time())
+request = function()
+  return wrk.format("GET", paths[math.random(#paths)])
+end
+"""
+
+
+def run_wrk(
+    url: str, *, duration: int, connections: int, paths: Path | None = None
+) -> dict[str, Any]:
+    script: list[str] = []
+    env = dict(os.environ)
+    if paths is not None:
+        lua = paths.with_suffix(".lua")
+        lua.write_text(WRK_RANDOM_PATHS)
+        script = ["-s", str(lua)]
+        env["BENCH_PATHS"] = str(paths)
+    threads = 2 if connections >= 32 else 1
     result = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", url],
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{duration}s",
+            "--timeout",
+            "60s",  # a slow answer is measured, not dropped as a "timeout"
+            "--latency",
+            *script,
+            url,
+        ],
+        env=env,
         capture_output=True,
         text=True,
         check=True,
@@ -222,6 +288,7 @@ def run_wrk(url: str, *, duration: int, connections: int) -> dict[str, Any]:
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    timeouts = re.search(r"timeout (\d+)", out)
     return {
         "tool": "wrk",
         "requests": requests,
@@ -229,6 +296,7 @@ def run_wrk(url: str, *, duration: int, connections: int) -> dict[str, Any]:
         "p50_ms": ms("50"),
         "p99_ms": ms("99"),
         "non_2xx": int(errors.group(1)) if errors else 0,
+        "timeouts": int(timeouts.group(1)) if timeouts else 0,
         "raw": out,
     }
 
@@ -271,6 +339,156 @@ def run_httpx(url: str, *, duration: int, connections: int) -> dict[str, Any]:
     return data
 
 
+KINDS = ["notice_deadline", "notice_window_opens", "expiry", "recurring"]
+WINDOWS = ["30d", "90d", "180d", "365d"]
+TARGETS_MS = {"deadlines": 50.0, "calendar": 200.0, "page": 200.0, "agreements": 50.0}
+
+
+def distinct_paths(endpoint: str, agreements: int, today: date, rng: random.Random) -> list[str]:
+    """Thousands of different URLs for one endpoint (see the module doc)."""
+    from tracker.api.routers.agreements import encode_cursor
+
+    def some_id() -> str:
+        return f"bench-{rng.randrange(agreements):06d}"
+
+    paths: list[str] = []
+    for _ in range(5000):
+        query: list[str] = []
+        if endpoint == "deadlines":
+            as_of = today + timedelta(days=rng.randrange(31))
+            query += [f"as_of={as_of}", f"within={rng.choice(WINDOWS)}", "limit=100"]
+            query += [f"offset={rng.choice([0, 0, 100, 500, 2000])}"]
+            if rng.random() < 0.4:
+                query.append(f"tag={rng.choice(TAGS)}")
+            if rng.random() < 0.3:
+                query.append(f"kind={rng.choice(KINDS)}")
+            if rng.random() < 0.2:
+                query += [f"agreement={some_id()}", f"agreement={some_id()}"]
+            paths.append("/api/v1/deadlines?" + "&".join(query))
+        elif endpoint in ("calendar", "page"):
+            if rng.random() < 0.5:
+                query.append(f"tag={rng.choice(TAGS)}")
+            if endpoint == "calendar" and rng.random() < 0.5:
+                query.append(f"kind={rng.choice(KINDS)}")
+            if rng.random() < 0.3:
+                query.append(f"agreement={some_id()}")
+            base = "/calendar.ics" if endpoint == "calendar" else "/"
+            paths.append(base + ("?" + "&".join(query) if query else ""))
+        else:
+            query.append(f"limit={rng.choice([20, 100, 500])}")
+            if rng.random() < 0.9:
+                query.append(f"cursor={encode_cursor(some_id())}")
+            if rng.random() < 0.2:
+                query.append(f"tag={rng.choice(TAGS)}")
+            paths.append("/api/v1/agreements?" + "&".join(query))
+    return paths
+
+
+def postgres_database() -> str:
+    """A fresh schema in ``TRACKER_TEST_POSTGRES_URL`` (kept: reuse it with ``--db-url``)."""
+    import uuid
+
+    import psycopg
+
+    base = os.environ.get("TRACKER_TEST_POSTGRES_URL")
+    if not base:
+        raise SystemExit("--postgres needs TRACKER_TEST_POSTGRES_URL")
+    schema = f"bench_api_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    url = base.replace("postgresql://", "postgresql+psycopg://", 1)
+    return f"{url}?options=-csearch_path%3D{schema}"
+
+
+def distinct_main(args: argparse.Namespace) -> None:
+    """Each endpoint under distinct queries, memo off; prints and writes the figures."""
+    today = datetime.now(UTC).date()
+    db_url = args.db_url or (postgres_database() if args.postgres else None)
+    workdir = Path(tempfile.mkdtemp(prefix="bench-api-"))
+    if db_url is None:
+        db_url = f"sqlite:///{workdir / 'api.db'}"
+    setup: dict[str, Any] = (
+        {"reused": db_url} if args.db_url else populate(db_url, args.agreements, as_of=today)
+    )
+    print(f"setup: {setup}", flush=True)
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, __file__, "--serve", db_url, str(port), "off", str(args.workers)],
+        cwd=str(REPO),
+        env={
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONPATH": str(REPO / "benchmarks"),
+        },
+    )
+    base = f"http://127.0.0.1:{port}"
+    results: dict[str, Any] = {}
+    rng = random.Random(13)
+    try:
+        wait_ready(base, server)
+        for endpoint in args.endpoints.split(","):
+            paths_file = workdir / f"{endpoint}.paths"
+            paths = distinct_paths(endpoint, args.agreements, today, rng)
+            paths_file.write_text("\n".join(paths) + "\n")
+            run_wrk(base + "/", duration=3, connections=args.connections, paths=paths_file)
+            before = process_tree_cpu_s(server.pid)
+            result = run_wrk(
+                base + "/", duration=args.duration, connections=args.connections, paths=paths_file
+            )
+            spent = process_tree_cpu_s(server.pid) - before
+            result.pop("raw", None)
+            result["distinct_urls"] = len(set(paths))
+            result["server_cpu_ms_per_request"] = round(
+                1000 * spent / max(1, result["requests"]), 2
+            )
+            result["target_p99_ms"] = TARGETS_MS[endpoint]
+            result["meets_target"] = (
+                result["requests"] > 0
+                and not result["timeouts"]
+                and result["p99_ms"] < TARGETS_MS[endpoint]
+            )
+            results[endpoint] = result
+            print(
+                f"{endpoint:11} {result['rps']:8.1f} req/s  p50 {result['p50_ms']:7.1f} ms  "
+                f"p99 {result['p99_ms']:7.1f} ms (target < {TARGETS_MS[endpoint]:.0f} ms: "
+                f"{'met' if result['meets_target'] else 'MISSED'})  {result['requests']} requests, "
+                f"non-2xx {result['non_2xx']}, timeouts {result['timeouts']}  "
+                f"server CPU {result['server_cpu_ms_per_request']} ms/request",
+                flush=True,
+            )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        shutil.rmtree(workdir, ignore_errors=True)
+    report = {
+        "benchmark": "api-distinct",
+        "database": "postgresql" if "postgresql" in db_url else "sqlite",
+        "setup": setup,
+        "memo": False,
+        "workers": args.workers,
+        "connections": args.connections,
+        "duration_s": args.duration,
+        "results": results,
+        "load_average": os.getloadavg(),
+        "cpus": os.cpu_count(),
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    out = OUT.with_name("api-distinct.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"results in {out}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+
+
+def process_tree_cpu_s(pid: int) -> float:
+    """CPU seconds of a process and its children (the uvicorn workers)."""
+    total = process_cpu_s(pid)
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    for child in children.read_text().split() if children.exists() else []:
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            total += process_tree_cpu_s(int(child))
+    return total
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--agreements", type=int, default=100_000)
@@ -284,12 +502,29 @@ def main() -> None:
         help="turn off the API's one-second answer memo (tracker.api.memo)",
     )
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--distinct", action="store_true", help="distinct queries, no memo")
+    parser.add_argument("--postgres", action="store_true", help="a new schema in PostgreSQL")
+    parser.add_argument("--db-url", help="reuse this populated database (--distinct)")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument(
-        "--serve", nargs=3, metavar=("DB_URL", "PORT", "MEMO"), help=argparse.SUPPRESS
+        "--endpoints",
+        default="deadlines,calendar,page,agreements",
+        help="--distinct: which endpoints, comma-separated",
+    )
+    parser.add_argument(
+        "--serve", nargs=4, metavar=("DB_URL", "PORT", "MEMO", "WORKERS"), help=argparse.SUPPRESS
     )
     args = parser.parse_args()
     if args.serve:
-        serve_main(args.serve[0], int(args.serve[1]), memo=args.serve[2] == "on")
+        serve_main(
+            args.serve[0],
+            int(args.serve[1]),
+            memo=args.serve[2] == "on",
+            workers=int(args.serve[3]),
+        )
+        return
+    if args.distinct:
+        distinct_main(args)
         return
 
     as_of = datetime.now(UTC).date()
@@ -304,9 +539,17 @@ def main() -> None:
 
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, __file__, "--serve", db_url, str(port), "off" if args.no_memo else "on"],
+        [
+            sys.executable,
+            __file__,
+            "--serve",
+            db_url,
+            str(port),
+            "off" if args.no_memo else "on",
+            str(args.workers),
+        ],
         cwd=str(REPO),
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(REPO / "benchmarks")},
     )
     base = f"http://127.0.0.1:{port}"
     try:

@@ -93,3 +93,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         for line in _skipped:
             print(f"  {line}")
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(autouse=True)
+def _private_parse_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every test gets its own parse cache folder (never the user's ~/.cache)."""
+    monkeypatch.setenv("TRACKER_CACHE_DIR", str(tmp_path_factory.mktemp("parse-cache")))

@@ -1038,22 +1038,30 @@ def _expand(paths: Iterable[str | Path]) -> Iterator[Path | ConfigError]:
 
 
 def load_paths(
-    paths: Iterable[str | Path], *, known_channels: Iterable[str] | None = None
+    paths: Iterable[str | Path],
+    *,
+    known_channels: Iterable[str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[LoadedAgreement]:
     """Load files and folders (``*.yaml`` and ``*.yml`` found recursively, in sorted order),
-    each as :func:`load_file` does (``known_channels`` as there).
+    each as :func:`load_file` does (``known_channels`` as there); ``progress(done, total)``
+    is called after each file.
 
     All or nothing: the errors of every file, plus one error per agreement id that appears in
     more than one file (naming both files), are raised together in one
     :class:`ValidationFailed`; nothing is returned unless every file is valid. A file named
-    twice (directly and through its folder) is read once.
+    twice (directly and through its folder) is read once. ``progress`` is called with the
+    number of files done and the total after each file.
     """
     errors: list[ConfigError] = []
     loaded: list[LoadedAgreement] = []
     seen_files: set[Path] = set()
     first_file: dict[str, LoadedAgreement] = {}
     channels = _channel_set(known_channels)
-    for item in _expand(paths):
+    items = list(_expand(paths))
+    for done, item in enumerate(items, 1):
+        if progress is not None:
+            progress(done, len(items))
         if isinstance(item, ConfigError):
             errors.append(item)
             continue

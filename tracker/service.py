@@ -20,6 +20,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -127,7 +128,18 @@ class Service:
 
         self.settings.require_channels()  # every channel must be usable before anything runs
         now = datetime.now(UTC)
+        started = time.monotonic()
+
+        def step(name: str) -> None:
+            # One line per step of a start, with the seconds since it began: a start over
+            # 100,000 files takes a while, and the log says where it is.
+            log.info(
+                "service.starting",
+                extra=fields(step=name, elapsed_s=round(time.monotonic() - started, 2)),
+            )
+
         upgrade(self.engine)
+        step("migrated")
         directory = self.settings.agreements_dir
         if directory is not None:
             from tracker.store.sync import DirectoryWatcher
@@ -135,8 +147,11 @@ class Service:
             self._watcher = DirectoryWatcher(directory)
             self._watcher.changed()  # prime it: the sync below covers the current files
             self._sync(now=now)
+            step("synced")
         self._materialize(now=now)
+        step("materialised")
         self.replan(now=now)
+        step("planned")
         self._stopping.clear()
         self._scheduler = Scheduler(
             tick_seconds=self.settings.tick_seconds,

@@ -33,6 +33,41 @@ def test_listing_pages_with_offset(client: TestClient) -> None:
     assert [a["id"] for a in everything[2:4]] == [a["id"] for a in second]
 
 
+def test_listing_pages_with_a_cursor_through_everything(client: TestClient) -> None:
+    everything = [a["id"] for a in client.get(BASE, params={"limit": 1000}).json()["data"]]
+    seen: list[str] = []
+    params: dict[str, str | int] = {"limit": 4}
+    pages = 0
+    while True:
+        body = client.get(BASE, params=params).json()
+        assert body["count"] == len(everything)
+        seen += [a["id"] for a in body["data"]]
+        pages += 1
+        if body["next_cursor"] is None:
+            break
+        params = {"limit": 4, "cursor": body["next_cursor"]}
+    assert seen == everything
+    assert pages == len(everything) // 4 + 1
+    # The cursor of a page continues exactly where offset paging would.
+    first = client.get(BASE, params={"limit": 3}).json()
+    assert first["next_cursor"] is not None
+    by_cursor = client.get(BASE, params={"limit": 3, "cursor": first["next_cursor"]}).json()
+    by_offset = client.get(BASE, params={"limit": 3, "offset": 3}).json()
+    assert by_cursor["data"] == by_offset["data"]
+    assert by_cursor["next_cursor"] == by_offset["next_cursor"]
+
+
+def test_a_cursor_with_an_offset_or_made_up_is_refused(client: TestClient) -> None:
+    cursor = client.get(BASE, params={"limit": 1}).json()["next_cursor"]
+    both = client.get(BASE, params={"cursor": cursor, "offset": 1})
+    assert both.status_code == 422
+    assert "cursor or offset" in json.dumps(both.json())
+    for bad in ("not-base64!", "aWQ6QkFE", ""):  # the last two: "id:BAD", and empty
+        response = client.get(BASE, params={"cursor": bad})
+        assert response.status_code == 422, bad
+        assert "query.cursor" in json.dumps(response.json())
+
+
 def test_listing_filters_by_tag(client: TestClient) -> None:
     body = client.get(BASE, params={"tag": "korea"}).json()
     assert [a["id"] for a in body["data"]] == ["kr-jp-gsomia"]

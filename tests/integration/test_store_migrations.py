@@ -46,7 +46,7 @@ def test_upgrade_creates_every_table_of_an_empty_database(engine: Engine) -> Non
     assert current_revision(engine) is None
     upgrade(engine)
     assert set(inspect(engine).get_table_names()) == TABLES | {"alembic_version"}
-    assert current_revision(engine) == head_revision() == "0004"
+    assert current_revision(engine) == head_revision() == "0005"
 
 
 def test_migrated_schema_matches_the_table_definitions_exactly(engine: Engine) -> None:
@@ -76,7 +76,7 @@ def test_upgrade_twice_is_a_no_op(engine: Engine) -> None:
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO channel_state (name, disabled) VALUES ('ops', true)"))
     upgrade(engine)
-    assert current_revision(engine) == "0004"
+    assert current_revision(engine) == "0005"
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM channel_state")).scalar() == 1
 
@@ -86,7 +86,7 @@ def test_replicas_upgrading_together_migrate_once_without_error(postgres_url: st
     engines = [make_engine(postgres_url) for _ in range(4)]
     _, errors = run_together(upgrade, engines)
     assert errors == []
-    assert current_revision(engines[0]) == "0004"
+    assert current_revision(engines[0]) == "0005"
     assert schema_differences(engines[0]) == []
     for engine in engines:
         engine.dispose()

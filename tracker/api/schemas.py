@@ -97,6 +97,10 @@ class AgreementOut(AgreementSummary):
 class AgreementList(_Out):
     data: list[AgreementSummary]
     count: int
+    next_cursor: str | None = Field(
+        default=None,
+        description="Pass as `cursor` for the next page; null when this page is the last.",
+    )
 
 
 class RuleSummaryOut(_Out):

@@ -66,6 +66,7 @@ class AgreementDetail(AgreementSummary):
 class AgreementPage:
     data: list[AgreementSummary]
     count: int
+    last_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -105,14 +106,23 @@ def _detail(row: AgreementRow) -> AgreementDetail:
 
 
 def list_agreements(
-    context: Context, *, tag: str | None = None, limit: int | None = None, offset: int = 0
+    context: Context,
+    *,
+    tag: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+    after: str | None = None,
 ) -> AgreementPage:
-    """Agreements ordered by id, optionally only those with ``tag``; ``count`` is the number
-    of all matches."""
+    """Agreements ordered by id, optionally only those with ``tag`` and only those after the
+    id ``after``; ``count`` is the number of all matches (``after`` aside), ``last_id`` the
+    id to continue after when the page is full (None on a page that is not)."""
     with session_scope(context.engine) as session:
-        rows = repository.list_agreement_rows(session, tag=tag, limit=limit, offset=offset)
+        rows = repository.list_agreement_rows(
+            session, tag=tag, limit=limit, offset=offset, after=after
+        )
         total = repository.count_agreement_rows(session, tag=tag)
-        return AgreementPage([_summary(row) for row in rows], total)
+        full = limit is not None and len(rows) == limit
+        return AgreementPage([_summary(row) for row in rows], total, rows[-1].id if full else None)
 
 
 def count(context: Context, *, tag: str | None = None) -> int:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from tracker.cli.app import STATE, app, fail
+from tracker.cli.progress import file_progress
 from tracker.errors import DatabaseError, TrackerError, ValidationFailed
 
 if TYPE_CHECKING:
@@ -70,7 +71,12 @@ def import_command(
 
     try:
         # Validated before the database is opened: a bad batch touches nothing at all.
-        loaded = load_paths(paths, known_channels=frozenset(STATE.settings().channel_names()))
+        with file_progress("Reading") as progress:
+            loaded = load_paths(
+                paths,
+                known_channels=frozenset(STATE.settings().channel_names()),
+                progress=progress,
+            )
     except ValidationFailed as exc:
         raise print_file_errors(exc) from None
     with open_database() as context:
@@ -125,8 +131,11 @@ def export_command(
         return
     try:
         out.mkdir(parents=True, exist_ok=True)
-        for agreement_id, text in exported:
-            (out / f"{agreement_id}.yaml").write_text(text, encoding="utf-8")
+        with file_progress("Writing") as progress:
+            for done, (agreement_id, text) in enumerate(exported, 1):
+                (out / f"{agreement_id}.yaml").write_text(text, encoding="utf-8")
+                if progress is not None:
+                    progress(done, len(exported))
     except OSError as exc:
         raise fail(f"cannot write to {out}: {exc.strerror}") from None
     noun = "agreement" if len(exported) == 1 else "agreements"

@@ -32,6 +32,7 @@ from sqlalchemy.engine import Connection, Engine
 from tracker.domain.planner import Change, PlannedReminder, ReminderKey, StoredReminder
 from tracker.domain.reminder import FINAL_STATUSES, ReminderStatus
 from tracker.errors import NotFoundError
+from tracker.store.bulk import bulk_insert
 from tracker.store.engine import connect, outages_translated
 from tracker.store.tables import (
     AcknowledgementRow,
@@ -45,8 +46,8 @@ A = DeliveryAttemptRow.__table__  # type: ignore[attr-defined]
 C = ChannelStateRow.__table__  # type: ignore[attr-defined]
 K = AcknowledgementRow.__table__  # type: ignore[attr-defined]
 
-#: Rows per INSERT statement when planning (keeps statements well under parameter limits).
-INSERT_CHUNK_ROWS = 500
+#: Rows per bulk insert of planned reminders (a COPY on PostgreSQL).
+BULK_CHUNK_ROWS = 20_000
 REASON_MAX_CHARS = 200
 
 UNSENT = (ReminderStatus.PENDING, ReminderStatus.RETRYING, ReminderStatus.SENDING)
@@ -115,6 +116,8 @@ def stored_for_planning(engine: Engine, *, since: date | None = None) -> list[St
 
 
 def _insert_statement(dialect: str) -> Any:
+    """One row's INSERT that leaves an existing reminder key as it is (bulk planning uses
+    :func:`tracker.store.bulk.bulk_insert`)."""
     if dialect == "postgresql":
         return postgresql.insert(R).on_conflict_do_nothing(constraint="uq_reminder_key")
     if dialect == "sqlite":
@@ -129,9 +132,8 @@ def insert_planned(engine: Engine, planned: Sequence[PlannedReminder], *, now: d
         return 0
     inserted = 0
     with write_transaction(engine) as connection:
-        statement = _insert_statement(connection.dialect.name)
-        for start in range(0, len(planned), INSERT_CHUNK_ROWS):
-            chunk = planned[start : start + INSERT_CHUNK_ROWS]
+        for start in range(0, len(planned), BULK_CHUNK_ROWS):
+            chunk = planned[start : start + BULK_CHUNK_ROWS]
             values = [
                 {
                     "agreement_id": p.key.agreement,
@@ -153,10 +155,9 @@ def insert_planned(engine: Engine, planned: Sequence[PlannedReminder], *, now: d
                 }
                 for p in chunk
             ]
-            # RETURNING lists only the rows actually inserted (rowcount is unreliable for
-            # multi-row inserts across drivers).
-            result = connection.execute(statement.values(values).returning(R.c.id))
-            inserted += len(result.all())
+            # In bulk (COPY on PostgreSQL); a key that exists already is left as it is, and
+            # only the rows actually inserted are counted.
+            inserted += bulk_insert(connection, R, values, skip_existing=True)
     return inserted
 
 

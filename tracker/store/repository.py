@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import ValidationError
-from sqlalchemy import delete, func, or_, select, text, update
+from sqlalchemy import and_, delete, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
@@ -99,12 +99,21 @@ def agreement_from_row(row: AgreementRow) -> Agreement:
 
 
 def list_agreement_rows(
-    session: Session, *, tag: str | None = None, limit: int | None = None, offset: int = 0
+    session: Session,
+    *,
+    tag: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+    after: str | None = None,
 ) -> list[AgreementRow]:
-    """Agreement rows ordered by id, optionally only those carrying ``tag``."""
+    """Agreement rows ordered by id, optionally only those carrying ``tag``; with ``after``,
+    only those whose id sorts after it (keyset paging: one primary-key range scan however
+    deep the page, where an offset reads and drops every row before it)."""
     query = select(AgreementRow).order_by(col(AgreementRow.id))
     if tag is not None:
         query = query.where(tag_condition(AgreementRow.tags, [tag]))
+    if after is not None:
+        query = query.where(col(AgreementRow.id) > after)
     if offset:
         query = query.offset(offset)
     if limit is not None:
@@ -337,6 +346,59 @@ def write_agreement(
         replace_events(session, loaded.agreement)
         forget_deadlines(session, [loaded.agreement.id])
     return written
+
+
+#: Agreements per statement when new ones are written in bulk.
+BULK_AGREEMENTS = 500
+
+
+def insert_new_agreements(
+    session: Session,
+    items: Sequence[LoadedAgreement],
+    *,
+    origin: str,
+    now: datetime,
+    keep_origins: Sequence[str] = (),
+) -> None:
+    """Write agreements that have no row yet (revision 1) with their events, in bulk.
+
+    The same rows as :func:`write_agreement` for each, written as multi-row statements
+    compiled once: per-row upserts were most of the time a first sync of 10,000 files took.
+    Called under the agreement-writer lock, after reading that no row exists; the statement
+    is still the upsert, so a row that appeared meanwhile is updated as one would be.
+    """
+    if not items:
+        return
+    dialect = session.get_bind().dialect.name
+    insert_of = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert_of(AgreementRow)
+    columns = agreement_values(items[0], origin=origin, now=now, revision=1)
+    changes: dict[str, Any] = {k: statement.excluded[k] for k in columns if k != "id"}
+    changes["revision"] = col(AgreementRow.revision) + 1
+    # Not NOT IN: an expanding parameter cannot run as executemany.
+    keep = [col(AgreementRow.origin) != origin_kept for origin_kept in keep_origins]
+    where = and_(*keep) if keep else None
+    statement = statement.on_conflict_do_update(index_elements=["id"], set_=changes, where=where)
+    connection = session.connection()
+    for start in range(0, len(items), BULK_AGREEMENTS):
+        chunk = items[start : start + BULK_AGREEMENTS]
+        connection.execute(
+            statement,
+            [agreement_values(item, origin=origin, now=now, revision=1) for item in chunk],
+        )
+    events = [
+        {
+            "agreement_id": item.agreement.id,
+            "date": event.date,
+            "type": event.type.value,
+            "party": event.party or "",
+            "note": event.note,
+        }
+        for item in items
+        for event in item.agreement.events
+    ]
+    for start in range(0, len(events), BULK_AGREEMENTS):
+        connection.execute(insert_of(EventRow), events[start : start + BULK_AGREEMENTS])
 
 
 def materialize_or_refuse(

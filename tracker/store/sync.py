@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -27,12 +27,15 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from tracker.errors import ConfigError, ValidationFailed
+from tracker.files.read import load_paths_fast
 from tracker.loader import AGREEMENT_SUFFIXES, LoadedAgreement, load_paths
+from tracker.logs import fields
 from tracker.store.deadlines import Horizon
 from tracker.store.engine import session_scope
 from tracker.store.repository import (
     ORIGIN_API,
     ORIGIN_FILE,
+    insert_new_agreements,
     lock_agreement_writes,
     materialize_or_refuse,
     remove_agreements,
@@ -71,6 +74,23 @@ class SyncReport:
         return bool(self.added or self.updated or self.removed)
 
 
+#: A progress line in the log every this many files read.
+PROGRESS_EVERY = 10_000
+
+
+def _log_progress(directory: Path) -> Callable[[int, int], None]:
+    step = [PROGRESS_EVERY]
+
+    def report(done: int, total: int) -> None:
+        if done >= step[0] or (done == total and total >= PROGRESS_EVERY):
+            log.info(
+                "agreements.reading", extra=fields(directory=str(directory), done=done, total=total)
+            )
+            step[0] = (done // PROGRESS_EVERY + 1) * PROGRESS_EVERY
+
+    return report
+
+
 def sync_directory(
     engine: Engine,
     directory: Path,
@@ -88,12 +108,14 @@ def sync_directory(
     ``known_channels``: the channel names of the configuration in force (an agreement naming
     another is invalid); None skips that check.
     """
-    # Validated before touching the database.
-    loaded, invalid = load_valid(directory, known_channels)
+    # Validated before touching the database; one progress line in the log per 10,000 files,
+    # so a long first start shows where it is.
+    loaded, invalid = load_valid(directory, known_channels, progress=_log_progress(directory))
     report = SyncReport(invalid=invalid)
     invalid_paths = {error.file for error in invalid}
     invalid_stems = {Path(name).stem for name in invalid_paths if name}
     written: list[LoadedAgreement] = []
+    new: list[LoadedAgreement] = []
     with session_scope(engine) as session:
         lock_agreement_writes(session)
         stored = rows_by_id(session)
@@ -104,9 +126,12 @@ def sync_directory(
             row = stored.get(agreement_id)
             if row is not None and row.origin == ORIGIN_API:
                 log.warning(
-                    "file %s is ignored: agreement %r was written through the API",
-                    item.path,
-                    agreement_id,
+                    "sync.file_ignored",
+                    extra=fields(
+                        file=item.path,
+                        agreement=agreement_id,
+                        reason="the agreement was written through the API",
+                    ),
                 )
                 report.skipped.append(agreement_id)
                 continue
@@ -118,6 +143,10 @@ def sync_directory(
             ):
                 report.unchanged.append(agreement_id)
                 continue
+            if row is None:
+                new.append(item)  # written below, in bulk
+                report.added.append(agreement_id)
+                continue
             if write_agreement(
                 session,
                 item,
@@ -127,7 +156,9 @@ def sync_directory(
                 keep_origins=(ORIGIN_API,),
             ):
                 written.append(item)
-            (report.updated if row is not None else report.added).append(agreement_id)
+            report.updated.append(agreement_id)
+        insert_new_agreements(session, new, origin=ORIGIN_FILE, now=now, keep_origins=(ORIGIN_API,))
+        written.extend(new)
         materialize_or_refuse(session, written, now=now, horizon=horizon)
         orphans = [
             (agreement_id, row)
@@ -146,23 +177,29 @@ def sync_directory(
         report.removed.extend(gone)
     if report.changed:
         log.info(
-            "synced %s: %d added, %d updated, %d removed",
-            directory,
-            len(report.added),
-            len(report.updated),
-            len(report.removed),
+            "sync.done",
+            extra=fields(
+                directory=str(directory),
+                added=len(report.added),
+                updated=len(report.updated),
+                removed=len(report.removed),
+            ),
         )
     return report
 
 
 def load_valid(
-    directory: Path, known_channels: Iterable[str] | None = None
+    directory: Path,
+    known_channels: Iterable[str] | None = None,
+    *,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[list[LoadedAgreement], list[ConfigError]]:
     """The valid agreement files of ``directory`` and every error of the others (a file whose
     id another file already uses is invalid too). ValidationFailed when the folder itself
     cannot be read (e.g. it does not exist)."""
     try:
-        return load_paths([directory], known_channels=known_channels), []
+        fast = load_paths_fast([directory], progress=progress, known_channels=known_channels)
+        return fast, []
     except ValidationFailed as exc:
         errors = exc.errors
     if any(not error.file or Path(error.file) == directory for error in errors):

@@ -64,6 +64,9 @@ class EventRow(SQLModel, table=True):
     """Recorded events, mirrored from the document for querying."""
 
     __tablename__ = "events"
+    # A query as of another day than the materialised one finds the agreements with an
+    # event between the two days in one range scan.
+    __table_args__ = (Index("ix_events_date", "date", "agreement_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     agreement_id: str = Field(foreign_key="agreements.id", index=True, ondelete="CASCADE")
@@ -86,6 +89,8 @@ class DeadlineRow(SQLModel, table=True):
         # The query order: a page of the next 100 deadlines reads 100 index entries, and
         # counting a date range never touches the table.
         Index("ix_deadlines_order", "date", "agreement_id", "kind", "party"),
+        # A query for some kinds counts and pages through this one.
+        Index("ix_deadlines_kind_date", "kind", "date"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
