@@ -8,6 +8,7 @@ import pickle
 import shutil
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -40,7 +41,7 @@ def write(path: Path, agreement_id: str, title: str) -> None:
     path.write_text(TEMPLATE.format(id=agreement_id, title=title), encoding="utf-8")
 
 
-def titles(folder: Path, **kwargs: bool) -> dict[str, str]:
+def titles(folder: Path, **kwargs: Any) -> dict[str, str]:
     return {a.id: a.title for a in read_agreements([folder], **kwargs)}
 
 
@@ -102,8 +103,8 @@ def test_touch_alone_keeps_the_answer(folder: Path) -> None:
 
 def test_rename_and_delete(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert titles(folder) == {"a": "Alpha", "b": "Bravo"}
-    os.rename(folder / "a.yaml", folder / "sub" / "c.yaml")
-    # Same bytes under a new name: recognised by its hash, not parsed again.
+    os.rename(folder / "a.yaml", folder / "sub" / "a.yaml")
+    # Same bytes under a new path: recognised by its hash, not parsed again.
     monkeypatch.setattr(read_module, "parse_fast", lambda d: pytest.fail("parsed again"))
     assert titles(folder) == {"a": "Alpha", "b": "Bravo"}
     monkeypatch.undo()
@@ -203,3 +204,29 @@ def test_duplicate_ids_reported_as_the_loader_does() -> None:
     with pytest.raises(ValidationFailed) as reader_says:
         read_agreements(given)
     assert [str(e) for e in reader_says.value.errors] == [str(e) for e in loader_says.value.errors]
+
+
+def test_the_fast_path_checks_what_the_loader_checks_beyond_the_model(folder: Path) -> None:
+    # The id is the file's name and the channels are configured: checked on every read, a
+    # cached entry included (the configuration may have changed since it was cached).
+    text = (folder / "a.yaml").read_text(encoding="utf-8")
+    (folder / "a.yaml").write_text(text + "channels: [desk]\n", encoding="utf-8")
+    assert titles(folder) == {"a": "Alpha", "b": "Bravo"}  # no configuration given: cached
+    with pytest.raises(ValidationFailed) as reader_says:
+        read_agreements([folder], known_channels=["log"])
+    with pytest.raises(ValidationFailed) as loader_says:
+        load_paths([folder], known_channels=["log"])
+    assert [str(e) for e in reader_says.value.errors] == [str(e) for e in loader_says.value.errors]
+    assert [str(e) for e in reader_says.value.errors] == [
+        f"{folder / 'a.yaml'}:10:12: channels[0]: 'desk' is not a channel of the configuration "
+        "in force (defined: log)"
+    ]
+    assert titles(folder, known_channels=["desk", "log"]) == {"a": "Alpha", "b": "Bravo"}
+
+    os.rename(folder / "sub" / "b.yaml", folder / "sub" / "c.yaml")
+    with pytest.raises(ValidationFailed) as renamed:
+        read_agreements([folder])
+    assert [str(e) for e in renamed.value.errors] == [
+        f"{folder / 'sub' / 'c.yaml'}:2:1: id: 'b' differs from the file's name 'c': the id must "
+        "be the file's name (rename the file to 'b.yaml', or write id: c)"
+    ]
