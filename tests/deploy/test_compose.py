@@ -327,6 +327,7 @@ def test_the_stack_migrates_once_runs_two_healthy_replicas_and_emails_a_reminder
     assert stack.api("tracker-b", "GET", f"/api/v1/agreements/{AGREEMENT_ID}") == (200, created)
 
     notice_deadline = today + timedelta(days=3)
+    expiry = today + timedelta(days=13)
     webhook_id = wait_for(
         "the notice-deadline reminder email to be sent",
         lambda: email_reminder_sent(stack, notice_deadline),
@@ -345,7 +346,10 @@ def test_the_stack_migrates_once_runs_two_healthy_replicas_and_emails_a_reminder
     assert ours == [
         {
             "message_id": f"<{webhook_id}@treaty-tracker>",
-            "subject": f"Notice deadline in 3 days: {AGREEMENT_TITLE} ({notice_deadline})",
+            "subject": (
+                f"Last day to give notice: {AGREEMENT_TITLE} (expiry {expiry}) – "
+                f"{notice_deadline}, in 3 days"
+            ),
             "from": "tracker@example.org",
             "to": "desk@example.org",
         }
