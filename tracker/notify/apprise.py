@@ -29,6 +29,7 @@ import httpx
 
 from tracker.errors import ConfigError, DeliveryError
 from tracker.notify.base import Delivery, Notification, config_as
+from tracker.notify.digest import digest_text
 from tracker.notify.email import days_left, email_subject
 from tracker.notify.mime import deadline_name, humanise_days
 from tracker.redact import Redactor
@@ -87,8 +88,6 @@ def with_timeouts(url: str, timeout_s: float) -> str:
 def reminder_text(notification: Notification) -> tuple[str, str]:
     """The title and plain-text body of a reminder or an escalation."""
     if notification.digest is not None:
-        from tracker.notify.digest import digest_text
-
         return digest_text(notification)
     deadline = notification.deadline
     days = days_left(notification)

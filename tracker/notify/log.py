@@ -14,6 +14,7 @@ import httpx
 
 from tracker.logs import fields
 from tracker.notify.base import Delivery, Notification, config_as
+from tracker.notify.digest import digest_text
 from tracker.notify.email import days_left, notification_headline
 from tracker.notify.mime import humanise_days
 from tracker.redact import ANONYMOUS
@@ -38,8 +39,6 @@ class LogNotifier:
 
     async def send(self, notification: Notification, *, now: datetime) -> Delivery:
         if notification.digest is not None:
-            from tracker.notify.digest import digest_text
-
             title, body = digest_text(notification)
             self._log.info(
                 "%s\n%s",

@@ -24,7 +24,9 @@ from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 import httpx
 
 from tracker.errors import ConfigError, DeliveryError
+from tracker.logs import fields
 from tracker.notify.base import Delivery, Notification, config_as
+from tracker.notify.digest import digest_payload
 from tracker.notify.email import notification_headline
 from tracker.notify.http import make_timeout, parse_retry_after
 from tracker.notify.signing import SECRET_PREFIX, secret_key, signature_header
@@ -70,8 +72,6 @@ def webhook_payload(notification: Notification, *, now: datetime) -> dict[str, A
     what happens (:func:`tracker.domain.wording.headline`); ``data.ack_url`` is the
     deadline's one-click acknowledgement link (null when none is configured)."""
     if notification.digest is not None:
-        from tracker.notify.digest import digest_payload
-
         return digest_payload(notification, now=now)
     agreement = notification.agreement
     planned = _iso_utc(notification.due_at)
@@ -305,7 +305,10 @@ class WebhookNotifier:
         detail = f"{summary}: {snippet}" if snippet else summary
         if 200 <= status < 300:
             log.debug(
-                "webhook %s delivered in %.0f ms: %s", self.name, elapsed_ms, self._redact(detail)
+                "webhook.delivered",
+                extra=fields(
+                    channel=self.name, duration_ms=round(elapsed_ms), detail=self._redact(detail)
+                ),
             )
             return Delivery(status=status, detail=self._redact(detail))
         if 300 <= status < 400:

@@ -191,7 +191,8 @@ def _store(session: Session, items: Sequence[Computed], *, as_of: date, end: dat
             # break the unique key.
             if deadline.key in seen:
                 log.warning(
-                    "agreement %r: duplicate deadline %s dropped", item.agreement_id, deadline.key
+                    "deadlines.duplicate_dropped",
+                    extra=fields(agreement=item.agreement_id, key=str(deadline.key)),
                 )
                 continue
             seen.add(deadline.key)
