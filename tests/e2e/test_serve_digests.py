@@ -12,7 +12,6 @@ for that (``/healthz`` ``last_tick_at``), then restarts the service and waits ag
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,7 +24,6 @@ from tests.conftest import requires_postgres
 from tests.e2e.test_serve_replicas import Replica, Replicas, wait_until
 from tests.integration.test_crash_recovery import GRACEFUL_EXIT, SECRET, write_config
 from tests.support.receiver import ReceiverProcess
-from tracker.store.engine import make_engine
 from tracker.store.tables import ReminderRow
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, requires_postgres]
@@ -41,25 +39,6 @@ def pact(agreement_id: str, days: int) -> str:
         f"version: 1\nid: {agreement_id}\ntitle: Pact {agreement_id}\nparties: [AA, BB]\n"
         f"rules:\n  - {{kind: fixed_term, expires: {expires}}}\n"
     )
-
-
-@pytest.fixture
-def replicas(tmp_path: Path) -> Iterator[Replicas]:
-    started = Replicas(tmp_path)
-    try:
-        yield started
-    finally:
-        started.kill_all()
-        print(started.logs())
-
-
-@pytest.fixture
-def engine(postgres_url: str) -> Iterator[Engine]:
-    made = make_engine(postgres_url)
-    try:
-        yield made
-    finally:
-        made.dispose()
 
 
 def last_tick(replica: Replica) -> datetime | None:

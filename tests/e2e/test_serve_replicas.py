@@ -41,7 +41,6 @@ from tests.integration.test_crash_recovery import (
 )
 from tests.support.polling import wait_until
 from tests.support.receiver import ReceiverProcess, RecordedRequest
-from tracker.store.engine import make_engine
 from tracker.store.tables import DeliveryAttemptRow, ReminderRow
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, requires_postgres]
@@ -142,26 +141,6 @@ class Replicas:
             if replica.process.poll() is None:
                 replica.process.send_signal(signal.SIGKILL)
                 replica.process.wait()
-
-
-@pytest.fixture
-def replicas(tmp_path: Path) -> Iterator[Replicas]:
-    started = Replicas(tmp_path)
-    try:
-        yield started
-    finally:
-        started.kill_all()
-        # Captured output is shown only for a failing test: there, the replicas' logs.
-        print(started.logs())
-
-
-@pytest.fixture
-def engine(postgres_url: str) -> Iterator[Engine]:
-    made = make_engine(postgres_url)
-    try:
-        yield made
-    finally:
-        made.dispose()
 
 
 @pytest.fixture

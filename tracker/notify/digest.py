@@ -8,18 +8,17 @@ import html
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import format_datetime
 from typing import Any
 
 from tracker.domain.deadline import Deadline
 from tracker.feed import build_calendar
 from tracker.notify.base import Notification
 from tracker.notify.mime import (
-    MESSAGE_ID_DOMAIN,
     attach_calendar,
     deadline_name,
     header_text,
     humanise_days,
+    new_message,
 )
 
 DIGEST_EVENT_TYPE = "deadline.digest"
@@ -116,15 +115,7 @@ def build_digest_email(
     deterministic for the same notification and ``sent_at``."""
 
     title, text = digest_text(notification)
-    message = EmailMessage()
-    message["Subject"] = title
-    message["From"] = sender
-    message["To"] = ", ".join(to)
-    if cc:
-        message["Cc"] = ", ".join(cc)
-    message["Date"] = format_datetime((sent_at or notification.due_at).astimezone(UTC))
-    message["Message-ID"] = f"<{notification.message_id}@{MESSAGE_ID_DOMAIN}>"
-    message["Auto-Submitted"] = "auto-generated"
+    message = new_message(notification, subject=title, sender=sender, to=to, cc=cc, sent_at=sent_at)
     message.set_content(f"{title}\n\n{text}\n", cte="quoted-printable")
     message.add_alternative(_html(notification), subtype="html", cte="quoted-printable")
     deadlines = [Deadline.from_dict(entry) for entry in _entries(notification)]

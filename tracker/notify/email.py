@@ -36,17 +36,14 @@ from tracker.feed import build_calendar
 from tracker.notify.base import Delivery, Notification, config_as
 from tracker.notify.digest import build_digest_email
 from tracker.notify.mime import (
-    MESSAGE_ID_DOMAIN,
     attach_calendar,
     deadline_name,
     header_text,
     humanise_days,
+    new_message,
 )
 from tracker.redact import Redactor
 from tracker.settings import ChannelConfig, EmailChannel, Settings, SmtpSettings
-
-_MSG_ID_UNSAFE = re.compile(r"[^A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]")
-
 
 # --- what the message says -------------------------------------------------------------------
 
@@ -96,12 +93,6 @@ def email_subject(notification: Notification) -> str:
         f"{prefix}{notification_headline(notification)} – {deadline['date']}, "
         f"{humanise_days(days_left(notification))}"
     )
-
-
-def message_id(notification: Notification) -> str:
-    """``<{message_id}@treaty-tracker>``, with characters RFC 5322 forbids replaced."""
-    local = _MSG_ID_UNSAFE.sub("-", notification.message_id).strip(".") or "reminder"
-    return f"<{local}@{MESSAGE_ID_DOMAIN}>"
 
 
 def _source(notification: Notification) -> dict[str, str | None]:
@@ -184,17 +175,10 @@ def build_email(
         return build_digest_email(notification, sender=sender, to=to, cc=cc, sent_at=sent_at)
     context = template_context(notification)
     env = _templates()
-    message = EmailMessage()
-    message["Subject"] = context["subject"]
-    message["From"] = sender
-    message["To"] = ", ".join(to)
-    if cc:
-        message["Cc"] = ", ".join(cc)
-    message["Date"] = format_datetime((sent_at or notification.due_at).astimezone(UTC))
+    message = new_message(
+        notification, subject=context["subject"], sender=sender, to=to, cc=cc, sent_at=sent_at
+    )
     message["X-Tracker-Planned-At"] = format_datetime(notification.due_at.astimezone(UTC))
-    message["Message-ID"] = message_id(notification)
-    # RFC 3834: tells vacation responders and ticket systems not to answer.
-    message["Auto-Submitted"] = "auto-generated"
     # Quoted-printable keeps non-ASCII titles (Korea–Japan) 7-bit clean for any relay.
     message.set_content(env.get_template("email.txt").render(context), cte="quoted-printable")
     message.add_alternative(

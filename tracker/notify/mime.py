@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from email.message import EmailMessage
+from email.utils import format_datetime
 from typing import Any
 
 from tracker.domain.wording import days_phrase
+from tracker.notify.base import Notification
 
 MESSAGE_ID_DOMAIN = "treaty-tracker"
 ICS_FILENAME = "deadline.ics"
@@ -16,6 +20,37 @@ ICS_FILENAME = "deadline.ics"
 # Control characters (CR and LF above all) and the Unicode line and paragraph separators.
 _NOT_IN_A_HEADER = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 _LABELLED_KINDS = frozenset({"recurring", "milestone"})
+_MSG_ID_UNSAFE = re.compile(r"[^A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]")
+
+
+def message_id(notification: Notification) -> str:
+    """``<{message_id}@treaty-tracker>``, with characters RFC 5322 forbids replaced."""
+    local = _MSG_ID_UNSAFE.sub("-", notification.message_id).strip(".") or "reminder"
+    return f"<{local}@{MESSAGE_ID_DOMAIN}>"
+
+
+def new_message(
+    notification: Notification,
+    *,
+    subject: str,
+    sender: str,
+    to: Sequence[str],
+    cc: Sequence[str] = (),
+    sent_at: datetime | None = None,
+) -> EmailMessage:
+    """An email with the headers every reminder and digest carries: the subject on one line,
+    dated ``sent_at`` (default the planned time), a Message-ID stable across retries, and
+    ``Auto-Submitted`` (RFC 3834: vacation responders and ticket systems do not answer)."""
+    message = EmailMessage()
+    message["Subject"] = header_text(subject)
+    message["From"] = sender
+    message["To"] = ", ".join(to)
+    if cc:
+        message["Cc"] = ", ".join(cc)
+    message["Date"] = format_datetime((sent_at or notification.due_at).astimezone(UTC))
+    message["Message-ID"] = message_id(notification)
+    message["Auto-Submitted"] = "auto-generated"
+    return message
 
 
 def humanise_days(days: int) -> str:
