@@ -161,7 +161,7 @@ def test_status_names_the_database_the_invalid_file_the_service_and_the_channels
     lines = result.stdout.splitlines()
     database = f"sqlite:///{tmp_path / 'tracker.db'}"
     assert (
-        lines[0] == f"database:  {database}: reachable, schema revision 0005 (head), 1 agreement(s)"
+        lines[0] == f"database:  {database}: reachable, schema revision 0006 (head), 1 agreement(s)"
     )
     assert lines[1] == f"folder:    {agreements}: 2 file(s), 1 invalid"
     assert lines[2] == f"  invalid: {agreements / 'broken.yaml'}"

@@ -159,11 +159,11 @@ def test_db_commands_upgrade_report_and_downgrade_the_schema(
     try:
         assert run(tracker, "db", "current").stdout == "none (empty database)\n"
         assert run(tracker, "db", "upgrade").stdout == (
-            f"database {label(db_url)} at revision 0005 (head)\n"
+            f"database {label(db_url)} at revision 0006 (head)\n"
         )
         assert run(tracker, "db", "upgrade").exit_code == 0  # idempotent
-        assert run(tracker, "db", "current").stdout == "0005 (head)\n"
-        assert current_revision(engine) == "0005"
+        assert run(tracker, "db", "current").stdout == "0006 (head)\n"
+        assert current_revision(engine) == "0006"
 
         down = run(tracker, "db", "downgrade")
 

@@ -26,6 +26,8 @@ TABLES = {
     "reminders",
     "delivery_attempts",
     "channel_state",
+    "deadline_counts",
+    "data_version",
 }
 
 
@@ -46,7 +48,7 @@ def test_upgrade_creates_every_table_of_an_empty_database(engine: Engine) -> Non
     assert current_revision(engine) is None
     upgrade(engine)
     assert set(inspect(engine).get_table_names()) == TABLES | {"alembic_version"}
-    assert current_revision(engine) == head_revision() == "0005"
+    assert current_revision(engine) == head_revision() == "0006"
 
 
 def test_migrated_schema_matches_the_table_definitions_exactly(engine: Engine) -> None:
@@ -76,7 +78,7 @@ def test_upgrade_twice_is_a_no_op(engine: Engine) -> None:
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO channel_state (name, disabled) VALUES ('ops', true)"))
     upgrade(engine)
-    assert current_revision(engine) == "0005"
+    assert current_revision(engine) == "0006"
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM channel_state")).scalar() == 1
 
@@ -86,7 +88,7 @@ def test_replicas_upgrading_together_migrate_once_without_error(postgres_url: st
     engines = [make_engine(postgres_url) for _ in range(4)]
     _, errors = run_together(upgrade, engines)
     assert errors == []
-    assert current_revision(engines[0]) == "0005"
+    assert current_revision(engines[0]) == "0006"
     assert schema_differences(engines[0]) == []
     for engine in engines:
         engine.dispose()

@@ -125,6 +125,22 @@ def list_agreements(
         return AgreementPage([_summary(row) for row in rows], total, rows[-1].id if full else None)
 
 
+@dataclass(frozen=True)
+class Suggestion:
+    """An agreement offered by the page's filter: its id and title."""
+
+    id: str
+    title: str
+
+
+def suggestions(context: Context, *, limit: int) -> list[Suggestion]:
+    """The first ``limit`` agreements by id, as the page's filter offers them."""
+    return [
+        Suggestion(agreement_id, title)
+        for agreement_id, title in repository.agreement_titles(context.engine, limit=limit)
+    ]
+
+
 def count(context: Context, *, tag: str | None = None) -> int:
     with session_scope(context.engine) as session:
         return repository.count_agreement_rows(session, tag=tag)

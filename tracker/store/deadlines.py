@@ -32,6 +32,7 @@ from tracker.domain.rules import compute_all
 from tracker.errors import failure_detail
 from tracker.logs import fields
 from tracker.store.bulk import bulk_insert
+from tracker.store.counts import count_from_table, remembered
 from tracker.store.engine import session_scope
 from tracker.store.repository import (
     agreement_from_row,
@@ -117,6 +118,40 @@ def deadline_row(deadline: Deadline, *, tags: str) -> DeadlineRow:
         weekday_note=deadline.weekday_note,
         tags=tags,
         outcome=deadline.outcome.value if deadline.outcome is not None else None,
+    )
+
+
+#: The columns a page reads (plain tuples: building ORM objects for them cost more than the
+#: query on PostgreSQL).
+PAGE_COLUMNS = (
+    col(DeadlineRow.agreement_id),
+    col(DeadlineRow.title),
+    col(DeadlineRow.kind),
+    col(DeadlineRow.date),
+    col(DeadlineRow.explanation),
+    col(DeadlineRow.party),
+    col(DeadlineRow.label),
+    col(DeadlineRow.source),
+    col(DeadlineRow.weekday_note),
+    col(DeadlineRow.outcome),
+)
+
+
+def deadline_from_columns(values: Sequence[Any], *, as_of: date) -> Deadline:
+    """A :data:`PAGE_COLUMNS` row as a Deadline, as :func:`deadline_from_row` builds it."""
+    agreement, title, kind, day, explanation, party, label, source, weekday_note, outcome = values
+    return Deadline(
+        agreement=agreement,
+        title=title,
+        kind=DeadlineKind(kind),
+        date=day,
+        days_left=(day - as_of).days,
+        explanation=explanation,
+        party=party or None,
+        label=label,
+        source=source,
+        weekday_note=weekday_note,
+        outcome=Outcome(outcome) if outcome else None,
     )
 
 
@@ -339,7 +374,7 @@ def coverage(
             .distinct()
             .limit(MAX_RECOMPUTED + 1)
         )
-        found = session.scalars(moved)
+        found = remembered(session, ("moved", early, late), lambda: list(session.scalars(moved)))
         # Agreements out of a tag's scope are left out by the recomputation's own filter.
         return tuple(sorted(i for i in found if not agreement or i in agreement))
     wanted = _matching_agreements(agreement, tag).subquery()
@@ -386,23 +421,83 @@ def _all_materialised_day(session: Session, *, start: date, end: date) -> date |
     """
     # Separate scalar subqueries: SQLite (and PostgreSQL) answer a lone min() or max() from
     # an index, but not when it shares a SELECT with other aggregates.
-    h = DeadlineHorizonRow
-    row = session.execute(
-        select(
-            select(func.count()).select_from(h).scalar_subquery(),
-            select(func.count()).select_from(AgreementRow).scalar_subquery(),
-            select(func.min(h.as_of)).scalar_subquery(),
-            select(func.max(h.as_of)).scalar_subquery(),
-            select(func.max(h.start)).scalar_subquery(),
-            select(func.min(h.end)).scalar_subquery(),
-        )
-    ).one()
-    count, agreements, first_as_of, last_as_of, latest_start, earliest_end = row
+    # The counts are scans (10 ms each at 100,000 agreements on PostgreSQL): remembered for
+    # one data version, as every writer of agreements or horizons raises it.
+    count, agreements, first_as_of, last_as_of, latest_start, earliest_end = remembered(
+        session, "horizon bounds", lambda: _horizon_bounds(session)
+    )
     if count != agreements or count == 0:
         return None
     if first_as_of == last_as_of and latest_start <= start and earliest_end >= end:
         return cast(date, first_as_of)
     return None
+
+
+def _horizon_bounds(session: Session) -> tuple[Any, ...]:
+    h = DeadlineHorizonRow
+    return tuple(
+        session.execute(
+            select(
+                select(func.count()).select_from(h).scalar_subquery(),
+                select(func.count()).select_from(AgreementRow).scalar_subquery(),
+                select(func.min(h.as_of)).scalar_subquery(),
+                select(func.max(h.as_of)).scalar_subquery(),
+                select(func.max(h.start)).scalar_subquery(),
+                select(func.min(h.end)).scalar_subquery(),
+            )
+        ).one()
+    )
+
+
+def _conditions(
+    *, start: date, end: date, agreement: Sequence[str], kind: Sequence[str], tag: Sequence[str]
+) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [
+        col(DeadlineRow.date) >= start,
+        col(DeadlineRow.date) <= end,
+    ]
+    if agreement:
+        conditions.append(col(DeadlineRow.agreement_id).in_(list(agreement)))
+    if kind:
+        conditions.append(col(DeadlineRow.kind).in_(list(kind)))
+    if tag:
+        conditions.append(tag_condition(DeadlineRow.tags, tag))
+    return conditions
+
+
+def _count_rows(session: Session, conditions: Sequence[ColumnElement[bool]]) -> int:
+    query = select(func.count()).select_from(DeadlineRow).where(*conditions)
+    return int(session.scalar(query) or 0)
+
+
+def _stored_total(
+    session: Session,
+    conditions: list[ColumnElement[bool]],
+    *,
+    start: date,
+    end: date,
+    agreement: Sequence[str],
+    kind: Sequence[str],
+    tag: Sequence[str],
+    without: Sequence[str],
+) -> int:
+    """The number of stored rows matching ``conditions``, the agreements ``without`` left out.
+
+    From ``deadline_counts`` (a sum over the window's days) when no agreement is named and at
+    most one tag, minus the rows of ``without`` (counted: a few agreements); else by counting
+    the rows: an agreement filter is an index lookup of a few rows, and counts per tag cannot
+    be added up for several tags, as one agreement may carry more than one of them.
+    """
+    if agreement or len(tag) > 1:
+        if without:
+            conditions = [*conditions, col(DeadlineRow.agreement_id).not_in(list(without))]
+        return _count_rows(session, conditions)
+    total = count_from_table(session, start=start, end=end, kind=kind, tag=tag[0] if tag else "")
+    if without:
+        total -= _count_rows(
+            session, [*conditions, col(DeadlineRow.agreement_id).in_(list(without))]
+        )
+    return total
 
 
 def stored_deadlines(
@@ -420,21 +515,21 @@ def stored_deadlines(
 ) -> DeadlinePage:
     """One page of materialised deadlines and the total, through the (date, kind) index;
     agreements in ``without`` left out."""
-    conditions: list[ColumnElement[bool]] = [
-        col(DeadlineRow.date) >= start,
-        col(DeadlineRow.date) <= end,
-    ]
+    conditions = _conditions(start=start, end=end, agreement=agreement, kind=kind, tag=tag)
+    total = _stored_total(
+        session,
+        conditions,
+        start=start,
+        end=end,
+        agreement=agreement,
+        kind=kind,
+        tag=tag,
+        without=without,
+    )
     if without:
         conditions.append(col(DeadlineRow.agreement_id).not_in(list(without)))
-    if agreement:
-        conditions.append(col(DeadlineRow.agreement_id).in_(list(agreement)))
-    if kind:
-        conditions.append(col(DeadlineRow.kind).in_(list(kind)))
-    if tag:
-        conditions.append(tag_condition(DeadlineRow.tags, tag))
-    total = session.scalar(select(func.count()).select_from(DeadlineRow).where(*conditions)) or 0
     page = (
-        select(DeadlineRow)
+        select(*PAGE_COLUMNS)
         .where(*conditions)
         .order_by(
             col(DeadlineRow.date),
@@ -447,7 +542,7 @@ def stored_deadlines(
     if limit is not None:
         page = page.limit(limit)
     return DeadlinePage(
-        [deadline_from_row(row, as_of=as_of) for row in session.scalars(page)],
+        [deadline_from_columns(row, as_of=as_of) for row in session.execute(page)],
         int(total),
         stored_failures(session, agreement=agreement, tag=tag),
     )
@@ -460,11 +555,15 @@ def stored_failures(
     (through a partial index: usually there are none)."""
     h = DeadlineHorizonRow
     query = select(col(h.agreement_id), col(h.error)).where(col(h.error).is_not(None))
-    rows = session.execute(query.order_by(col(h.agreement_id))).all()
+    rows: list[tuple[str, str]] = remembered(
+        session,
+        "failures",
+        lambda: [(i, e) for i, e in session.execute(query.order_by(col(h.agreement_id)))],
+    )
     if rows and (agreement or tag):
         # Scoped only when there are any (usually none): the scope is a scan of agreements.
         scoped = query.where(col(h.agreement_id).in_(_matching_agreements(agreement, tag)))
-        rows = session.execute(scoped.order_by(col(h.agreement_id))).all()
+        rows = [(i, e) for i, e in session.execute(scoped.order_by(col(h.agreement_id)))]
     return [AgreementFailure(agreement_id, error) for agreement_id, error in rows]
 
 

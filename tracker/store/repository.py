@@ -37,6 +37,7 @@ from tracker.errors import (
     ValidationFailed,
     failure_detail,
 )
+from tracker.store.counts import remembered
 from tracker.store.engine import session_scope
 from tracker.store.tables import (
     AgreementRow,
@@ -122,10 +123,12 @@ def list_agreement_rows(
 
 
 def count_agreement_rows(session: Session, *, tag: str | None = None) -> int:
+    """How many agreements there are (with ``tag``): a scan, so remembered for the data
+    version (:mod:`tracker.store.counts`). Readers' sessions only."""
     query = select(func.count()).select_from(AgreementRow)
     if tag is not None:
         query = query.where(tag_condition(AgreementRow.tags, [tag]))
-    return int(session.scalar(query) or 0)
+    return remembered(session, ("agreements", tag), lambda: int(session.scalar(query) or 0))
 
 
 def list_agreements(engine: Engine, *, tag: str | None = None) -> list[Agreement]:
@@ -179,12 +182,18 @@ def agreements_version(engine: Engine) -> tuple[Any, ...]:
         return tuple(session.execute(query).one())
 
 
-def agreement_documents(engine: Engine, ids: Iterable[str]) -> dict[str, tuple[str, str]]:
-    """``id -> (title, document JSON)`` of the agreements among ``ids`` that exist."""
+def agreement_documents(
+    engine: Engine, ids: Iterable[str], *, without: str | None = None
+) -> dict[str, tuple[str, str]]:
+    """``id -> (title, document JSON)`` of the agreements among ``ids`` that exist (only
+    those whose document text does not contain ``without``, when given: a cheap filter in
+    the database before documents are sent and parsed)."""
     wanted = list(ids)
     if not wanted:
         return {}
     query = select(col(AgreementRow.id), col(AgreementRow.title), col(AgreementRow.document))
+    if without is not None:
+        query = query.where(~col(AgreementRow.document).contains(without, autoescape=True))
     with session_scope(engine) as session:
         rows = session.execute(query.where(col(AgreementRow.id).in_(wanted))).all()
     return {agreement_id: (title, document) for agreement_id, title, document in rows}
@@ -201,10 +210,32 @@ def missing_ids(engine: Engine, ids: Iterable[str]) -> list[str]:
     return [agreement_id for agreement_id in wanted if agreement_id not in found]
 
 
+def agreement_titles(engine: Engine, *, limit: int) -> list[tuple[str, str]]:
+    """(id, title) of the first ``limit`` agreements by id, remembered for the data version
+    (every page shows them)."""
+    query = (
+        select(col(AgreementRow.id), col(AgreementRow.title))
+        .order_by(col(AgreementRow.id))
+        .limit(limit)
+    )
+    with session_scope(engine) as session:
+        return list(
+            remembered(
+                session,
+                ("titles", limit),
+                lambda: [(i, t) for i, t in session.execute(query)],
+            )
+        )
+
+
 def all_tags(engine: Engine) -> list[str]:
     """Every tag any agreement carries, sorted."""
     with session_scope(engine) as session:
-        columns = session.scalars(select(col(AgreementRow.tags)).distinct()).all()
+        return list(remembered(session, "tags", lambda: _all_tags(session)))
+
+
+def _all_tags(session: Session) -> list[str]:
+    columns = session.scalars(select(col(AgreementRow.tags)).distinct()).all()
     return sorted({tag for column in columns for tag in column.split(",") if tag})
 
 

@@ -6,10 +6,11 @@ unique constraints on both SQLite and PostgreSQL, and the reminder key must be u
 
 from __future__ import annotations
 
+import datetime as datetime_module
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Index, Text, TypeDecorator, UniqueConstraint, text
+from sqlalchemy import BigInteger, DateTime, Index, Text, TypeDecorator, UniqueConstraint, text
 from sqlalchemy.engine import Dialect
 from sqlmodel import Column, Field, SQLModel
 
@@ -246,3 +247,41 @@ class DeadlineHorizonRow(SQLModel, table=True):
     start: date
     end: date
     error: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class DeadlineCountRow(SQLModel, table=True):
+    """How many stored deadlines fall on each day, by kind and by tag (``""``: every
+    agreement, whatever its tags).
+
+    The exact ``count`` of a query without an agreement filter and with at most one tag is
+    a sum over at most a window's days of this table (a few thousand rows at most) instead
+    of a scan of every matching deadline (39,000 rows for 90 days at 100,000 agreements).
+    Kept in step with ``deadlines`` by :mod:`tracker.store.counts`, in the same transaction
+    as every insert and delete of deadline rows.
+    """
+
+    __tablename__ = "deadline_counts"
+
+    tag: str = Field(primary_key=True, max_length=50)
+    # ``datetime.date``: a field named ``date`` with a default cannot be annotated ``date``.
+    date: datetime_module.date = Field(primary_key=True)
+    kind: str = Field(primary_key=True, max_length=30)
+    n: int
+
+
+class DataVersionRow(SQLModel, table=True):
+    """One row (``id`` 1): a number raised by every transaction that writes agreements,
+    their events or their stored deadlines (:func:`tracker.store.counts.bump_version`).
+
+    Facts about the whole data set that cost a scan (does every agreement have stored
+    deadlines covering a window; how many agreements carry a tag; which tags exist) are
+    remembered by each process for one version: the next write changes the version and
+    they are read again, so they are never stale.
+    """
+
+    __tablename__ = "data_version"
+
+    id: int = Field(primary_key=True)
+    # Starts at the creation time in microseconds, so that a table created again (a
+    # downgrade and upgrade) never repeats numbers a running process has seen.
+    version: int = Field(sa_column=Column(BigInteger, nullable=False))

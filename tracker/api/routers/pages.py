@@ -232,7 +232,7 @@ def index(
         "end": end,
         "timezone": deps.get_settings(request).timezone,
         "tags": agreements.tags(context),
-        "agreements": agreements.list_agreements(context, limit=MAX_SUGGESTIONS).data,
+        "agreements": agreements.suggestions(context, limit=MAX_SUGGESTIONS),
         "tag": tag,
         "agreement": agreement,
         "calendar_path": CALENDAR_PATH + query_text,
