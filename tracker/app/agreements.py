@@ -96,10 +96,6 @@ def _summary_values(row: AgreementRow, document: dict[str, Any]) -> dict[str, An
     }
 
 
-def _summary(row: AgreementRow) -> AgreementSummary:
-    return AgreementSummary(**_summary_values(row, json.loads(row.document)))
-
-
 def _detail(row: AgreementRow) -> AgreementDetail:
     document = json.loads(row.document)
     return AgreementDetail(**_summary_values(row, document), document=document)
@@ -117,12 +113,14 @@ def list_agreements(
     id ``after``; ``count`` is the number of all matches (``after`` aside), ``last_id`` the
     id to continue after when the page is full (None on a page that is not)."""
     with session_scope(context.engine) as session:
-        rows = repository.list_agreement_rows(
+        rows = repository.list_agreement_summaries(
             session, tag=tag, limit=limit, offset=offset, after=after
         )
         total = repository.count_agreement_rows(session, tag=tag)
         full = limit is not None and len(rows) == limit
-        return AgreementPage([_summary(row) for row in rows], total, rows[-1].id if full else None)
+        return AgreementPage(
+            [AgreementSummary(*row) for row in rows], total, rows[-1].id if full else None
+        )
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,11 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import yaml
 from pydantic import ValidationError
-from sqlalchemy import and_, delete, func, or_, select, text, update
+from sqlalchemy import JSON, and_, cast, delete, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
@@ -120,6 +120,71 @@ def list_agreement_rows(
     if limit is not None:
         query = query.limit(limit)
     return list(session.scalars(query))
+
+
+class SummaryRow(NamedTuple):
+    """What a list of agreements shows of one, read without its document or source text."""
+
+    id: str
+    title: str
+    parties: list[str]
+    tags: list[str]
+    origin: str
+    path: str | None
+    revision: int
+    updated_at: datetime | None
+
+
+def list_agreement_summaries(
+    session: Session,
+    *,
+    tag: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+    after: str | None = None,
+) -> list[SummaryRow]:
+    """The rows :func:`list_agreement_rows` selects, as summaries: the parties are taken
+    out of the stored document by the database (its JSON functions) and the tags from the
+    ``tags`` column, so a page of 500 agreements sends and parses no document."""
+    a = AgreementRow
+    document = col(a.document)
+    if session.get_bind().dialect.name == "postgresql":
+        parties = func.json_extract_path_text(cast(document, JSON), "parties")
+    else:
+        parties = func.json_extract(document, "$.parties")
+    query = select(
+        col(a.id),
+        col(a.title),
+        parties,
+        col(a.tags),
+        col(a.origin),
+        col(a.path),
+        col(a.revision),
+        col(a.updated_at),
+    ).order_by(col(a.id))
+    if tag is not None:
+        query = query.where(tag_condition(a.tags, [tag]))
+    if after is not None:
+        query = query.where(col(a.id) > after)
+    if offset:
+        query = query.offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return [
+        SummaryRow(
+            agreement_id,
+            title,
+            json.loads(parties_json) if parties_json else [],
+            [t for t in tags.split(",") if t],
+            origin,
+            path,
+            revision,
+            updated_at,
+        )
+        for agreement_id, title, parties_json, tags, origin, path, revision, updated_at in (
+            session.execute(query)
+        )
+    ]
 
 
 def count_agreement_rows(session: Session, *, tag: str | None = None) -> int:
