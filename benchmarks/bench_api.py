@@ -239,6 +239,19 @@ def process_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def postgres_cpu_s() -> float:
+    """CPU seconds of every process named ``postgres`` on this machine (the database's
+    backends, when it runs here; exited backends are not counted, so measure with the
+    server's connections open)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            text = stat.read_text()
+            if "(postgres)" in text:
+                total += process_cpu_s(int(stat.parent.name))
+    return total
+
+
 WRK_RANDOM_PATHS = """
 local paths = {}
 for line in io.lines(os.getenv("BENCH_PATHS")) do paths[#paths + 1] = line end
@@ -431,16 +444,21 @@ def distinct_main(args: argparse.Namespace) -> None:
             paths = distinct_paths(endpoint, args.agreements, today, rng)
             paths_file.write_text("\n".join(paths) + "\n")
             run_wrk(base + "/", duration=3, connections=args.connections, paths=paths_file)
-            before = process_tree_cpu_s(server.pid)
+            before, database_before = process_tree_cpu_s(server.pid), postgres_cpu_s()
             result = run_wrk(
                 base + "/", duration=args.duration, connections=args.connections, paths=paths_file
             )
             spent = process_tree_cpu_s(server.pid) - before
+            database_spent = postgres_cpu_s() - database_before
             result.pop("raw", None)
             result["distinct_urls"] = len(set(paths))
             result["server_cpu_ms_per_request"] = round(
                 1000 * spent / max(1, result["requests"]), 2
             )
+            if "postgresql" in db_url:
+                result["database_cpu_ms_per_request"] = round(
+                    1000 * database_spent / max(1, result["requests"]), 2
+                )
             result["target_p99_ms"] = TARGETS_MS[endpoint]
             result["meets_target"] = (
                 result["requests"] > 0
@@ -453,7 +471,8 @@ def distinct_main(args: argparse.Namespace) -> None:
                 f"p99 {result['p99_ms']:7.1f} ms (target < {TARGETS_MS[endpoint]:.0f} ms: "
                 f"{'met' if result['meets_target'] else 'MISSED'})  {result['requests']} requests, "
                 f"non-2xx {result['non_2xx']}, timeouts {result['timeouts']}  "
-                f"server CPU {result['server_cpu_ms_per_request']} ms/request",
+                f"server CPU {result['server_cpu_ms_per_request']} ms/request, database "
+                f"{result.get('database_cpu_ms_per_request', '-')} ms/request",
                 flush=True,
             )
     finally:

@@ -38,10 +38,13 @@ VERSIONED = ("agreements", "events", "deadline_horizons")
 
 # --- PostgreSQL -------------------------------------------------------------------------
 
+# Each row counts once for "" and once for each of its tags (once, if a tag is repeated).
 PG_KEYS = """
     SELECT k.tag, r.date, r.kind, count(*) AS n FROM {rows} r
-    CROSS JOIN LATERAL unnest(array_prepend('', array_remove(string_to_array(r.tags, ','), '')))
-        AS k(tag)
+    CROSS JOIN LATERAL (
+        SELECT DISTINCT u.tag
+        FROM unnest(array_prepend('', array_remove(string_to_array(r.tags, ','), ''))) AS u(tag)
+    ) AS k
     GROUP BY k.tag, r.date, r.kind
 """
 PG_ADD = f"""
@@ -114,7 +117,8 @@ def _sqlite_tags(row: str) -> str:
         f"""'["' || replace(replace(replace(trim({row}.tags, ','), '\\', '\\\\'), '"', '\\"'), """
         f"""',', '","') || '"]'"""
     )
-    return f"SELECT '' AS tag UNION ALL SELECT value FROM json_each({array}) WHERE value <> ''"
+    # UNION, not UNION ALL: a tag written twice counts once.
+    return f"SELECT '' AS tag UNION SELECT value FROM json_each({array}) WHERE value <> ''"
 
 
 def _sqlite_add(row: str) -> str:
@@ -197,7 +201,7 @@ def _backfill(counts: sa.Table) -> None:
     )
     tally: Counter[tuple[str, date, str]] = Counter()
     for day, kind, tags, n in grouped:
-        for tag in ["", *(t for t in tags.split(",") if t)]:
+        for tag in {"", *tags.split(",")}:
             tally[(tag, day, kind)] += n
     rows = [{"tag": t, "date": d, "kind": k, "n": n} for (t, d, k), n in tally.items()]
     if rows:
