@@ -24,7 +24,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from tracker.domain.agreement import Agreement
-from tracker.domain.deadline import Deadline
+from tracker.domain.deadline import Deadline, listing_order
 from tracker.domain.durations import DurationParseError, parse_duration, shift
 from tracker.errors import TrackerError, failure_detail
 
@@ -186,5 +186,5 @@ def compute(
             )
         except Exception as exc:
             failed[agreement.id] = failure_detail(exc)
-    found.sort(key=lambda d: (d.date, d.agreement, d.kind.value, d.party or ""))
+    found.sort(key=listing_order)
     return found, failed
