@@ -305,9 +305,18 @@ def meets_expectations(file: str, agreement: Agreement, channels: frozenset[str]
     """What the loader checks beyond the model (``loader._expect_problems``): the id is the
     file's name, and every channel it names is configured (when ``channels`` is given). A file
     that fails is read again by the loader, which reports where and what."""
-    if agreement.id != Path(file).stem:
+    if agreement.id != _stem(file):
         return False
     return channels is None or all(name in channels for name in agreement.channels or ())
+
+
+def _stem(path: str) -> str:
+    """``Path(path).stem``, for the paths :class:`Scan` gives (already as pathlib spells them,
+    so the last component is the name): pathlib's parsing was a tenth of a warm run's reading.
+    The rule is pathlib's: the name without its last suffix, a leading dot not being one."""
+    name = os.path.basename(path)
+    dot = name.rfind(".")
+    return name[:dot] if 0 < dot < len(name) - 1 else name
 
 
 def _read(
