@@ -153,9 +153,11 @@ class Scan:
                 found: list[tuple[tuple[str, ...], str]] = []
                 self.maybe_aliased = _walk(top, (), found) or self.maybe_aliased
                 found.sort(key=lambda item: item[0])  # pathlib's order: part by part
-                base = str(Path(top))  # as pathlib spells it ("./a/" is "a")
-                join = os.path.join
-                self.groups.append((top, [join(base, *rel) for rel, _ in found]))
+                # As pathlib spells it ("./a/" is "a"). os.path.join(base, *rel), spelt out:
+                # names from scandir hold no separator, and 100,000 calls cost a tenth of a second.
+                prefix = os.path.join(str(Path(top)), "")
+                sep = os.sep
+                self.groups.append((top, [prefix + sep.join(rel) for rel, _ in found]))
             elif os.path.exists(top):
                 self.groups.append((top, [str(Path(top))]))
             else:
