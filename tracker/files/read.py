@@ -352,7 +352,7 @@ def _read(
         found.pop(file, None)
     agreements = _in_order(listed, found, failed)
     if scan.missing or failed or len({a.id for a in agreements}) != len(agreements):
-        _report(scan, listed, found, channels)
+        report_errors(scan, listed, {file: a.id for file, a in found.items()}, channels)
         loaded = loader.load_paths(paths, known_channels=channels)
         return [item.agreement for item in loaded]
     return agreements
@@ -454,22 +454,23 @@ def _in_order(
     return [found[file] for _, file in listed if file not in bad and file in found]
 
 
-def _report(
+def report_errors(
     scan: Scan,
     listed: list[tuple[str, str]],
-    found: dict[str, Agreement],
+    ids: dict[str, str],
     channels: frozenset[str] | None,
 ) -> None:
-    """Raise the loader's own errors for the files concerned (failed, or sharing an id), and
-    for the given paths that do not exist, in the order the loader would meet them."""
+    """Raise the loader's own errors for the files concerned (those without an id in ``ids``,
+    that failed, and those sharing an id), and for the given paths that do not exist, in the
+    order the loader would meet them."""
     owner: dict[str, str] = {}
     concerned: set[str] = set()
     for _, file in listed:
-        agreement = found.get(file)
-        if agreement is None:
+        agreement_id = ids.get(file)
+        if agreement_id is None:
             concerned.add(file)
             continue
-        first = owner.setdefault(agreement.id, file)
+        first = owner.setdefault(agreement_id, file)
         if first != file:
             concerned.update((first, file))
     by_given: dict[str, list[Path]] = {}
