@@ -38,6 +38,7 @@ from tracker.cli.render import (
 from tracker.domain import rules as rules_module
 from tracker.domain.agreement import Agreement
 from tracker.domain.deadline import Deadline, DeadlineKind, Outcome
+from tracker.errors import ValidationFailed
 from tracker.files import answer as answer_module
 from tracker.files import read as read_module
 from tracker.files.answer import Question, answer
@@ -226,24 +227,54 @@ def test_an_agreement_whose_rules_fail_is_reported_and_the_others_listed(
     assert answered(folder, "csv") == (document, failed)
 
 
-# --- stepping aside -----------------------------------------------------------------------
+# --- file errors --------------------------------------------------------------------------
 
 
-def test_a_file_that_fails_sends_the_command_the_ordinary_way(folder: Path) -> None:
-    shutil.copy(DATA / "bad-date.yaml", folder / "group-1")
-    assert answered(folder, "csv") is None
+def loader_errors(*args: Any, **kwargs: Any) -> list[str]:
+    """The errors raised by ``*args`` (every error, as the command prints them)."""
+    with pytest.raises(ValidationFailed) as raised:
+        args[0](*args[1:], **kwargs)
+    return [str(error) for error in raised.value.errors]
 
 
-def test_two_files_with_one_id_send_the_command_the_ordinary_way(folder: Path) -> None:
-    shutil.copy(folder / "group-1" / "gen-01.yaml", folder / "group-2" / "gen-01.yaml")
-    assert answered(folder, "csv") is None
+def damage(folder: Path, how: str) -> None:
+    if how == "bad file":
+        shutil.copy(DATA / "bad-date.yaml", folder / "group-1")
+    elif how == "duplicate id":
+        shutil.copy(folder / "group-1" / "gen-01.yaml", folder / "group-2" / "gen-01.yaml")
+    elif how == "unknown channel":
+        text = agreement_yaml("gen-05") + "channels: [ops-webhok]\n"
+        write(folder / "group-1", "gen-05.yaml", text)
+    else:  # all three, and a valid file whose id is not its name
+        for each in ("bad file", "duplicate id", "unknown channel"):
+            damage(folder, each)
+        write(folder / "group-0", "misnamed.yaml", agreement_yaml("gen-99"))
 
 
-def test_an_unknown_channel_sends_the_command_the_ordinary_way(folder: Path) -> None:
-    text = agreement_yaml("gen-05") + "channels: [ops-webhok]\n"
-    write(folder / "group-1", "gen-05.yaml", text)
-    assert answered(folder, "csv", channels=frozenset({"log"})) is None
-    assert answered(folder, "csv", channels=frozenset({"log", "ops-webhok"})) is not None
+DAMAGES = ["bad file", "duplicate id", "unknown channel", "all"]
+
+
+@pytest.mark.parametrize("how", DAMAGES)
+def test_file_errors_are_the_loaders_word_for_word(folder: Path, how: str) -> None:
+    damage(folder, how)
+    channels = frozenset({"log"})
+    expected = loader_errors(load_paths, [folder], known_channels=channels)
+    assert expected  # the loader refuses the folder
+
+    asked = question("csv", channels=channels)
+    assert loader_errors(answer, [folder], asked) == expected  # cold
+    assert loader_errors(answer, [folder], asked) == expected  # warm
+    no_cache = question("csv", channels=channels, use_cache=False)
+    assert loader_errors(answer, [folder], no_cache) == expected
+
+
+def test_files_that_no_longer_fail_when_reported_send_the_command_the_ordinary_way(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    damage(folder, "bad file")
+    # The loader finds nothing wrong with the files concerned: they changed since read.
+    monkeypatch.setattr(read_module, "report_errors", lambda *args: None)
+    assert answer([folder], question("csv")) is None
 
 
 def test_a_missing_path_sends_the_command_the_ordinary_way(folder: Path) -> None:
@@ -335,24 +366,16 @@ def test_the_command_prints_warns_and_exits_the_same_way(
     assert workers.stdout == expected + ("\n" if output == "json" else "")
 
 
-@pytest.mark.parametrize(
-    "damage",
-    ["bad file", "duplicate id", "unknown channel"],
-)
+@pytest.mark.parametrize("how", DAMAGES)
 def test_the_command_reports_file_errors_as_the_loader_does(
-    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, folder: Path, damage: str
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, folder: Path, how: str
 ) -> None:
-    if damage == "bad file":
-        shutil.copy(DATA / "bad-date.yaml", folder / "group-1")
-    elif damage == "duplicate id":
-        shutil.copy(folder / "group-1" / "gen-01.yaml", folder / "group-2" / "gen-01.yaml")
-    else:
-        text = agreement_yaml("gen-05") + "channels: [ops-webhok]\n"
-        write(folder / "group-1", "gen-05.yaml", text)
+    damage(folder, how)
     workers, ordinary, answered = both_ways(
         runner, monkeypatch, "--agreements", str(folder), *OPTIONS, "--format", "csv"
     )
-    assert not answered
+    assert answered
     assert outcome(workers) == outcome(ordinary)
     assert workers.exit_code == 1 and workers.stdout == ""
-    assert workers.stderr.startswith(str(folder))
+    errors = loader_errors(load_paths, [folder], known_channels=frozenset({"log"}))
+    assert workers.stderr == "".join(f"{error}\n" for error in errors)

@@ -321,8 +321,8 @@ def answer_in_workers(
 ) -> bool:
     """Answer ``deadlines --agreements`` for a large folder with the worker processes that
     read it computing and formatting the deadlines too (tracker.files.answer); False when that
-    path steps aside (few files, one core, or any file the loader must report on), and the
-    command goes the ordinary way. The output, warnings and exit code are the same."""
+    path steps aside (few files, one core, a missing path), and the command goes the ordinary
+    way. The output, warnings, file errors and exit code are the same."""
     from tracker.files.answer import Question, answer
 
     rows, document = MERGEABLE[output]
@@ -334,8 +334,11 @@ def answer_in_workers(
         channels=known_channels(),
         use_cache=use_cache,
     )
-    with file_progress("Reading") as progress:
-        answered = answer(paths, question, progress)
+    try:
+        with file_progress("Reading") as progress:
+            answered = answer(paths, question, progress)
+    except ValidationFailed as exc:
+        raise print_file_errors(exc) from None
     if answered is None:
         return False
     warn_failed(answered.failed)

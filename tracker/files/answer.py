@@ -20,11 +20,16 @@ Why the output is the same as reading everything in one process and computing th
 * An agreement whose rules cannot be computed is reported by ``compute`` (id -> why) in the
   worker, as in the parent.
 
-When this path steps aside (:func:`answer` returns None and the caller takes the ordinary
-path, :func:`tracker.files.read.read_agreements`, which then finds the cache filled by the
-workers and reports the loader's own errors word for word): a given path missing, any file
-the lean pass does not take or that fails :func:`~tracker.files.read.meets_expectations`, two
-files with one id, fewer than :data:`~tracker.files.read.PARALLEL_MIN` files, or one core.
+Errors are the ordinary path's: when any file is one the lean pass does not take, or fails
+:func:`~tracker.files.read.meets_expectations`, or two files share an id, the workers compute
+nothing more for the task concerned and the parent has the loader read the files concerned,
+through the same :func:`~tracker.files.read.report_errors` as
+:func:`~tracker.files.read.read_agreements`, which raises the loader's errors word for word.
+
+This path steps aside (:func:`answer` returns None and the caller takes the ordinary path, which
+then finds the cache filled by the workers) when a given path is missing, when there are fewer
+than :data:`~tracker.files.read.PARALLEL_MIN` files or one core, and when the files concerned
+by an error no longer fail when the loader reads them (they changed meanwhile).
 """
 
 from __future__ import annotations
@@ -84,12 +89,12 @@ class _Task:
 
 @dataclass
 class _Result:
-    """A task's answer: its agreements' ids (to find duplicates across tasks), whether some
-    file must be read by the loader (then nothing was computed), and its deadlines' keys and
-    formatted items, in order."""
+    """A task's answer: the id of each file read (to find duplicates across tasks), the files
+    the loader must read (then nothing was computed), and its deadlines' keys and formatted
+    items, in order."""
 
-    ids: list[str]
-    unread: bool
+    ids: dict[str, str]
+    unread: list[str]
     keys: list[Key]
     items: list[str]
     failed: dict[str, str]
@@ -99,7 +104,10 @@ def answer(
     paths: Sequence[str | Path], question: Question, progress: read.Progress | None = None
 ) -> Answer | None:
     """The deadlines of the agreements under ``paths``, computed and formatted by worker
-    processes; None when the ordinary path must answer (see the module doc)."""
+    processes; None when the ordinary path must answer (see the module doc).
+
+    Raises :class:`~tracker.errors.ValidationFailed` with the loader's errors when any file
+    fails, as :func:`tracker.files.read.read_agreements` does."""
     # Hundreds of thousands of keys and rows, no cycles: no collection needed while they live.
     with cache_module.gc_paused():
         scan = read.Scan(paths)
@@ -113,7 +121,9 @@ def answer(
             cache_module.fingerprint()  # once here, inherited by forked workers
         results = _run(_tasks(listed), question, workers, progress, len(listed))
         if any(r.unread for r in results) or _duplicated(results):
-            return None
+            ids = {file: i for r in results for file, i in r.ids.items()}
+            read.report_errors(scan, listed, ids, question.channels)
+            return None  # they no longer fail: changed since read
         return Answer(_merged(results), _failed(results))
 
 
@@ -141,7 +151,7 @@ def _tasks(listed: list[tuple[str, str]]) -> list[_Task]:
 
 def _duplicated(results: list[_Result]) -> bool:
     count = sum(len(r.ids) for r in results)
-    return len({i for r in results for i in r.ids}) != count
+    return len({i for r in results for i in r.ids.values()}) != count
 
 
 def _run(
@@ -177,38 +187,40 @@ def answer_task(task: _Task, question: Question) -> _Result:
 
 def _answer(task: _Task, question: Question) -> _Result:
     agreements, unread = _agreements(task, question)
+    ids = {file: a.id for file, a in agreements.items()}
     if unread:
-        return _Result([], True, [], [], {})
+        return _Result(ids, unread, [], [], {})
     tags = question.tags
-    chosen = [a for a in agreements if not tags or set(a.tags) & tags]
+    chosen = [a for a in agreements.values() if not tags or set(a.tags) & tags]
     found, failed = question.compute(chosen)
     if question.kinds:
         found = [d for d in found if d.kind.value in question.kinds]
     keys = [listing_order(d) for d in found]
-    return _Result([a.id for a in agreements], False, keys, question.format(found), failed)
+    return _Result(ids, [], keys, question.format(found), failed)
 
 
-def _agreements(task: _Task, question: Question) -> tuple[list[Agreement], bool]:
-    """The task's agreements in order, from its cache shard or parsed (the shard then written
-    back, entries of files no longer listed dropped); True when some file must be read by the
-    loader instead (it fails, or the lean pass does not take it)."""
+def _agreements(task: _Task, question: Question) -> tuple[dict[str, Agreement], list[str]]:
+    """The task's agreements by file, in order, from its cache shard or parsed (the shard then
+    written back, entries of files no longer listed dropped); and the files the loader must
+    read instead (the lean pass does not take them, or they fail ``meets_expectations``)."""
     store = ParseCache(task.given) if question.use_cache else None
     shard = store.shard(task.index) if store is not None else Shard()
     now = time.time_ns()  # before any file is looked at: see Shard.lookup
-    agreements: list[Agreement] = []
-    unread = False
+    agreements: dict[str, Agreement] = {}
+    unread: list[str] = []
     for file in task.files:
         entry = _cached(shard, file, now) if store is not None else None
         if entry is None:
             entry = read._parse_one(file, now, False)
             if entry is None:
-                unread = True
+                unread.append(file)
                 continue
             shard.entries[file] = entry
             shard.dirty = True
-        if not read.meets_expectations(file, entry.agreement, question.channels):
-            unread = True
-        agreements.append(entry.agreement)
+        if read.meets_expectations(file, entry.agreement, question.channels):
+            agreements[file] = entry.agreement
+        else:
+            unread.append(file)
     if store is not None:
         store.save(task.files)
     return agreements, unread
