@@ -49,7 +49,10 @@ def generate(folder: Path, count: int, seed: int) -> Path:
     when a previous run left exactly ``count`` files (``folder/.count``)."""
     marker = folder / ".count"
     rem_path = folder / "agreements.rem"
-    if marker.exists() and marker.read_text() == str(count) and rem_path.exists():
+    # The marker names the layout too: a folder from before the files were named by their id
+    # (which the loader requires) is written again.
+    stamp = f"{count} id-named"
+    if marker.exists() and marker.read_text() == stamp and rem_path.exists():
         return rem_path
     if folder.exists():
         shutil.rmtree(folder)
@@ -61,13 +64,14 @@ def generate(folder: Path, count: int, seed: int) -> Path:
             doc, rem = make_agreement(i, rng)
             if not doc["events"]:
                 del doc["events"]
-            target = files / f"group-{i // 100:04d}" / f"a{i:06d}.yaml"
+            # The file is named by the agreement's id, as the loader requires.
+            target = files / f"group-{i // 100:04d}" / f"{doc['id']}.yaml"
             if i % 100 == 0:
                 target.parent.mkdir()
             text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
             target.write_text(text, encoding="utf-8")
             rem_file.write("".join(line + "\n" for line in rem))
-    marker.write_text(str(count))
+    marker.write_text(stamp)
     return rem_path
 
 

@@ -18,6 +18,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -36,10 +37,14 @@ from tracker.cli.progress import file_progress
 from tracker.cli.render import (
     ExplainFormat,
     OutputFormat,
+    csv_document,
+    deadline_csv_rows,
+    deadline_json_items,
     deadlines_csv,
     deadlines_ics,
     deadlines_json,
     explanation_dict,
+    json_document,
     make_console,
     print_deadlines_table,
     print_explanation,
@@ -266,6 +271,17 @@ def deadlines(
     # the default as-of day.
     kinds = parse_kinds(kind or [])
     window = window_of(as_of=as_of, start=from_, end=to, within=within)
+    if agreements and not agreement and output in MERGEABLE:
+        answered = answer_in_workers(
+            agreements,
+            window=window,
+            kinds=kinds,
+            tags=tag or [],
+            output=output,
+            use_cache=not no_cache,
+        )
+        if answered:
+            return
     readable = read_agreements(agreements, use_cache=not no_cache)
     # The agreements live until the process ends: out of the collector's way, the engine's
     # allocations do not make it scan them again and again (a third of the engine's time at
@@ -282,8 +298,59 @@ def deadlines(
         alarms = calendar_alarms(STATE.settings(), {a.id: a.reminders for a in chosen})
     print_deadlines([d for d in found if not kinds or d.kind.value in kinds], output, alarms)
     if failed:
-        noun = "agreement" if len(failed) == 1 else "agreements"
-        raise fail(f"{len(failed)} {noun} could not be computed (see the warnings above)")
+        raise could_not_compute(failed)
+
+
+#: The formats whose rows worker processes can format each on their own, with the function
+#: that formats the rows and the one that joins them (a table sizes its columns from every row;
+#: a calendar needs the configuration's alarms: both are made in one process).
+MERGEABLE = {
+    OutputFormat.CSV: (deadline_csv_rows, csv_document),
+    OutputFormat.JSON: (deadline_json_items, json_document),
+}
+
+
+def answer_in_workers(
+    paths: Sequence[Path],
+    *,
+    window: Window,
+    kinds: set[str],
+    tags: Sequence[str],
+    output: OutputFormat,
+    use_cache: bool,
+) -> bool:
+    """Answer ``deadlines --agreements`` for a large folder with the worker processes that
+    read it computing and formatting the deadlines too (tracker.files.answer); False when that
+    path steps aside (few files, one core, a missing path), and the command goes the ordinary
+    way. The output, warnings, file errors and exit code are the same."""
+    from tracker.files.answer import Question, answer
+
+    rows, document = MERGEABLE[output]
+    question = Question(
+        compute=partial(compute, window=window),
+        format=rows,
+        kinds=frozenset(kinds),
+        tags=frozenset(tags),
+        channels=known_channels(),
+        use_cache=use_cache,
+    )
+    try:
+        with file_progress("Reading") as progress:
+            answered = answer(paths, question, progress)
+    except ValidationFailed as exc:
+        raise print_file_errors(exc) from None
+    if answered is None:
+        return False
+    warn_failed(answered.failed)
+    write_document(document(answered.items), output)
+    if answered.failed:
+        raise could_not_compute(answered.failed)
+    return True
+
+
+def could_not_compute(failed: dict[str, str]) -> typer.Exit:
+    noun = "agreement" if len(failed) == 1 else "agreements"
+    return fail(f"{len(failed)} {noun} could not be computed (see the warnings above)")
 
 
 #: The command's option for each field of a window (see tracker.app.deadlines).
@@ -346,15 +413,23 @@ def print_deadlines(
     found: Sequence[Deadline], output: OutputFormat, alarms: Alarms | None = None
 ) -> None:
     if output is OutputFormat.JSON:
-        typer.echo(deadlines_json(found))
+        write_document(deadlines_json(found), output)
     elif output is OutputFormat.CSV:
-        sys.stdout.write(deadlines_csv(found))
+        write_document(deadlines_csv(found), output)
     elif output is OutputFormat.ICS:
         sys.stdout.flush()
         sys.stdout.buffer.write(deadlines_ics(found, alarms=alarms))
         sys.stdout.buffer.flush()
     else:
         print_deadlines_table(found, console=make_console())
+
+
+def write_document(text: str, output: OutputFormat) -> None:
+    """A JSON or CSV document on stdout (JSON with a final line break, CSV as it is)."""
+    if output is OutputFormat.JSON:
+        typer.echo(text)
+    else:
+        sys.stdout.write(text)
 
 
 @app.command()

@@ -116,3 +116,14 @@ class Deadline:
             "outcome": self.outcome.value if self.outcome is not None else None,
             "weekday_note": self.weekday_note,
         }
+
+
+def listing_order(d: Deadline) -> tuple[str, str, str, str]:
+    """The order every list of deadlines is given in: date, agreement, kind, party. One
+    function, because the CLI's worker processes each sort their own deadlines by it and the
+    parent merges their lists by it again (:mod:`tracker.files.answer`): the two must agree.
+
+    The date as its ISO text, which orders as the date does (the year always has four digits),
+    so that the key is plain strings: a worker's keys travel to the parent pickled, and a
+    date costs four times a string there."""
+    return (d.date.isoformat(), d.agreement, d.kind.value, d.party or "")
