@@ -193,6 +193,27 @@ def test_an_agreement_without_its_own_reminders_alarms_at_the_configured_ones(
     ]
 
 
+def test_alarms_follow_an_agreement_whose_own_reminders_change(client: TestClient) -> None:
+    # Which agreements name their own reminders is remembered until the next write: a PUT
+    # that adds them must change the next feed.
+    def notice_triggers() -> list[timedelta]:
+        feed = icalendar.Calendar.from_ical(
+            client.get(URL, params={"agreement": "api-pact"}).content
+        )
+        [notice] = [e for e in feed.walk("VEVENT") if "notice_deadline" in str(e["uid"])]
+        return [a.decoded("trigger") for a in notice.walk("VALARM")]
+
+    assert client.post("/api/v1/agreements", json=GSOMIA_JSON, headers=AUTH).status_code == 201
+    assert len(notice_triggers()) == 5  # the configured ones
+    own = {**GSOMIA_JSON, "reminders": ["10 days"]}
+    assert client.put("/api/v1/agreements/api-pact", json=own, headers=AUTH).status_code == 200
+    assert notice_triggers() == [-timedelta(days=9, hours=15)]
+    assert (
+        client.put("/api/v1/agreements/api-pact", json=GSOMIA_JSON, headers=AUTH).status_code == 200
+    )
+    assert len(notice_triggers()) == 5
+
+
 def test_a_feed_for_an_unknown_agreement_says_it_does_not_exist(client: TestClient) -> None:
     response = client.get(URL, params={"agreement": "UNKNOWN"})
     assert (response.status_code, response.json()) == (

@@ -6,7 +6,6 @@ Both doors use it: the API's ``/calendar.ics`` (agreements from the database) an
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -42,15 +41,14 @@ def alarms(settings: Settings, offsets: Mapping[str, Sequence[Duration] | None])
 def stored_offsets(context: Context, ids: Iterable[str]) -> dict[str, list[Duration] | None]:
     """The ``reminders`` of the stored agreements among ``ids`` that name their own (absent
     or None: they name none)."""
-    from tracker.store.repository import agreement_documents
+    from tracker.store.repository import own_reminders
 
     found: dict[str, list[Duration] | None] = {}
-    # Documents stored with ``"reminders":null`` (compact JSON, as every version stores
-    # them) are not read: a feed may name 5,000 agreements, and few set their own
-    # reminders. They are absent from the result, which means the same as None.
-    named = agreement_documents(context.engine, set(ids), without='"reminders":null')
-    for agreement_id, (_, document) in named.items():
-        texts = json.loads(document).get("reminders")
+    # Few agreements name their own reminders; the database lists those once per data
+    # version, instead of sending the documents of every agreement in a feed (up to 5,000).
+    named = own_reminders(context.engine)
+    for agreement_id in set(ids) & named.keys():
+        texts = named[agreement_id]
         try:
             found[agreement_id] = None if texts is None else [parse_duration(t) for t in texts]
         except (DurationParseError, TypeError):

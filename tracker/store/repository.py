@@ -247,18 +247,31 @@ def agreements_version(engine: Engine) -> tuple[Any, ...]:
         return tuple(session.execute(query).one())
 
 
-def agreement_documents(
-    engine: Engine, ids: Iterable[str], *, without: str | None = None
-) -> dict[str, tuple[str, str]]:
-    """``id -> (title, document JSON)`` of the agreements among ``ids`` that exist (only
-    those whose document text does not contain ``without``, when given: a cheap filter in
-    the database before documents are sent and parsed)."""
+def own_reminders(engine: Engine) -> dict[str, Any]:
+    """``id -> reminders`` (the document's value, as stored) of every agreement whose
+    document names its own reminders; remembered for the data version. Documents are stored
+    as compact JSON (``model_dump_json``), so ``"reminders":null`` marks the others, which
+    the database leaves out without sending them."""
+    query = select(col(AgreementRow.id), col(AgreementRow.document)).where(
+        ~col(AgreementRow.document).contains('"reminders":null', autoescape=True)
+    )
+
+    def read() -> dict[str, Any]:
+        return {
+            agreement_id: json.loads(document).get("reminders")
+            for agreement_id, document in session.execute(query)
+        }
+
+    with session_scope(engine) as session:
+        return dict(remembered(session, "own reminders", read))
+
+
+def agreement_documents(engine: Engine, ids: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """``id -> (title, document JSON)`` of the agreements among ``ids`` that exist."""
     wanted = list(ids)
     if not wanted:
         return {}
     query = select(col(AgreementRow.id), col(AgreementRow.title), col(AgreementRow.document))
-    if without is not None:
-        query = query.where(~col(AgreementRow.document).contains(without, autoescape=True))
     with session_scope(engine) as session:
         rows = session.execute(query.where(col(AgreementRow.id).in_(wanted))).all()
     return {agreement_id: (title, document) for agreement_id, title, document in rows}
