@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import yaml
 from pydantic import ValidationError
-from sqlalchemy import JSON, and_, cast, delete, func, or_, select, text, update
+from sqlalchemy import JSON, Select, and_, cast, delete, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
@@ -110,7 +110,15 @@ def list_agreement_rows(
     """Agreement rows ordered by id, optionally only those carrying ``tag``; with ``after``,
     only those whose id sorts after it (keyset paging: one primary-key range scan however
     deep the page, where an offset reads and drops every row before it)."""
-    query = select(AgreementRow).order_by(col(AgreementRow.id))
+    query = _agreement_page(select(AgreementRow), tag=tag, limit=limit, offset=offset, after=after)
+    return list(session.scalars(query))
+
+
+def _agreement_page(
+    query: Select[Any], *, tag: str | None, limit: int | None, offset: int, after: str | None
+) -> Select[Any]:
+    """``query`` over agreements, ordered by id and narrowed to one page."""
+    query = query.order_by(col(AgreementRow.id))
     if tag is not None:
         query = query.where(tag_condition(AgreementRow.tags, [tag]))
     if after is not None:
@@ -119,7 +127,7 @@ def list_agreement_rows(
         query = query.offset(offset)
     if limit is not None:
         query = query.limit(limit)
-    return list(session.scalars(query))
+    return query
 
 
 class SummaryRow(NamedTuple):
@@ -161,15 +169,8 @@ def list_agreement_summaries(
         col(a.path),
         col(a.revision),
         col(a.updated_at),
-    ).order_by(col(a.id))
-    if tag is not None:
-        query = query.where(tag_condition(a.tags, [tag]))
-    if after is not None:
-        query = query.where(col(a.id) > after)
-    if offset:
-        query = query.offset(offset)
-    if limit is not None:
-        query = query.limit(limit)
+    )
+    query = _agreement_page(query, tag=tag, limit=limit, offset=offset, after=after)
     return [
         SummaryRow(
             agreement_id,
