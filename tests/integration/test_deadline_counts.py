@@ -111,6 +111,21 @@ def test_counts_follow_every_kind_of_write(engine: Engine, folder: Path) -> None
     with engine.begin() as connection:
         connection.execute(text("UPDATE deadlines SET tags = ',moved,' WHERE kind = 'expiry'"))
     assert stored_counts(engine) == recount(engine)
+    # Tags an older version may have stored: control characters, a JSON-looking one.
+    odd = ",tab\there,new\nline,[1],"
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO deadlines (agreement_id, kind, date, party, title, explanation,"
+                " tags) VALUES ('kr-jp-gsomia', 'milestone', '2027-01-01', '', 't', 'e', :tags)"
+            ),
+            {"tags": odd},
+        )
+    assert stored_counts(engine) == recount(engine)
+    assert {tag for tag, _, _ in stored_counts(engine)} >= {"tab\there", "new\nline", "[1]"}
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM deadlines WHERE kind = 'milestone'"))
+    assert stored_counts(engine) == recount(engine)
 
 
 def test_every_write_raises_the_data_version(engine: Engine, folder: Path) -> None:

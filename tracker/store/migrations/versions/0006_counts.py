@@ -119,12 +119,12 @@ def _postgresql_down() -> None:
 
 
 def _sqlite_tags(row: str) -> str:
-    """The count keys of one row: "" and each tag of its ``,a,b,`` column (a JSON array
-    built from it, backslashes and quotes escaped; a tag holds no comma)."""
-    array = (
-        f"""'["' || replace(replace(replace(trim({row}.tags, ','), '\\', '\\\\'), '"', '\\"'), """
-        f"""',', '","') || '"]'"""
-    )
+    """The count keys of one row: "" and each tag of its ``,a,b,`` column, each once.
+
+    The column becomes a JSON array for ``json_each``: ``json_quote`` makes the whole list one
+    JSON string (quotes, backslashes and control characters escaped), and each comma, which
+    no tag contains and no escape sequence either, becomes ``","``."""
+    array = f"""'[' || replace(json_quote(trim({row}.tags, ',')), ',', '","') || ']'"""
     # UNION, not UNION ALL: a tag written twice counts once.
     return f"SELECT '' AS tag UNION SELECT value FROM json_each({array}) WHERE value <> ''"
 
