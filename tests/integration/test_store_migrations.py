@@ -27,6 +27,7 @@ TABLES = {
     "delivery_attempts",
     "channel_state",
     "deadline_counts",
+    "deadline_tags",
     "data_version",
 }
 

@@ -40,7 +40,13 @@ from tracker.store.repository import (
     tag_condition,
     tags_column,
 )
-from tracker.store.tables import AgreementRow, DeadlineHorizonRow, DeadlineRow, EventRow
+from tracker.store.tables import (
+    AgreementRow,
+    DeadlineHorizonRow,
+    DeadlineRow,
+    DeadlineTagRow,
+    EventRow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -528,23 +534,77 @@ def stored_deadlines(
     )
     if without:
         conditions.append(col(DeadlineRow.agreement_id).not_in(list(without)))
-    page = (
-        select(*PAGE_COLUMNS)
-        .where(*conditions)
-        .order_by(
-            col(DeadlineRow.date),
-            col(DeadlineRow.agreement_id),
-            col(DeadlineRow.kind),
-            col(DeadlineRow.party),
+    page: Select[*tuple[Any, ...]]
+    if len(tag) == 1:
+        page = _tag_page(
+            tag[0],
+            start=start,
+            end=end,
+            agreement=agreement,
+            kind=kind,
+            without=without,
+            limit=limit,
+            offset=offset,
         )
-        .offset(offset)
-    )
-    if limit is not None:
-        page = page.limit(limit)
+    else:
+        page = (
+            select(*PAGE_COLUMNS)
+            .where(*conditions)
+            .order_by(
+                col(DeadlineRow.date),
+                col(DeadlineRow.agreement_id),
+                col(DeadlineRow.kind),
+                col(DeadlineRow.party),
+            )
+            .offset(offset)
+        )
+        if limit is not None:
+            page = page.limit(limit)
     return DeadlinePage(
         [deadline_from_columns(row, as_of=as_of) for row in session.execute(page)],
         int(total),
         stored_failures(session, agreement=agreement, tag=tag),
+    )
+
+
+def _tag_page(
+    tag: str,
+    *,
+    start: date,
+    end: date,
+    agreement: Sequence[str],
+    kind: Sequence[str],
+    without: Sequence[str],
+    limit: int | None,
+    offset: int,
+) -> Select[*tuple[Any, ...]]:
+    """One page of the stored deadlines of agreements carrying ``tag``: the page's keys from
+    ``deadline_tags`` (a range of its primary key, in query order, the rows skipped by
+    ``offset`` included), then those rows of ``deadlines``."""
+    t = DeadlineTagRow
+    order = (col(t.date), col(t.agreement_id), col(t.kind), col(t.party))
+    keys = select(*order).where(col(t.tag) == tag, col(t.date) >= start, col(t.date) <= end)
+    if agreement:
+        keys = keys.where(col(t.agreement_id).in_(list(agreement)))
+    if kind:
+        keys = keys.where(col(t.kind).in_(list(kind)))
+    if without:
+        keys = keys.where(col(t.agreement_id).not_in(list(without)))
+    keys = keys.order_by(*order).offset(offset)
+    if limit is not None:
+        keys = keys.limit(limit)
+    k = keys.subquery("page_keys")
+    d = DeadlineRow
+    same = and_(
+        col(d.date) == k.c.date,
+        col(d.agreement_id) == k.c.agreement_id,
+        col(d.kind) == k.c.kind,
+        col(d.party) == k.c.party,
+    )
+    return (
+        select(*PAGE_COLUMNS)
+        .join_from(k, DeadlineRow, same)
+        .order_by(k.c.date, k.c.agreement_id, k.c.kind, k.c.party)
     )
 
 

@@ -59,11 +59,27 @@ PG_REMOVE = f"""
     DELETE FROM deadline_counts c USING ({PG_KEYS.format(rows="old_rows")}) gone
     WHERE c.tag = gone.tag AND c.date = gone.date AND c.kind = gone.kind AND c.n <= 0;
 """
+# One row per deadline and distinct tag (none for the "" of the counts).
+PG_TAGGED = """
+    SELECT DISTINCT u.tag, r.date, r.agreement_id, r.kind, r.party FROM {rows} r
+    CROSS JOIN LATERAL unnest(string_to_array(r.tags, ',')) AS u(tag)
+    WHERE u.tag <> ''
+"""
+PG_TAG = f"""
+    INSERT INTO deadline_tags (tag, date, agreement_id, kind, party)
+    {PG_TAGGED.format(rows="new_rows")}
+    ON CONFLICT DO NOTHING;
+"""
+PG_UNTAG = f"""
+    DELETE FROM deadline_tags t USING ({PG_TAGGED.format(rows="old_rows")}) g
+    WHERE t.tag = g.tag AND t.date = g.date AND t.agreement_id = g.agreement_id
+        AND t.kind = g.kind AND t.party = g.party;
+"""
 PG_FUNCTIONS = {
-    "tracker_deadlines_added": PG_ADD,
-    "tracker_deadlines_removed": PG_REMOVE,
-    "tracker_deadlines_changed": PG_REMOVE + PG_ADD,
-    "tracker_deadlines_truncated": "DELETE FROM deadline_counts;",
+    "tracker_deadlines_added": PG_ADD + PG_TAG,
+    "tracker_deadlines_removed": PG_REMOVE + PG_UNTAG,
+    "tracker_deadlines_changed": PG_REMOVE + PG_UNTAG + PG_ADD + PG_TAG,
+    "tracker_deadlines_truncated": "DELETE FROM deadline_counts; DELETE FROM deadline_tags;",
     # Once per transaction (all its writes become visible together, so one new number is
     # enough): an import of 10,000 agreements writes row by row, and as many updates of
     # one row in one transaction took longer than the import itself.
@@ -133,7 +149,10 @@ def _sqlite_add(row: str) -> str:
     return (
         f"INSERT INTO deadline_counts (tag, date, kind, n) "
         f"SELECT tag, {row}.date, {row}.kind, 1 FROM ({_sqlite_tags(row)}) WHERE true "
-        f"ON CONFLICT (tag, date, kind) DO UPDATE SET n = n + 1;"
+        f"ON CONFLICT (tag, date, kind) DO UPDATE SET n = n + 1; "
+        f"INSERT OR IGNORE INTO deadline_tags (tag, date, agreement_id, kind, party) "
+        f"SELECT tag, {row}.date, {row}.agreement_id, {row}.kind, {row}.party "
+        f"FROM ({_sqlite_tags(row)}) WHERE tag <> '';"
     )
 
 
@@ -141,7 +160,9 @@ def _sqlite_remove(row: str) -> str:
     keys = f"tag IN ({_sqlite_tags(row)}) AND date = {row}.date AND kind = {row}.kind"
     return (
         f"UPDATE deadline_counts SET n = n - 1 WHERE {keys}; "
-        f"DELETE FROM deadline_counts WHERE {keys} AND n <= 0;"
+        f"DELETE FROM deadline_counts WHERE {keys} AND n <= 0; "
+        f"DELETE FROM deadline_tags WHERE {keys} AND agreement_id = {row}.agreement_id "
+        f"AND party = {row}.party;"
     )
 
 
@@ -154,7 +175,8 @@ def _sqlite_up() -> None:
         f"BEGIN {_sqlite_remove('OLD')} END"
     )
     op.execute(
-        f"CREATE TRIGGER deadlines_changed AFTER UPDATE OF date, kind, tags ON deadlines "
+        f"CREATE TRIGGER deadlines_changed AFTER UPDATE OF date, kind, tags, agreement_id, party "
+        f"ON deadlines "
         f"BEGIN {_sqlite_remove('OLD')} {_sqlite_add('NEW')} END"
     )
     bump = "UPDATE data_version SET version = version + 1 WHERE id = 1;"
@@ -177,11 +199,20 @@ def _sqlite_down() -> None:
 def upgrade() -> None:
     counts = op.create_table(
         "deadline_counts",
-        sa.Column("tag", sa.String(length=50), nullable=False),
+        sa.Column("tag", sa.Text(), nullable=False),
         sa.Column("date", sa.Date(), nullable=False),
         sa.Column("kind", sa.String(length=30), nullable=False),
         sa.Column("n", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("tag", "date", "kind"),
+    )
+    tags = op.create_table(
+        "deadline_tags",
+        sa.Column("tag", sa.Text(), nullable=False),
+        sa.Column("date", sa.Date(), nullable=False),
+        sa.Column("agreement_id", sa.String(length=100), nullable=False),
+        sa.Column("kind", sa.String(length=30), nullable=False),
+        sa.Column("party", sa.String(length=100), nullable=False),
+        sa.PrimaryKeyConstraint("tag", "date", "agreement_id", "kind", "party"),
     )
     versions = op.create_table(
         "data_version",
@@ -192,28 +223,43 @@ def upgrade() -> None:
     # From the creation time in microseconds: a table created again never repeats numbers
     # that a running process remembers facts for.
     op.bulk_insert(versions, [{"id": 1, "version": time.time_ns() // 1000}])
-    _backfill(counts)
+    _backfill(counts, tags)
     if op.get_bind().dialect.name == "postgresql":
         _postgresql_up()
     else:
         _sqlite_up()
 
 
-def _backfill(counts: sa.Table) -> None:
+def _backfill(counts: sa.Table, tags: sa.Table) -> None:
     deadlines = sa.table(
-        "deadlines", sa.column("date", sa.Date), sa.column("kind"), sa.column("tags")
+        "deadlines",
+        sa.column("date", sa.Date),
+        sa.column("kind"),
+        sa.column("tags"),
+        sa.column("agreement_id"),
+        sa.column("party"),
     )
     d = deadlines.c
-    grouped = op.get_bind().execute(
-        sa.select(d.date, d.kind, d.tags, sa.func.count()).group_by(d.date, d.kind, d.tags)
-    )
+    rows = op.get_bind().execute(sa.select(d.date, d.kind, d.tags, d.agreement_id, d.party))
     tally: Counter[tuple[str, date, str]] = Counter()
-    for day, kind, tags, n in grouped:
-        for tag in {"", *tags.split(",")}:
-            tally[(tag, day, kind)] += n
-    rows = [{"tag": t, "date": d, "kind": k, "n": n} for (t, d, k), n in tally.items()]
-    if rows:
-        op.bulk_insert(counts, rows)
+    tagged: list[dict[str, object]] = []
+    for day, kind, tag_column, agreement_id, party in rows:
+        for tag in {"", *tag_column.split(",")}:
+            tally[(tag, day, kind)] += 1
+            if tag:
+                tagged.append(
+                    {
+                        "tag": tag,
+                        "date": day,
+                        "agreement_id": agreement_id,
+                        "kind": kind,
+                        "party": party,
+                    }
+                )
+    counted = [{"tag": t, "date": d, "kind": k, "n": n} for (t, d, k), n in tally.items()]
+    for table, values in ((counts, counted), (tags, tagged)):
+        for start in range(0, len(values), 10_000):
+            op.bulk_insert(table, values[start : start + 10_000])
 
 
 def downgrade() -> None:
@@ -222,4 +268,5 @@ def downgrade() -> None:
     else:
         _sqlite_down()
     op.drop_table("data_version")
+    op.drop_table("deadline_tags")
     op.drop_table("deadline_counts")
