@@ -29,6 +29,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
@@ -207,6 +208,8 @@ def create_app(settings: Settings, *, service: ServiceLike | None = None) -> Fas
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # The database work of requests runs in anyio's worker threads; bound them.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
         if service is not None:
             service.start()
         try:
