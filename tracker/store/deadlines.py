@@ -111,22 +111,6 @@ def log_failure(failure: AgreementFailure) -> None:
     )
 
 
-def deadline_row(deadline: Deadline, *, tags: str) -> DeadlineRow:
-    return DeadlineRow(
-        agreement_id=deadline.agreement,
-        kind=deadline.kind.value,
-        date=deadline.date,
-        party=deadline.party or "",
-        title=deadline.title,
-        label=deadline.label,
-        explanation=deadline.explanation,
-        source=deadline.source,
-        weekday_note=deadline.weekday_note,
-        tags=tags,
-        outcome=deadline.outcome.value if deadline.outcome is not None else None,
-    )
-
-
 #: The columns a page reads (plain tuples: building ORM objects for them cost more than the
 #: query on PostgreSQL).
 PAGE_COLUMNS = (
@@ -144,7 +128,8 @@ PAGE_COLUMNS = (
 
 
 def deadline_from_columns(values: Sequence[Any], *, as_of: date) -> Deadline:
-    """A :data:`PAGE_COLUMNS` row as a Deadline, as :func:`deadline_from_row` builds it."""
+    """A :data:`PAGE_COLUMNS` row as a Deadline (``days_left`` counted from ``as_of``; an
+    empty party is none)."""
     agreement, title, kind, day, explanation, party, label, source, weekday_note, outcome = values
     return Deadline(
         agreement=agreement,
@@ -158,22 +143,6 @@ def deadline_from_columns(values: Sequence[Any], *, as_of: date) -> Deadline:
         source=source,
         weekday_note=weekday_note,
         outcome=Outcome(outcome) if outcome else None,
-    )
-
-
-def deadline_from_row(row: DeadlineRow, *, as_of: date) -> Deadline:
-    return Deadline(
-        agreement=row.agreement_id,
-        title=row.title,
-        kind=DeadlineKind(row.kind),
-        date=row.date,
-        days_left=(row.date - as_of).days,
-        explanation=row.explanation,
-        party=row.party or None,
-        label=row.label,
-        source=row.source,
-        weekday_note=row.weekday_note,
-        outcome=Outcome(row.outcome) if row.outcome else None,
     )
 
 
