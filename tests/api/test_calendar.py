@@ -5,15 +5,20 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import date, timedelta
+from dataclasses import replace
+from datetime import date, time, timedelta
 from pathlib import Path
 
 import icalendar
 import pytest
 import recurring_ical_events
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import AUTH, GSOMIA_JSON
+from tracker.app.calendar import feed_tag
+from tracker.app.deadlines import resolve_window
+from tracker.settings import Settings
 
 URL = "/calendar.ics"
 GSOMIA_UID = "kr-jp-gsomia.notice_deadline.2026-08-24.all@treaty-tracker"
@@ -34,6 +39,38 @@ def test_two_requests_give_identical_bytes_and_a_matching_etag_gets_304(client: 
     cached = client.get(URL, headers={"If-None-Match": first.headers["etag"]})
     assert cached.status_code == 304
     assert cached.content == b""
+
+
+def test_a_matching_etag_is_answered_without_building_the_feed(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    etag = client.get(URL, params={"tag": "korea"}).headers["etag"]
+
+    def no_building(*args: object, **kwargs: object) -> bytes:
+        raise AssertionError("the feed was built")
+
+    monkeypatch.setattr("tracker.api.routers.calendar.build_calendar", no_building)
+    cached = client.get(URL, params={"tag": "korea"}, headers={"If-None-Match": f'"x", {etag}'})
+    assert (cached.status_code, cached.headers["etag"], cached.content) == (304, etag, b"")
+
+
+def test_the_etag_names_the_filters_the_day_and_the_alarm_settings(
+    app: FastAPI, settings: Settings
+) -> None:
+    context = app.state.context
+    window = resolve_window(as_of=date(2026, 8, 7), start=None, end=None, within=None)
+    later = resolve_window(as_of=date(2026, 8, 8), start=None, end=None, within=None)
+    other = replace(context, settings=settings.model_copy(update={"send_time": time(8, 0)}))
+    tags = [
+        feed_tag(context, window, (), (), ()),
+        feed_tag(context, window, (), (), ("korea",)),
+        feed_tag(context, window, (), ("expiry",), ()),
+        feed_tag(context, window, ("kr-jp-gsomia",), (), ()),
+        feed_tag(context, later, (), (), ()),
+        feed_tag(other, window, (), (), ()),
+    ]
+    assert None not in tags and len(set(tags)) == len(tags)
+    assert feed_tag(context, window, (), (), ()) == tags[0]  # reading changes nothing
 
 
 def test_the_feed_changes_when_an_agreement_is_added(client: TestClient) -> None:

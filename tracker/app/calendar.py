@@ -6,6 +6,8 @@ Both doors use it: the API's ``/calendar.ics`` (agreements from the database) an
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -18,6 +20,7 @@ from tracker.settings import Settings
 
 if TYPE_CHECKING:
     from tracker.app.context import Context
+    from tracker.app.deadlines import Window
 
 
 def alarms(settings: Settings, offsets: Mapping[str, Sequence[Duration] | None]) -> Alarms:
@@ -36,6 +39,43 @@ def alarms(settings: Settings, offsets: Mapping[str, Sequence[Duration] | None])
         )
 
     return triggers
+
+
+def feed_tag(
+    context: Context,
+    window: Window,
+    agreement: Sequence[str],
+    kind: Sequence[str],
+    tag: Sequence[str],
+) -> str | None:
+    """An ``ETag`` for the feed of this query, known before the feed is built: a digest of
+    what the feed is a function of (the data version, the window, the filters, the alarm
+    settings, the code's version), or None when the database keeps no data version.
+
+    The version is read before the feed would be, so a feed built from newer data may carry
+    an older tag (the next request then gets the feed again), never the reverse."""
+    from tracker import __version__
+    from tracker.store.counts import current_version
+
+    version = current_version(context.engine)
+    if version is None:
+        return None
+    policy = context.settings.reminder_policy()
+    facts = [
+        __version__,
+        version,
+        window.as_of.isoformat(),
+        window.start.isoformat(),
+        window.end.isoformat(),
+        sorted(agreement),
+        sorted(kind),
+        sorted(tag),
+        repr(policy.offsets),
+        policy.send_time.isoformat(),
+        sorted(policy.kinds) if policy.kinds is not None else None,
+    ]
+    digest = hashlib.sha256(json.dumps(facts).encode()).hexdigest()[:32]
+    return f'"{digest}"'
 
 
 def stored_offsets(context: Context, ids: Iterable[str]) -> dict[str, list[Duration] | None]:

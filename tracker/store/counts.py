@@ -58,6 +58,14 @@ def data_version(session: Session) -> int | None:
     return cast(int | None, info["data_version"])
 
 
+def current_version(engine: Engine) -> int | None:
+    """The data version now (None without a version row)."""
+    from tracker.store.engine import session_scope
+
+    with session_scope(engine) as session:
+        return data_version(session)
+
+
 class _Facts:
     """The facts one engine's readers remember, for one data version."""
 
