@@ -14,8 +14,10 @@ import pytest
 import recurring_ical_events
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
 
 from tests.api.conftest import AUTH, GSOMIA_JSON
+from tests.support.agreements import BROKEN_ID, store_like_an_older_version
 from tracker.app.calendar import feed_tag
 from tracker.app.deadlines import resolve_window
 from tracker.settings import Settings
@@ -52,6 +54,24 @@ def test_a_matching_etag_is_answered_without_building_the_feed(
     monkeypatch.setattr("tracker.api.routers.calendar.build_calendar", no_building)
     cached = client.get(URL, params={"tag": "korea"}, headers={"If-None-Match": f'"x", {etag}'})
     assert (cached.status_code, cached.headers["etag"], cached.content) == (304, etag, b"")
+
+
+def test_a_write_by_another_process_is_sent_under_the_new_etag_at_once(
+    client: TestClient, engine: Engine
+) -> None:
+    # This process's answer memo is not cleared by another process's write; the feed sent
+    # under the new data's tag must still hold the new data, or a client would keep the old
+    # feed, answered 304, until the next change.
+    first = client.get(URL)
+    store_like_an_older_version(engine)  # a write this process does not see happen
+
+    second = client.get(URL, headers={"If-None-Match": first.headers["etag"]})
+
+    assert second.status_code == 200
+    assert second.headers["etag"] != first.headers["etag"]
+    assert second.headers["x-agreements-failed"] == BROKEN_ID
+    assert f"X-TRACKER-ERROR:{BROKEN_ID}: ".encode() in second.content
+    assert client.get(URL, headers={"If-None-Match": second.headers["etag"]}).status_code == 304
 
 
 def test_the_etag_names_the_filters_the_day_and_the_alarm_settings(

@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from tracker.api import deps
 from tracker.api.auth import require_read
-from tracker.api.memo import Memo, remembered
+from tracker.api.memo import remembered
 from tracker.api.schemas import AgreementFilterStr, ErrorOut, TagStr
 from tracker.app import agreements, calendar
 from tracker.app.context import Context
@@ -79,8 +79,13 @@ async def calendar_feed(
     tag_now = await run_in_threadpool(calendar.feed_tag, context, window, *filters)
     if tag_now is not None and tag_now in wanted:
         return Response(status_code=304, headers={"ETag": tag_now, "Cache-Control": "no-cache"})
+    # The tag is part of the memo's key: a feed remembered from before a write (by another
+    # process, which does not clear this memo) must not be sent under the new data's tag, or
+    # a client would keep it, answered 304, until the next change.
     body, truncated, failed = await remembered(
-        memo, ("ics", window, *filters), lambda: feed_bytes(context, memo, window, *filters)
+        memo,
+        ("ics", window, *filters, tag_now),
+        lambda: feed_bytes(context, window, *filters),
     )
     etag = tag_now or '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
@@ -99,7 +104,6 @@ async def calendar_feed(
 
 def feed_bytes(
     context: Context,
-    memo: Memo,
     window: Window,
     agreement: tuple[str, ...],
     kind: tuple[DeadlineKind, ...],
@@ -109,14 +113,10 @@ def feed_bytes(
     whose deadlines are missing because they cannot be computed. NotFoundError when an
     agreement asked for does not exist."""
     agreements.require_known(context, agreement)
+    # Not from the memo: the feed goes out under the tag of the data version read before it,
+    # so it must be built from data at least that new.
     found, total, failures = query(
-        context,
-        window,
-        agreement=agreement,
-        kind=kind,
-        tag=tag,
-        limit=MAX_FEED_EVENTS,
-        cache=memo,
+        context, window, agreement=agreement, kind=kind, tag=tag, limit=MAX_FEED_EVENTS
     )
     name = calendar_name(tag=list(tag), agreement=list(agreement))
     errors = [(failure.agreement, failure.detail) for failure in failures]
