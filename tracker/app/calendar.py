@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from tracker import __version__
 from tracker.domain.alarms import alarm_triggers
 from tracker.domain.deadline import Deadline
 from tracker.domain.durations import Duration, DurationParseError, parse_duration
@@ -54,7 +55,6 @@ def feed_tag(
 
     The version is read before the feed would be, so a feed built from newer data may carry
     an older tag (the next request then gets the feed again), never the reverse."""
-    from tracker import __version__
     from tracker.store.counts import current_version
 
     version = current_version(context.engine)
@@ -70,6 +70,7 @@ def feed_tag(
         sorted(agreement),
         sorted(kind),
         sorted(tag),
+        # what alarms() reads of the policy
         repr(policy.offsets),
         policy.send_time.isoformat(),
         sorted(policy.kinds) if policy.kinds is not None else None,

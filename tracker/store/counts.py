@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
+from tracker.store.engine import session_scope
 from tracker.store.tables import DataVersionRow, DeadlineCountRow
 
 T = TypeVar("T")
@@ -60,8 +61,6 @@ def data_version(session: Session) -> int | None:
 
 def current_version(engine: Engine) -> int | None:
     """The data version now (None without a version row)."""
-    from tracker.store.engine import session_scope
-
     with session_scope(engine) as session:
         return data_version(session)
 

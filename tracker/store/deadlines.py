@@ -501,9 +501,6 @@ def stored_deadlines(
         tag=tag,
         without=without,
     )
-    if without:
-        conditions.append(col(DeadlineRow.agreement_id).not_in(list(without)))
-    page: Select[*tuple[Any, ...]]
     if len(tag) == 1:
         page = _tag_page(
             tag[0],
@@ -516,24 +513,28 @@ def stored_deadlines(
             offset=offset,
         )
     else:
-        page = (
-            select(*PAGE_COLUMNS)
-            .where(*conditions)
-            .order_by(
-                col(DeadlineRow.date),
-                col(DeadlineRow.agreement_id),
-                col(DeadlineRow.kind),
-                col(DeadlineRow.party),
-            )
-            .offset(offset)
-        )
-        if limit is not None:
-            page = page.limit(limit)
+        if without:
+            conditions.append(col(DeadlineRow.agreement_id).not_in(list(without)))
+        rows = select(*PAGE_COLUMNS).where(*conditions).order_by(*_listing(DeadlineRow))
+        page = _paged(rows, limit=limit, offset=offset)
     return DeadlinePage(
         [deadline_from_columns(row, as_of=as_of) for row in session.execute(page)],
         int(total),
         stored_failures(session, agreement=agreement, tag=tag),
     )
+
+
+Page = Select[*tuple[Any, ...]]
+
+
+def _listing(table: type[DeadlineRow] | type[DeadlineTagRow]) -> tuple[Any, ...]:
+    """The columns deadlines are listed by: date, agreement, kind, party."""
+    return (col(table.date), col(table.agreement_id), col(table.kind), col(table.party))
+
+
+def _paged(query: Page, *, limit: int | None, offset: int) -> Page:
+    query = query.offset(offset)
+    return query if limit is None else query.limit(limit)
 
 
 def _tag_page(
@@ -546,12 +547,12 @@ def _tag_page(
     without: Sequence[str],
     limit: int | None,
     offset: int,
-) -> Select[*tuple[Any, ...]]:
+) -> Page:
     """One page of the stored deadlines of agreements carrying ``tag``: the page's keys from
     ``deadline_tags`` (a range of its primary key, in query order, the rows skipped by
     ``offset`` included), then those rows of ``deadlines``."""
     t = DeadlineTagRow
-    order = (col(t.date), col(t.agreement_id), col(t.kind), col(t.party))
+    order = _listing(t)
     keys = select(*order).where(col(t.tag) == tag, col(t.date) >= start, col(t.date) <= end)
     if agreement:
         keys = keys.where(col(t.agreement_id).in_(list(agreement)))
@@ -559,10 +560,7 @@ def _tag_page(
         keys = keys.where(col(t.kind).in_(list(kind)))
     if without:
         keys = keys.where(col(t.agreement_id).not_in(list(without)))
-    keys = keys.order_by(*order).offset(offset)
-    if limit is not None:
-        keys = keys.limit(limit)
-    k = keys.subquery("page_keys")
+    k = _paged(keys.order_by(*order), limit=limit, offset=offset).subquery("page_keys")
     d = DeadlineRow
     same = and_(
         col(d.date) == k.c.date,

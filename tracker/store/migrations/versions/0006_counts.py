@@ -35,6 +35,8 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 VERSIONED = ("agreements", "events", "deadline_horizons")
+#: Rows per statement when the tables are filled from the deadlines already stored.
+BACKFILL_ROWS = 10_000
 
 # --- PostgreSQL -------------------------------------------------------------------------
 
@@ -240,7 +242,7 @@ def _backfill(counts: sa.Table, tags: sa.Table) -> None:
         sa.column("party"),
     )
     d = deadlines.c
-    rows = op.get_bind().execute(sa.select(d.date, d.kind, d.tags, d.agreement_id, d.party))
+    rows = op.get_bind().execute(sa.select(d.date, d.kind, d.tags, d.agreement_id, d.party)).all()
     tally: Counter[tuple[str, date, str]] = Counter()
     tagged: list[dict[str, object]] = []
     for day, kind, tag_column, agreement_id, party in rows:
@@ -256,10 +258,13 @@ def _backfill(counts: sa.Table, tags: sa.Table) -> None:
                         "party": party,
                     }
                 )
+        if len(tagged) >= BACKFILL_ROWS:  # a few tags per deadline: written as they come
+            op.bulk_insert(tags, tagged)
+            tagged = []
+    op.bulk_insert(tags, tagged)
     counted = [{"tag": t, "date": d, "kind": k, "n": n} for (t, d, k), n in tally.items()]
-    for table, values in ((counts, counted), (tags, tagged)):
-        for start in range(0, len(values), 10_000):
-            op.bulk_insert(table, values[start : start + 10_000])
+    for start in range(0, len(counted), BACKFILL_ROWS):
+        op.bulk_insert(counts, counted[start : start + BACKFILL_ROWS])
 
 
 def downgrade() -> None:
