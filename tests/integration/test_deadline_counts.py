@@ -22,6 +22,7 @@ from tests.support.agreements import BROKEN_ID, store_like_an_older_version
 from tracker.loader import load_paths
 from tracker.store.deadlines import computed_deadlines, materialize_deadlines, query_deadlines
 from tracker.store.engine import session_scope
+from tracker.store.migrate import downgrade, upgrade
 from tracker.store.repository import delete_api_agreement, forget_deadlines, import_agreements
 from tracker.store.tables import DataVersionRow, DeadlineCountRow, DeadlineRow, DeadlineTagRow
 
@@ -160,6 +161,19 @@ def test_counts_follow_every_kind_of_write(engine: Engine, folder: Path) -> None
     with engine.begin() as connection:
         connection.execute(text("DELETE FROM deadlines WHERE kind = 'milestone'"))
     assert consistent(engine)
+
+
+def test_upgrading_a_database_with_deadlines_fills_both_tables(
+    engine: Engine, folder: Path
+) -> None:
+    import_agreements(engine, load_paths([folder]), origin="import", now=NOW)
+    materialize_deadlines(engine, as_of=AS_OF, end=END)
+    downgrade(engine, "0005")  # the deadlines stay; the tables and triggers go
+
+    upgrade(engine)
+
+    assert consistent(engine)
+    assert retag(engine) != set()  # there was something to fill
 
 
 def test_every_write_raises_the_data_version(engine: Engine, folder: Path) -> None:
